@@ -1,0 +1,46 @@
+using Runway.Runs;
+
+namespace Runway.Execution;
+
+/// <summary>
+/// Starts, tracks and cancels runs on one backend (local processes, Slurm). An executor knows nothing of
+/// HTTP or of the database: the scheduler owns state changes, and learns of an end through
+/// <see cref="RunHandle.Exited"/>. A backend that must be polled (Slurm) polls all its active runs in one
+/// call per tick internally, never one call per run.
+/// </summary>
+public interface IExecutor
+{
+    /// <summary>The name pipelines use to pick this executor (<c>local</c>, <c>slurm</c>).</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Starts the run whose directory is already prepared (inputs staged). Throws
+    /// <see cref="ExecutorStartException"/> when the backend refuses it (missing executable, say).
+    /// </summary>
+    Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes back a run started before this process did (after a restart), from its native id and its
+    /// run directory. The handle's <see cref="RunHandle.Exited"/> completes when the run ends, or at once
+    /// if it already has.
+    /// </summary>
+    RunHandle Attach(RunLaunch launch, string nativeId);
+
+    /// <summary>Stops the run: TERM to the whole process group (or scancel), then KILL after the grace period.</summary>
+    Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken);
+}
+
+/// <summary>What an executor is given: the run, its directory, and what to execute there.</summary>
+public sealed record RunLaunch(string RunId, string RunDirectory, RunSpec Spec);
+
+/// <summary>A started run: its native id (pid, Slurm job id) and a task that completes when it ends.</summary>
+public sealed record RunHandle(string RunId, string NativeId, Task<RunExit> Exited);
+
+/// <summary>
+/// How a run ended, as the backend saw it: an exit code, or none with the reason (killed while Runway was
+/// down, lost by the cluster). <see cref="BackendState"/> keeps backend verdicts such as Slurm's TIMEOUT
+/// or OUT_OF_MEMORY apart.
+/// </summary>
+public sealed record RunExit(int? ExitCode, string? Error = null, string? BackendState = null);
+
+public sealed class ExecutorStartException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace Runway;
+
+/// <summary>The few libc calls .NET does not expose: real paths, signals to process groups, liveness.</summary>
+public static partial class Posix
+{
+    public const int SigTerm = 15;
+    public const int SigKill = 9;
+
+    /// <summary>The canonical absolute path with every symbolic link resolved, or null if it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        var result = NativeRealPath(path, IntPtr.Zero);
+        if (result == IntPtr.Zero)
+        {
+            return null;
+        }
+        try
+        {
+            return Marshal.PtrToStringUTF8(result);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(result);
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to every process of the group; false if the group is gone.</summary>
+    public static bool KillGroup(int processGroup, int signal) => processGroup > 1 && Kill(-processGroup, signal) == 0;
+
+    /// <summary>Whether a process (or group, when negative) exists, by signal 0.</summary>
+    public static bool Exists(int pid) => pid != 0 && (Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() == 1 /* EPERM: exists, not ours */);
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial IntPtr NativeRealPath(string path, IntPtr resolved);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int Kill(int pid, int signal);
+}

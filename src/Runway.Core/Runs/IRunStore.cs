@@ -1,0 +1,51 @@
+namespace Runway.Runs;
+
+/// <summary>
+/// The durable queue: the runs table and its events, named after queue operations. Every state change goes
+/// through <see cref="TryTransitionAsync"/> (one writer per fact). Implementations live in the server's
+/// Data/ folder (EF Core on SQLite or PostgreSQL); reads for lists and pages query the DbContext directly.
+/// </summary>
+public interface IRunStore
+{
+    /// <summary>
+    /// Stores a new queued run and its first event. When the owner already has a run with the same
+    /// idempotency key, returns that run instead and <c>Created</c> is false. Returns only once the run is durable.
+    /// </summary>
+    Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken);
+
+    Task<Run?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically moves up to <paramref name="max"/> queued runs, by priority (high first) then age, to
+    /// running on <paramref name="node"/>, and returns them. Two nodes never claim the same run.
+    /// </summary>
+    Task<IReadOnlyList<Run>> ClaimAsync(string node, int max, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Compare-and-set: moves the run to <see cref="RunTransition.To"/> only if its state is one of
+    /// <see cref="RunTransition.From"/> and the move is allowed, appending a run event in the same
+    /// transaction. Sets started_at when entering running and finished_at when entering a final state.
+    /// A lost race or an invalid move returns false; it never throws for those.
+    /// </summary>
+    Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken);
+
+    /// <summary>Records the executor's id (pid, Slurm job id) of a running run.</summary>
+    Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that a user asked to cancel a running run (so the request survives a restart). Returns
+    /// false when the run is not running. Idempotent.
+    /// </summary>
+    Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>The running runs claimed by <paramref name="node"/>: what its reconciler takes back after a restart.</summary>
+    Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
+}
+
+public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, RunState To, string Reason)
+{
+    public int? ExitCode { get; init; }
+    public string? Message { get; init; }
+}

@@ -1,0 +1,39 @@
+namespace Runway.Runs;
+
+/// <summary>
+/// One execution of one pipeline version with one set of validated parameters. Everything needed to
+/// execute it (<see cref="Spec"/>) is fixed at submission, so a later edit of the pipeline YAML does not
+/// change a queued run.
+/// </summary>
+public sealed class Run
+{
+    public required string Id { get; init; }
+    public required string Pipeline { get; init; }
+    public required string PipelineVersion { get; init; }
+    public string? Name { get; init; }
+
+    /// <summary>The validated parameters as a JSON object, defaults filled in.</summary>
+    public required string ParamsJson { get; init; }
+
+    /// <summary>Tags as a JSON object of strings.</summary>
+    public string TagsJson { get; init; } = "{}";
+
+    public int Priority { get; init; }
+    public required string Owner { get; init; }
+    public RunState State { get; set; }
+    public string? Message { get; set; }
+    public int? ExitCode { get; set; }
+    public required string Executor { get; init; }
+    public string? NativeId { get; set; }
+    public string? Node { get; set; }
+    public DateTimeOffset SubmittedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public DateTimeOffset? CancelRequestedAt { get; set; }
+
+    /// <summary>The <see cref="RunSpec"/> as JSON, rendered at submission.</summary>
+    public required string SpecJson { get; init; }
+
+    /// <summary>Client-chosen key that makes a retried submission return this run (scoped to the owner).</summary>
+    public string? IdempotencyKey { get; init; }
+}

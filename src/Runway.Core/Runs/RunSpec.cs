@@ -1,0 +1,35 @@
+namespace Runway.Runs;
+
+/// <summary>
+/// What an executor needs to execute a run, rendered from the pipeline and the validated parameters at
+/// submission and stored with the run. Paths inside are absolute: the run directory is known then.
+/// </summary>
+public sealed record RunSpec
+{
+    /// <summary>The argument vector: argv[0] is the program. Never joined into a shell string.</summary>
+    public required IReadOnlyList<string> Argv { get; init; }
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Files to place in the run directory before start: an uploaded file id and its path relative to the run directory.</summary>
+    public IReadOnlyList<StagedInput> Inputs { get; init; } = [];
+
+    /// <summary>Glob patterns, relative to the run directory, that name the outputs.</summary>
+    public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    public TimeSpan? TimeLimit { get; init; }
+
+    public PipelineResources Resources { get; init; } = new();
+}
+
+public sealed record StagedInput(string FileId, string RelativePath);
+
+public sealed record PipelineResources
+{
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>Memory in MiB, or null when the pipeline does not say.</summary>
+    public long? MemoryMb { get; init; }
+
+    public int Gpus { get; init; }
+}

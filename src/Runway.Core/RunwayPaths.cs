@@ -1,0 +1,74 @@
+namespace Runway;
+
+/// <summary>
+/// Where everything lives under the data directory. Every path Runway writes is built here from ids it
+/// generated, never from a name a user typed, so nothing is written outside the data directory.
+/// </summary>
+public sealed class RunwayPaths
+{
+    public RunwayPaths(string dataDirectory)
+    {
+        DataDirectory = Path.GetFullPath(dataDirectory);
+        RunsDirectory = Path.Combine(DataDirectory, "runs");
+        FilesDirectory = Path.Combine(DataDirectory, "files");
+        UploadsDirectory = Path.Combine(DataDirectory, "tmp");
+    }
+
+    public string DataDirectory { get; }
+    public string RunsDirectory { get; }
+
+    /// <summary>Uploaded files, one blob per file id.</summary>
+    public string FilesDirectory { get; }
+
+    /// <summary>Uploads in progress, moved into <see cref="FilesDirectory"/> once complete and hashed.</summary>
+    public string UploadsDirectory { get; }
+
+    public string RunDirectory(string runId) => Path.Combine(RunsDirectory, RunIdGuard(runId));
+
+    public string FilePath(string fileId) => Path.Combine(FilesDirectory, RunIdGuard(fileId));
+
+    public void EnsureCreated()
+    {
+        Directory.CreateDirectory(RunsDirectory);
+        Directory.CreateDirectory(FilesDirectory);
+        Directory.CreateDirectory(UploadsDirectory);
+    }
+
+    /// <summary>
+    /// Resolves a user-given relative path inside <paramref name="root"/>, or null when it would leave it
+    /// (absolute, <c>..</c>, or through a symbolic link that points outside).
+    /// </summary>
+    public static string? ResolveInside(string root, string relative)
+    {
+        if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative) || relative.Contains('\0', StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var rootFull = Path.GetFullPath(root);
+        var full = Path.GetFullPath(Path.Combine(rootFull, relative));
+        if (!full.StartsWith(rootFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        // A link inside the directory could point anywhere: compare the real paths, every link resolved.
+        var realRoot = Posix.RealPath(rootFull);
+        var real = File.Exists(full) || Directory.Exists(full) ? Posix.RealPath(full) : RealParent(full);
+        if (realRoot is null || real is null)
+        {
+            return null;
+        }
+        return real.StartsWith(realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? real : null;
+    }
+
+    private static string? RealParent(string path)
+    {
+        var parent = Path.GetDirectoryName(path);
+        var realParent = parent is null ? null : Posix.RealPath(parent);
+        return realParent is null ? null : Path.Combine(realParent, Path.GetFileName(path));
+    }
+
+    private static string RunIdGuard(string id) =>
+        id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+            ? id
+            : throw new ArgumentException($"'{id}' is not an id Runway generated", nameof(id));
+}

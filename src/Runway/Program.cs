@@ -1,0 +1,2 @@
+Console.WriteLine("runway");
+public partial class Program;
