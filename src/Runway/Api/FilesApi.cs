@@ -1,0 +1,118 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Net.Http.Headers;
+using Runway.Data;
+using Runway.Files;
+
+namespace Runway.Api;
+
+public static class FilesApi
+{
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
+    public static IEndpointRouteBuilder MapFiles(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/files").WithTags("Files");
+        api.MapPost("/", UploadAsync).WithSummary("Upload a file (multipart/form-data, field 'file'), streamed to disk")
+            .Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
+        api.MapGet("/", ListAsync).WithSummary("The caller's files, newest first");
+        api.MapGet("/{id}", DownloadAsync).WithSummary("Download a file; honours Range");
+        api.MapDelete("/{id}", DeleteAsync).WithSummary("Delete a file");
+        return app;
+    }
+
+    /// <summary>
+    /// Reads the multipart body section by section with MultipartReader, so the file goes straight from the
+    /// socket through the hash into its temporary file; IFormFile would buffer it first.
+    /// </summary>
+    public static async Task<Results<Created<FileResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+        HttpRequest request, RunwayDb db, FileStore store, RunwayOptions options, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
+        {
+            return Problems.Invalid("file", "send the file as multipart/form-data in a field named 'file' (curl -F file=@path)");
+        }
+        var reader = new MultipartReader(boundary, request.Body);
+        try
+        {
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.IsFileDisposition() || disposition.Name.Value?.Trim('"') != "file")
+                {
+                    continue;
+                }
+                var clientName = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                var file = await store.SaveAsync(section.Body, clientName, Caller.NameOf(request.HttpContext.User), options.MaxUploadBytes, cancellationToken);
+                db.Files.Add(file);
+                try
+                {
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+                catch
+                {
+                    store.Delete(file.Id);
+                    throw;
+                }
+                return TypedResults.Created($"/api/v1/files/{file.Id}", FileResponse.From(file));
+            }
+        }
+        catch (FileTooLargeException tooLarge)
+        {
+            return Problems.TooLarge(tooLarge.Message);
+        }
+        catch (InvalidDataException malformed)
+        {
+            return Problems.BadRequest($"the multipart body is malformed: {malformed.Message}");
+        }
+        return Problems.Invalid("file", "no file field named 'file' in the multipart body (curl -F file=@path)");
+    }
+
+    public static async Task<Ok<FileListResponse>> ListAsync(HttpContext http, RunwayDb db, CancellationToken cancellationToken)
+    {
+        var owner = Caller.NameOf(http.User);
+        var files = await db.Files.AsNoTracking().Where(f => f.Owner == owner).OrderByDescending(f => f.Id).Take(1000).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new FileListResponse(files.Select(FileResponse.From).ToList()));
+    }
+
+    public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> DownloadAsync(
+        string id, HttpContext http, RunwayDb db, FileStore store, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(id, http, db, cancellationToken) is not { } file)
+        {
+            return Problems.NotFound($"no file with id '{id}'");
+        }
+        var contentType = ContentTypes.TryGetContentType(file.Name, out var type) ? type : "application/octet-stream";
+        return TypedResults.PhysicalFile(store.PathOf(file.Id), contentType, file.Name, enableRangeProcessing: true);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        string id, HttpContext http, RunwayDb db, FileStore store, CancellationToken cancellationToken)
+    {
+        var owner = Caller.NameOf(http.User);
+        var deleted = await db.Files.Where(f => f.Id == id && f.Owner == owner).ExecuteDeleteAsync(cancellationToken);
+        if (deleted == 0)
+        {
+            return Problems.NotFound($"no file with id '{id}'");
+        }
+        store.Delete(id);
+        return TypedResults.NoContent();
+    }
+
+    private static Task<StoredFile?> FindAsync(string id, HttpContext http, RunwayDb db, CancellationToken cancellationToken)
+    {
+        var owner = Caller.NameOf(http.User);
+        return db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id && f.Owner == owner, cancellationToken);
+    }
+}
+
+public sealed record FileResponse(string Id, string Name, long Size, string Sha256, string Owner, DateTimeOffset CreatedAt)
+{
+    public static FileResponse From(StoredFile f) => new(f.Id, f.Name, f.Size, f.Sha256, f.Owner, f.CreatedAt);
+}
+
+public sealed record FileListResponse(IReadOnlyList<FileResponse> Files);

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Runway.Runs;
+
+namespace Runway.Api;
+
+/// <summary>A run as the API returns it (DESIGN.md, "A run, as the API returns it").</summary>
+public sealed record RunResponse(
+    string Id,
+    string Pipeline,
+    string PipelineVersion,
+    string? Name,
+    JsonObject Params,
+    IReadOnlyDictionary<string, string> Tags,
+    int Priority,
+    string Owner,
+    RunState State,
+    string? Message,
+    int? ExitCode,
+    string Executor,
+    string? NativeId,
+    string? Node,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    double? ElapsedSeconds,
+    DateTimeOffset? CancelRequestedAt,
+    IReadOnlyList<RunEventResponse>? Events)
+{
+    public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
+        run.Id,
+        run.Pipeline,
+        run.PipelineVersion,
+        run.Name,
+        JsonNode.Parse(run.ParamsJson)?.AsObject() ?? [],
+        JsonSerializer.Deserialize<Dictionary<string, string>>(run.TagsJson) ?? [],
+        run.Priority,
+        run.Owner,
+        run.State,
+        run.Message,
+        run.ExitCode,
+        run.Executor,
+        run.NativeId,
+        run.Node,
+        run.SubmittedAt,
+        run.StartedAt,
+        run.FinishedAt,
+        Elapsed(run, clock),
+        run.CancelRequestedAt,
+        events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList());
+
+    private static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
+        ? Math.Round(((run.FinishedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 3)
+        : null;
+}
+
+public sealed record RunEventResponse(RunState? From, RunState To, string Reason, DateTimeOffset At);
+
+public sealed record RunListResponse(IReadOnlyList<RunResponse> Runs, string? NextCursor);
+
+public sealed record SubmitRunRequest(
+    string? Pipeline,
+    JsonObject? Params,
+    string? Name,
+    Dictionary<string, string>? Tags,
+    int? Priority);

@@ -1,0 +1,35 @@
+namespace Runway;
+
+/// <summary>
+/// The server's settings, bound from the "Runway" configuration section: appsettings.json, then
+/// RUNWAY_* environment variables, then command-line flags (see <see cref="RunwayConfiguration"/>).
+/// </summary>
+public sealed class RunwayOptions
+{
+    public const string Section = "Runway";
+
+    /// <summary>Where the database (SQLite), uploads and run directories live.</summary>
+    public string DataDir { get; set; } = "runway-data";
+
+    /// <summary>The directory of pipeline YAML files.</summary>
+    public string Pipelines { get; set; } = "pipelines";
+
+    /// <summary>How many runs this node executes at once; 0 means the processor count.</summary>
+    public int Concurrency { get; set; }
+
+    /// <summary>Empty for SQLite in the data directory; a PostgreSQL connection string to share one database between nodes.</summary>
+    public string Database { get; set; } = "";
+
+    /// <summary>This node's name in the runs it claims; defaults to the host name.</summary>
+    public string Node { get; set; } = "";
+
+    /// <summary>The largest upload accepted, in bytes.</summary>
+    public long MaxUploadBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>How long a stopped run gets between TERM and KILL.</summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
+
+    public string EffectiveNode => string.IsNullOrWhiteSpace(Node) ? Environment.MachineName : Node;
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Runway.Api;
+using Runway.Data;
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Files;
+using Runway.Pipelines;
+using Runway.Runs;
+
+namespace Runway;
+
+/// <summary>The server's table of contents: one line per feature.</summary>
+public static class RunwayServer
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Configuration.AddRunwaySettings(args);
+        var options = builder.Configuration.GetSection(RunwayOptions.Section).Get<RunwayOptions>() ?? new RunwayOptions();
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(options);
+
+        var paths = new RunwayPaths(options.DataDir);
+        paths.EnsureCreated();
+        builder.Services.AddSingleton(paths);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
+        builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddOpenApi();
+
+        builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
+        builder.Services.AddSingleton(sp => new PipelineCatalog(
+            Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
+        builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddRunwayExecution(options);
+
+        var app = builder.Build();
+        app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.GetRequiredService<PipelineCatalog>();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapHealth();
+        app.MapPipelines();
+        app.MapRuns();
+        app.MapRunFiles();
+        app.MapFiles();
+        return app;
+    }
+
+    /// <summary>Room for multipart boundaries and part headers around the largest accepted file.</summary>
+    private const long MultipartOverhead = 1024 * 1024;
+
+    public static void ConfigureJson(JsonSerializerOptions json)
+    {
+        json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+    }
+
+    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options)
+    {
+        services.AddSingleton<RunWorkspace>();
+        services.AddSingleton<IExecutor, LocalExecutor>();
+        services.AddSingleton(new SchedulerOptions
+        {
+            Node = options.EffectiveNode,
+            Concurrency = options.EffectiveConcurrency,
+            StopGrace = options.StopGrace,
+        });
+        services.AddSingleton<RunScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunScheduler>());
+        return services;
+    }
+}

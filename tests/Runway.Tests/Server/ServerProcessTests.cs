@@ -1,0 +1,95 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Server;
+
+/// <summary>The built binary, as a user starts it, driven over HTTP and through its own CLI verbs.</summary>
+public sealed class ServerProcessTests : IAsyncLifetime
+{
+    private readonly string dataDirectory = Directory.CreateTempSubdirectory("runway-proc-").FullName;
+    private readonly string pipelinesDirectory = Directory.CreateTempSubdirectory("runway-pipes-").FullName;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync()
+    {
+        // A pipeline that counts its own executions, so a run executed twice is seen.
+        File.WriteAllText(Path.Combine(pipelinesDirectory, "count.yaml"), """
+            name: count
+            version: "1"
+            parameters:
+              marker: {type: string, required: true}
+              seconds: {type: integer, default: 3}
+            command: [/bin/sh, -c, 'echo run >> "$1"; sleep "$2"; echo done', count, "{marker}", "{seconds}"]
+            """);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Directory.Delete(pipelinesDirectory, recursive: true);
+        try
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Restart_WhileRunning_LosesNoRunAndRunsNoneTwice()
+    {
+        var marker1 = Path.Combine(dataDirectory, "marker1");
+        var marker2 = Path.Combine(dataDirectory, "marker2");
+        await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
+        await server.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var running = await SubmitAsync(http, marker1, seconds: 4);
+        var queued = await SubmitAsync(http, marker2, seconds: 0);
+        await Eventually.TrueAsync(async () => await StateAsync(http, running) == "running" && File.Exists(marker1), TimeSpan.FromSeconds(30), "the first run to start");
+
+        await server.KillAsync();
+        await using var restarted = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
+        await restarted.StartAsync();
+        using var http2 = new HttpClient { BaseAddress = new Uri(restarted.Url) };
+        await Eventually.TrueAsync(async () => await StateAsync(http2, running) is "succeeded" && await StateAsync(http2, queued) is "succeeded",
+            TimeSpan.FromSeconds(60), "both runs to succeed after the restart");
+
+        Assert.Equal(["run"], File.ReadAllLines(marker1));
+        Assert.Equal(["run"], File.ReadAllLines(marker2));
+        var log = await http2.GetStringAsync($"/api/v1/runs/{running}/log", Ct);
+        Assert.Contains("done", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cli_SubmitsWaitsAndReadsLogs()
+    {
+        await using var server = new RunwayProcess(dataDirectory, Repository.PipelinesDirectory, concurrency: 2);
+        await server.StartAsync();
+
+        var (code, stdout, stderr) = await server.CliAsync("submit", "hello", "name=from the cli", "--wait");
+        Assert.True(code == 0, $"submit --wait exited {code}: {stdout}{stderr}");
+        var id = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Trim();
+        var logs = await server.CliAsync("logs", id);
+        var list = await server.CliAsync("list", "--json");
+        var bad = await server.CliAsync("submit", "sleep", "seconds=-5");
+
+        Assert.Contains("from the cli", logs.Stdout, StringComparison.Ordinal);
+        Assert.Contains(id, list.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("seconds", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> SubmitAsync(HttpClient http, string marker, int seconds)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/runs", new { pipeline = "count", @params = new { marker, seconds } }, Ct);
+        var run = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(response.IsSuccessStatusCode, run.ToString());
+        return run.GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string?> StateAsync(HttpClient http, string id) =>
+        (await http.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}", Ct)).GetProperty("state").GetString();
+}
