@@ -19,6 +19,9 @@ public sealed record ParameterValidation(JsonObject Params, IReadOnlyDictionary<
 /// </summary>
 public static class ParameterValidator
 {
+    // Linux caps one argv entry at 128 KiB (MAX_ARG_STRLEN); longer text belongs in a file parameter.
+    public const int MaxStringLength = 16384;
+
     private static readonly TimeSpan PatternTimeout = TimeSpan.FromMilliseconds(250);
     private static readonly ConcurrentDictionary<string, Regex> Patterns = new(StringComparer.Ordinal);
 
@@ -159,6 +162,10 @@ public static class ParameterValidator
         if (text.Contains('\0', StringComparison.Ordinal))
         {
             return ["must not contain a NUL character"];
+        }
+        if (text.Length > MaxStringLength)
+        {
+            return [$"must be at most {MaxStringLength} characters (upload longer text as a file)"];
         }
         if (parameter.Pattern is { } pattern)
         {

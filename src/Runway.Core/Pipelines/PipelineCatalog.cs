@@ -33,21 +33,7 @@ public sealed class PipelineCatalog : IDisposable
             logger.LogWarning("Pipelines directory {Directory} does not exist: no pipelines are served", this.directory);
             return;
         }
-        watcher = new FileSystemWatcher(this.directory)
-        {
-            IncludeSubdirectories = true,
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
-        };
-        watcher.Changed += OnChange;
-        watcher.Created += OnChange;
-        watcher.Deleted += OnChange;
-        watcher.Renamed += OnChange;
-        watcher.Error += (_, e) =>
-        {
-            logger.LogWarning(e.GetException(), "Watching {Directory} failed; reloading", this.directory);
-            OnChange(this, new FileSystemEventArgs(WatcherChangeTypes.All, this.directory, null));
-        };
-        watcher.EnableRaisingEvents = true;
+        watcher = Watch();
     }
 
     public IReadOnlyList<Pipeline> All => snapshot.All;
@@ -94,6 +80,36 @@ public sealed class PipelineCatalog : IDisposable
         disposed = true;
         watcher?.Dispose();
         debounce.Dispose();
+    }
+
+    private FileSystemWatcher? Watch()
+    {
+        var fileWatcher = new FileSystemWatcher(directory)
+        {
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
+        };
+        fileWatcher.Changed += OnChange;
+        fileWatcher.Created += OnChange;
+        fileWatcher.Deleted += OnChange;
+        fileWatcher.Renamed += OnChange;
+        fileWatcher.Error += (_, e) =>
+        {
+            logger.LogWarning(e.GetException(), "Watching {Directory} failed; reloading", directory);
+            OnChange(this, new FileSystemEventArgs(WatcherChangeTypes.All, directory, null));
+        };
+        try
+        {
+            fileWatcher.EnableRaisingEvents = true;
+            return fileWatcher;
+        }
+        catch (IOException ex)
+        {
+            // Typically the inotify watch limit: serve what loaded rather than refuse to start.
+            logger.LogWarning(ex, "Cannot watch {Directory}: pipeline changes need a restart or Reload()", directory);
+            fileWatcher.Dispose();
+            return null;
+        }
     }
 
     private List<string> Files()

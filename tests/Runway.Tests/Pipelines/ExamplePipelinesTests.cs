@@ -9,25 +9,41 @@ namespace Runway.Tests.Pipelines;
 /// <summary>The pipelines shipped in the repository's pipelines/ folder load, and run as their YAML says.</summary>
 public sealed class ExamplePipelinesTests : IDisposable
 {
-    private static readonly Lazy<PipelineCatalog> Catalog =
-        new(() => new PipelineCatalog(Path.Combine(PipelineFiles.RepositoryRoot(), "pipelines"), NullLogger<PipelineCatalog>.Instance));
+    private readonly PipelineCatalog catalog =
+        new(Path.Combine(PipelineFiles.RepositoryRoot(), "pipelines"), NullLogger<PipelineCatalog>.Instance);
 
     private readonly ScratchDirectory run = new();
 
-    public void Dispose() => run.Dispose();
+    public void Dispose()
+    {
+        catalog.Dispose();
+        run.Dispose();
+    }
 
     [Fact]
     public void EveryExample_Loads()
     {
-        Assert.Empty(Catalog.Value.Errors);
-        Assert.Equal(["checksum", "hello", "sleep", "wordstats"], Catalog.Value.All.Select(p => p.Name));
+        Assert.Empty(catalog.Errors);
+        Assert.Equal(["checksum", "hello", "sleep", "wordstats"], catalog.All.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void ReadmeFormatExample_Parses()
+    {
+        var readme = File.ReadAllText(Path.Combine(PipelineFiles.RepositoryRoot(), "pipelines", "README.md"));
+        var start = readme.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var yaml = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var pipeline = PipelineParser.Parse(yaml, "/srv/pipelines/README.yaml");
+
+        Assert.Equal(6, pipeline.Parameters.Count);
     }
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void WordstatsScript_IsExecutable()
     {
-        var script = Path.Combine(Catalog.Value.Find("wordstats")!.Directory, "wordstats.sh");
+        var script = Path.Combine(catalog.Find("wordstats")!.Directory, "wordstats.sh");
 
         Assert.True(File.GetUnixFileMode(script).HasFlag(UnixFileMode.UserExecute));
     }
@@ -49,7 +65,7 @@ public sealed class ExamplePipelinesTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.Equal("sleeping 0 s\ndone\n", stdout);
-        Assert.Equal(TimeSpan.FromHours(1), Catalog.Value.Find("sleep")!.TimeLimit);
+        Assert.Equal(TimeSpan.FromHours(1), catalog.Find("sleep")!.TimeLimit);
     }
 
     [Fact]
@@ -86,7 +102,7 @@ public sealed class ExamplePipelinesTests : IDisposable
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string name, string json, byte[]? upload = null)
     {
-        var pipeline = Catalog.Value.Find(name)!;
+        var pipeline = catalog.Find(name)!;
         var files = new Dictionary<string, StoredFile>();
         if (upload is not null)
         {

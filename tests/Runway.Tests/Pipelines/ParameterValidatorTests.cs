@@ -114,6 +114,17 @@ public class ParameterValidatorTests
     }
 
     [Fact]
+    public void Validate_ReportsLength_WhenStringWouldNotFitInAnArgument()
+    {
+        var input = Valid();
+        input["title"] = new string('x', ParameterValidator.MaxStringLength + 1);
+
+        var result = ParameterValidator.Validate(Pipeline, input);
+
+        Assert.Equal(["must be at most 16384 characters (upload longer text as a file)"], result.Errors["title"]);
+    }
+
+    [Fact]
     public void Validate_TreatsNullAsAbsent_WhenParameterIsOptional()
     {
         var result = Validate($$"""{"input": "{{PipelineFiles.FileId}}", "title": "T", "count": null, "label": null}""");
