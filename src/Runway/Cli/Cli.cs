@@ -6,9 +6,9 @@ namespace Runway.Cli;
 /// <summary>The command-line client: every verb of <c>runway</c> except <c>serve</c>, which Program.cs supplies.</summary>
 public static class Cli
 {
-    private const string Description = """
-        Runway runs analysis pipelines on a Runway server and fetches their logs and outputs.
+    private const string Description = "Runway runs analysis pipelines on a Runway server and fetches their logs and outputs.";
 
+    private const string Examples = """
         Examples:
           runway pipelines                                   what can I run?
           runway pipelines wordstats                         its parameters
@@ -76,7 +76,7 @@ public static class Cli
     internal static RootCommand Build(CliHost host)
     {
         var globals = new CliGlobals(host);
-        var root = new RootCommand(Description);
+        var root = new RootCommand(Description).WithEpilog(Examples);
         foreach (var option in globals.All)
         {
             root.Options.Add(option);
@@ -91,6 +91,7 @@ public static class Cli
         root.Subcommands.Add(CancelVerb.Command(globals));
         root.Subcommands.Add(UploadVerb.Command(globals));
         root.Subcommands.Add(DownloadVerb.Command(globals));
+        CliHelp.Install(root);
         return root;
     }
 

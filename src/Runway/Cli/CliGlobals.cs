@@ -14,7 +14,7 @@ internal sealed class CliGlobals
         _host = host;
         Server = new Option<string>("--server", "-s")
         {
-            Description = $"The Runway server's URL [env: RUNWAY_URL or RUNWAY_SERVER; default: {DefaultServer}]",
+            Description = "The Runway server's URL [env: RUNWAY_URL, else RUNWAY_SERVER]",
             HelpName = "url",
             Recursive = true,
             DefaultValueFactory = _ => host.Environment("RUNWAY_URL") is { Length: > 0 } url ? url

@@ -10,9 +10,7 @@ internal sealed record DownloadArgs(string Id, string? Path = null, string? Outp
 /// </summary>
 internal static class DownloadVerb
 {
-    private const string Description = """
-        Download a run's outputs
-
+    private const string Epilog = """
         Without PATH: every output into --output (default ./<run id>/).
         With PATH: that one output to --output, or to its base name here.
         With --archive: the run directory as .tar.gz to --output (default <run id>.tar.gz).
@@ -29,7 +27,10 @@ internal static class DownloadVerb
         var path = new Argument<string?>("path") { Description = "One output, as `runway download` lists it", Arity = ArgumentArity.ZeroOrOne };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write (a directory for all outputs, a file otherwise)", HelpName = "path" };
         var archive = new Option<bool>("--archive") { Description = "Download the whole run directory as .tar.gz" };
-        var command = new Command("download", Description) { id, path, output, archive };
+        var command = new Command("download", "Download a run's outputs, one of them, or its whole directory")
+        {
+            id, path, output, archive,
+        }.WithEpilog(Epilog);
         command.SetVerb(globals, (context, parse, ct) => RunAsync(
             context,
             new DownloadArgs(parse.GetRequiredValue(id), parse.GetValue(path), parse.GetValue(output), parse.GetValue(archive)),

@@ -16,10 +16,10 @@ internal static class ListVerb
         var tags = new Option<string[]>("--tag", "-t") { Description = "Only runs with this tag (repeatable)", HelpName = "key=value" };
         var limit = new Option<int?>("--limit", "-l") { Description = "How many runs to show (per page with --all)" };
         var all = new Option<bool>("--all", "-a") { Description = "Show every matching run, page after page" };
-        var command = new Command("list", "List runs, newest first\n\nExamples:\n  runway list --state running\n  runway list --pipeline wordstats --tag project=m31 --all")
+        var command = new Command("list", "List runs, newest first")
         {
             state, pipeline, owner, tags, limit, all,
-        };
+        }.WithEpilog("Examples:\n  runway list --state running\n  runway list --pipeline wordstats --tag project=m31 --all");
         command.SetVerb(globals, (context, parse, ct) =>
         {
             var query = new RunQuery(

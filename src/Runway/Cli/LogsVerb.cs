@@ -11,7 +11,8 @@ internal static class LogsVerb
         var id = new Argument<string>("id") { Description = "The run id" };
         var stderr = new Option<bool>("--stderr", "-e") { Description = "The run's stderr instead of its stdout" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing as the run writes, until it ends" };
-        var command = new Command("logs", "Print a run's stdout (or --stderr)\n\nExample:\n  runway logs --follow $ID") { id, stderr, follow };
+        var command = new Command("logs", "Print a run's stdout (or --stderr)") { id, stderr, follow }
+            .WithEpilog("Example:\n  runway logs --follow $ID");
         command.SetVerb(globals, (context, parse, ct) =>
             RunAsync(context, parse.GetRequiredValue(id), parse.GetValue(stderr), parse.GetValue(follow), ct));
         return command;

@@ -13,7 +13,7 @@ internal static class PipelinesVerb
         var command = new Command("pipelines", "List the pipelines you may run, or show one with its parameters")
         {
             name,
-        };
+        }.WithEpilog("Examples:\n  runway pipelines\n  runway pipelines wordstats");
         command.SetVerb(globals, (context, parse, ct) => parse.GetValue(name) is { } one
             ? ShowAsync(context, one, ct)
             : ListAsync(context, ct));

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -41,7 +40,10 @@ internal sealed class RunwayClient : IDisposable
 
     public Task<Reply<RunInfo>> SubmitAsync(SubmitRequest submit, string? idempotencyKey, CancellationToken ct)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/runs") { Content = JsonContent.Create(submit, options: Json) };
+        // Serialized up front so the request has a Content-Length: small, and friendlier to proxies than chunked.
+        var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(submit, Json));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/runs") { Content = body };
         if (!string.IsNullOrEmpty(idempotencyKey))
         {
             request.Headers.Add("Idempotency-Key", idempotencyKey);

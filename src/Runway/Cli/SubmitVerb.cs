@@ -18,9 +18,7 @@ internal sealed record SubmitArgs(
 /// <summary><c>runway submit PIPELINE key=value...</c>: prints only the run id, so <c>ID=$(runway submit ...)</c> works.</summary>
 internal static class SubmitVerb
 {
-    private const string Description = """
-        Submit a run of a pipeline and print its id.
-
+    private const string Epilog = """
         Parameters are given as key=value and converted to the type the pipeline declares
         (integer, number, boolean: true/false/yes/no/1/0, string). A file parameter takes a file id,
         or @path to upload a local file first. key=value wins over --params.
@@ -43,7 +41,10 @@ internal static class SubmitVerb
         var idempotency = new Option<string?>("--idempotency-key") { Description = "Submitting again with the same key returns the first run instead of a new one", HelpName = "key" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait until the run finishes and exit like `runway wait`" };
         var timeout = WaitVerb.TimeoutOption();
-        var command = new Command("submit", Description) { pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout };
+        var command = new Command("submit", "Submit a run of a pipeline and print its id")
+        {
+            pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout,
+        }.WithEpilog(Epilog);
         command.SetVerb(globals, (context, parse, ct) => RunAsync(
             context,
             new SubmitArgs(

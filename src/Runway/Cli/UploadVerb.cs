@@ -9,7 +9,8 @@ internal static class UploadVerb
     {
         var file = new Argument<string>("file") { Description = "The local file to upload" };
         var name = new Option<string?>("--name", "-n") { Description = "The name to store it under (default: the file's name)" };
-        var command = new Command("upload", "Upload a file for a file parameter; prints its id\n\nExample:\n  runway submit wordstats input=$(runway upload book.txt)") { file, name };
+        var command = new Command("upload", "Upload a file for a file parameter; prints its id") { file, name }
+            .WithEpilog("Example:\n  runway submit wordstats input=$(runway upload book.txt)");
         command.SetVerb(globals, async (context, parse, ct) =>
         {
             var reply = await UploadAsync(context, parse.GetRequiredValue(file), parse.GetValue(name), ct);

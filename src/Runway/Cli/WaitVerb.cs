@@ -32,7 +32,7 @@ internal static class WaitVerb
     {
         var id = new Argument<string>("id") { Description = "The run id" };
         var timeout = TimeoutOption();
-        var command = new Command("wait", "Wait until a run finishes; prints its final state.\n\n" + ExitCodes.Help) { id, timeout };
+        var command = new Command("wait", "Wait until a run finishes; prints its final state") { id, timeout }.WithEpilog(ExitCodes.Help);
         command.SetVerb(globals, (context, parse, ct) =>
             WaitAsync(context, parse.GetRequiredValue(id), parse.GetValue(timeout), printState: true, ct));
         return command;
