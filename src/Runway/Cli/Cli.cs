@@ -57,10 +57,10 @@ public static class Cli
         };
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
         {
-            if (parse.CommandResult.Command.Action is null)
+            if (parse.CommandResult.Command == root && parse.UnmatchedTokens.Count == 0)
             {
-                // `runway` alone, or a group without its verb: show what there is to run.
-                await root.Parse([.. parse.Tokens.Select(t => t.Value).Where(v => !v.StartsWith('-')), "--help"]).InvokeAsync(invocation, ct);
+                // `runway` alone: show what there is to run rather than "required command was not provided".
+                await root.Parse(["--help"]).InvokeAsync(invocation, ct);
                 return ExitCodes.Usage;
             }
             foreach (var error in parse.Errors)

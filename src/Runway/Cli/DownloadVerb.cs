@@ -46,7 +46,10 @@ internal static class DownloadVerb
             {
                 throw new CliUsageException("give either PATH or --archive, not both");
             }
-            var target = args.Output ?? $"{Safe(args.Id)}.tar.gz";
+            var name = $"{Safe(args.Id)}.tar.gz";
+            var target = args.Output is null ? name
+                : Directory.Exists(args.Output) ? Path.Combine(args.Output, name)
+                : args.Output;
             using var response = await context.Client.OpenArchiveAsync(args.Id, ct);
             await SaveAsync(context, response, target, ct);
             return 0;

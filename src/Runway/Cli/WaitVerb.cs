@@ -10,6 +10,9 @@ internal static class WaitVerb
     internal static readonly TimeSpan FirstInterval = TimeSpan.FromMilliseconds(200);
     internal static readonly TimeSpan MaxInterval = TimeSpan.FromSeconds(2);
 
+    // How long the server may stay unreachable (or answer 502/503/504) before the wait gives up.
+    internal static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+
     public static Option<TimeSpan?> TimeoutOption() => new("--timeout")
     {
         Description = "Stop waiting after this long (90s, 10m, 1h30m); the run goes on",
@@ -44,9 +47,28 @@ internal static class WaitVerb
         var started = clock.GetTimestamp();
         var interval = FirstInterval;
         var progress = context.Progress($"run {id}:", null);
+        // Only once the server has answered: a wrong --server should fail at once, not after minutes.
+        var answered = false;
+        long? unreachableSince = null;
         while (true)
         {
-            var reply = await context.Client.GetRunAsync(id, ct);
+            Reply<RunInfo> reply;
+            try
+            {
+                reply = await context.Client.GetRunAsync(id, ct);
+                unreachableSince = null;
+                answered = true;
+            }
+            catch (Exception e) when (answered && IsTransient(e)
+                && clock.GetElapsedTime(unreachableSince ??= clock.GetTimestamp()) < Patience
+                && !(timeout is { } t && clock.GetElapsedTime(started) >= t))
+            {
+                // A server restart (or a node failing over) should not end a wait of hours: keep asking for a while.
+                progress.Show($"server not answering ({e.Message}); retrying");
+                await Task.Delay(interval, clock, ct);
+                interval = Longer(interval);
+                continue;
+            }
             var run = reply.Value;
             if (RunStates.TryParse(run.State, out var state) && state.IsFinal())
             {
@@ -64,9 +86,18 @@ internal static class WaitVerb
             }
             var pause = timeout is { } l && l - waited < interval ? l - waited : interval;
             await Task.Delay(pause, clock, ct);
-            interval = TimeSpan.FromTicks(Math.Min(MaxInterval.Ticks, (long)(interval.Ticks * 1.5)));
+            interval = Longer(interval);
         }
     }
+
+    private static TimeSpan Longer(TimeSpan interval) => TimeSpan.FromTicks(Math.Min(MaxInterval.Ticks, (long)(interval.Ticks * 1.5)));
+
+    private static bool IsTransient(Exception e) => e switch
+    {
+        HttpRequestException => true,
+        RunwayApiException api => (int)api.Status is 502 or 503 or 504,
+        _ => false,
+    };
 
     private static void Report(CliContext context, Reply<RunInfo> reply, bool printState)
     {

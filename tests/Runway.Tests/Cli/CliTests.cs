@@ -166,6 +166,36 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Wait_RidesOutAServerRestart_AfterTheServerHasAnswered()
+    {
+        var replies = new Queue<Func<HttpResponseMessage>>([
+            () => FakeServer.Json(FakeServer.Run(Id, "running")),
+            () => FakeServer.Problem(HttpStatusCode.ServiceUnavailable, """{"title":"Service Unavailable","status":503}"""),
+            () => throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused"),
+            () => FakeServer.Json(FakeServer.Run(Id, "succeeded")),
+        ]);
+        var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}", _ => replies.Dequeue()());
+
+        var run = await CliRun.RunAsync(server, "wait", Id);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Empty(replies);
+    }
+
+    [Fact]
+    public async Task Wait_FailsAtOnce_WhenTheServerNeverAnswered()
+    {
+        var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}", HttpResponseMessage (_) =>
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused"));
+
+        var run = await CliRun.RunAsync(server, "wait", Id);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Single(server.Requests);
+        Assert.Contains("cannot reach the server at http://127.0.0.1:8080/", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SubmitWait_PrintsTheIdThenExitsLikeWait()
     {
         var server = WithPipeline()

@@ -49,11 +49,12 @@ public sealed class DownloadTests : IDisposable
     {
         var bytes = Encoding.ASCII.GetBytes(new string('x', 200_000));
         var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}/archive", _ => FakeServer.Bytes(bytes, "application/gzip"));
-        var target = Path.Combine(_dir, "run.tar.gz");
+        var target = Path.Combine(_dir, $"{Id}.tar.gz");
 
-        var run = await CliRun.RunAsync(server, "download", Id, "--archive", "-o", target);
+        var run = await CliRun.RunAsync(server, "download", Id, "--archive", "-o", _dir);
 
         Assert.Equal(0, run.ExitCode);
+        Assert.Equal(target + "\n", run.Out.ReplaceLineEndings("\n"));
         Assert.Equal(bytes, await File.ReadAllBytesAsync(target, TestContext.Current.CancellationToken));
     }
 }

@@ -18,6 +18,7 @@ public class OutputPathTests
     [InlineData("../escape.txt")]
     [InlineData("plots/../../escape.txt")]
     [InlineData("plots/..")]
+    [InlineData("plots/../counts.tsv")] // lands inside, but a server that sends ".." is not trusted
     [InlineData("..\\escape.txt")]
     [InlineData("/etc/passwd")]
     [InlineData("\\server\\share")]

@@ -54,6 +54,15 @@ public class UsageTests
     }
 
     [Fact]
+    public async Task UnknownVerb_IsNamed_AndExits2()
+    {
+        var run = await CliRun.RunAsync(null, "frobnicate");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("frobnicate", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BadTimeout_IsAUsageError()
     {
         var run = await CliRun.RunAsync(null, "wait", "X", "--timeout", "soon");
