@@ -139,8 +139,6 @@ public static class Cli
         return serve;
     }
 
-    private static string CommandPath(Command command) =>
-        command.Parents.OfType<Command>().FirstOrDefault() is { } parent && parent is not RootCommand
-            ? $"{CommandPath(parent)} {command.Name}"
-            : command is RootCommand ? "runway" : $"runway {command.Name}";
+    // Verbs are one level deep; the root is `runway` itself.
+    private static string CommandPath(Command command) => command is RootCommand ? "runway" : $"runway {command.Name}";
 }

@@ -229,6 +229,42 @@ public class CliTests
     }
 
     [Fact]
+    public async Task ListJson_MergesEveryPage()
+    {
+        var server = new FakeServer().On(HttpMethod.Get, "/api/v1/runs", request =>
+            request.RequestUri!.Query.Contains("cursor=c2", StringComparison.Ordinal)
+                ? FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN1", "failed")}}],"next_cursor":null}""")
+                : FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN2", "running")}}],"next_cursor":"c2"}"""));
+
+        var run = await CliRun.RunAsync(server, "list", "--all", "--json");
+
+        var runs = JsonNode.Parse(run.Out)!["runs"]!.AsArray();
+        Assert.Equal(["01JD000000000000000000RUN2", "01JD000000000000000000RUN1"], runs.Select(r => r!["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Upload_PrintsTheFileId()
+    {
+        var local = Path.GetTempFileName();
+        var server = new FakeServer().OnJson(HttpMethod.Post, "/api/v1/files", """{"id":"f_01JD00000000000000000FILE","name":"x","size":0,"sha256":"e3"}""", HttpStatusCode.Created);
+
+        var run = await CliRun.RunAsync(server, "upload", local, "--name", "book.txt");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("f_01JD00000000000000000FILE\n", run.Out.ReplaceLineEndings("\n"));
+        File.Delete(local);
+    }
+
+    [Fact]
+    public async Task Upload_Exits2_WhenTheFileDoesNotExist()
+    {
+        var run = await CliRun.RunAsync(new FakeServer(), "upload", "/no/such/file.txt");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("runway: no such file: /no/such/file.txt\n", run.Error.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task List_RejectsAnUnknownState_BeforeAskingTheServer()
     {
         var server = new FakeServer();

@@ -63,6 +63,15 @@ public class UsageTests
     }
 
     [Fact]
+    public async Task BadServerUrl_IsAUsageError()
+    {
+        var run = await CliRun.RunAsync(null, "list", "--server", "ftp://example.org");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("runway: 'ftp://example.org' is not a server URL", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BadTimeout_IsAUsageError()
     {
         var run = await CliRun.RunAsync(null, "wait", "X", "--timeout", "soon");
