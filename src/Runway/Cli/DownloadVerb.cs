@@ -46,22 +46,14 @@ internal static class DownloadVerb
             {
                 throw new CliUsageException("give either PATH or --archive, not both");
             }
-            var name = $"{Safe(args.Id)}.tar.gz";
-            var target = args.Output is null ? name
-                : Directory.Exists(args.Output) ? Path.Combine(args.Output, name)
-                : args.Output;
             using var response = await context.Client.OpenArchiveAsync(args.Id, ct);
-            await SaveAsync(context, response, target, ct);
+            await SaveAsync(context, response, Target(args.Output, $"{Safe(args.Id)}.tar.gz"), ct);
             return 0;
         }
         if (args.Path is not null)
         {
-            var name = Path.GetFileName(args.Path.TrimEnd('/'));
-            var target = args.Output is null ? Safe(name)
-                : Directory.Exists(args.Output) ? Path.Combine(args.Output, Safe(name))
-                : args.Output;
             using var response = await context.Client.OpenOutputAsync(args.Id, args.Path, ct);
-            await SaveAsync(context, response, target, ct);
+            await SaveAsync(context, response, Target(args.Output, Safe(Path.GetFileName(args.Path.TrimEnd('/')))), ct);
             return 0;
         }
         return await DownloadAllAsync(context, args.Id, args.Output ?? Safe(args.Id), ct);
@@ -123,6 +115,10 @@ internal static class DownloadVerb
         }
         await context.Out.WriteLineAsync(target);
     }
+
+    /// <summary>--output as given, inside it when it is a directory, or the default name here.</summary>
+    private static string Target(string? output, string name) =>
+        output is null ? name : Directory.Exists(output) ? Path.Combine(output, name) : output;
 
     /// <summary>A name the server chose, used as one file name here: never a path.</summary>
     private static string Safe(string name)

@@ -63,6 +63,8 @@ internal static class SubmitVerb
 
     public static async Task<int> RunAsync(CliContext context, SubmitArgs args, CancellationToken ct)
     {
+        // Everything local is checked before anything is uploaded.
+        var tags = args.Tags is { Count: > 0 } ? args.Tags.Select(ParseTag).ToDictionary(t => t.Key, t => t.Value) : null;
         var pipeline = await context.Client.GetPipelineAsync(args.Pipeline, ct);
         var fromFile = args.ParamsFile is null ? null : await ReadParamsFileAsync(args.ParamsFile, ct);
         var set = ParameterValues.Build(fromFile, args.Pairs, pipeline.Value.Parameters);
@@ -72,7 +74,6 @@ internal static class SubmitVerb
             set.Params[upload.Parameter] = file.Value.Id;
         }
 
-        var tags = args.Tags is { Count: > 0 } ? args.Tags.Select(ParseTag).ToDictionary(t => t.Key, t => t.Value) : null;
         var request = new SubmitRequest(args.Pipeline, set.Params, args.Name, tags, args.Priority);
         var run = await context.Client.SubmitAsync(request, args.IdempotencyKey, ct);
         if (!args.Wait)

@@ -208,13 +208,16 @@ public class CliTests
         Assert.Equal(Id + "\n", run.Out.ReplaceLineEndings("\n"));
     }
 
-    [Fact]
-    public async Task List_FollowsCursors_WhenAll()
-    {
-        var server = new FakeServer().On(HttpMethod.Get, "/api/v1/runs", request =>
+    /// <summary>RUN2 (newest) on the first page, RUN1 behind cursor c2.</summary>
+    private static FakeServer TwoPages() => new FakeServer().On(HttpMethod.Get, "/api/v1/runs", request =>
             request.RequestUri!.Query.Contains("cursor=c2", StringComparison.Ordinal)
                 ? FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN1", "failed")}}],"next_cursor":null}""")
                 : FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN2", "running", """{"name":"march batch"}""")}}],"next_cursor":"c2"}"""));
+
+    [Fact]
+    public async Task List_FollowsCursors_WhenAll()
+    {
+        var server = TwoPages();
 
         var run = await CliRun.RunAsync(server, "list", "--all", "--state", "running", "--tag", "project=m31", "--limit", "1");
 
@@ -231,10 +234,7 @@ public class CliTests
     [Fact]
     public async Task ListJson_MergesEveryPage()
     {
-        var server = new FakeServer().On(HttpMethod.Get, "/api/v1/runs", request =>
-            request.RequestUri!.Query.Contains("cursor=c2", StringComparison.Ordinal)
-                ? FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN1", "failed")}}],"next_cursor":null}""")
-                : FakeServer.Json($$"""{"runs":[{{FakeServer.Run("01JD000000000000000000RUN2", "running")}}],"next_cursor":"c2"}"""));
+        var server = TwoPages();
 
         var run = await CliRun.RunAsync(server, "list", "--all", "--json");
 
