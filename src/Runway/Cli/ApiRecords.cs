@@ -1,0 +1,67 @@
+using System.Text.Json.Nodes;
+
+namespace Runway.Cli;
+
+// The client's own view of the HTTP contract (DESIGN.md, "Public interface"). Deliberately not shared with
+// Api/: the CLI must keep working against a server of another version, so it reads only what it shows and
+// leaves every other field to --json, which prints the server's JSON untouched.
+
+/// <summary>A typed response together with the JSON it was read from, for <c>--json</c>.</summary>
+internal sealed record Reply<T>(T Value, JsonNode Json);
+
+internal sealed record PipelineList(IReadOnlyList<PipelineSummary> Pipelines);
+
+internal sealed record PipelineSummary(string Name, string Version, string? Title = null, string? Description = null);
+
+internal sealed record PipelineInfo(
+    string Name,
+    string Version,
+    string? Title = null,
+    string? Description = null,
+    JsonObject? Parameters = null,
+    JsonObject? Resources = null,
+    JsonNode? Outputs = null,
+    string? Executor = null);
+
+internal sealed record RunInfo(
+    string Id,
+    string Pipeline,
+    string State,
+    string? PipelineVersion = null,
+    string? Name = null,
+    JsonObject? Params = null,
+    JsonObject? Tags = null,
+    int? Priority = null,
+    string? Owner = null,
+    string? Message = null,
+    int? ExitCode = null,
+    string? Executor = null,
+    string? NativeId = null,
+    string? Node = null,
+    DateTimeOffset? SubmittedAt = null,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? FinishedAt = null,
+    double? ElapsedSeconds = null,
+    IReadOnlyList<RunEventInfo>? Events = null);
+
+internal sealed record RunEventInfo(string To, string? From = null, string? Reason = null, DateTimeOffset? At = null);
+
+internal sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextCursor = null);
+
+internal sealed record OutputList(IReadOnlyList<OutputInfo> Outputs);
+
+internal sealed record OutputInfo(string Path, long Size = 0, DateTimeOffset? ModifiedAt = null);
+
+internal sealed record UploadedFile(string Id, string? Name = null, long Size = 0, string? Sha256 = null, string? Owner = null, DateTimeOffset? CreatedAt = null);
+
+internal sealed record SubmitRequest(string Pipeline, JsonObject Params, string? Name, IReadOnlyDictionary<string, string>? Tags, int? Priority);
+
+internal sealed record RunQuery(string? State = null, string? Pipeline = null, string? Owner = null, IReadOnlyList<string>? Tags = null, int? Limit = null);
+
+/// <summary>An RFC 9457 problem: what the server says went wrong, with per-field messages on validation failures.</summary>
+internal sealed record ProblemInfo(
+    string? Type = null,
+    string? Title = null,
+    int? Status = null,
+    string? Detail = null,
+    IReadOnlyDictionary<string, string[]>? Errors = null);

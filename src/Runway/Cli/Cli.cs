@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
+namespace Runway.Cli;
+
+/// <summary>The command-line client: every verb of <c>runway</c> except <c>serve</c>, which Program.cs supplies.</summary>
+public static class Cli
+{
+    private const string Description = "Runway runs analysis pipelines on a Runway server and fetches their logs and outputs.";
+
+    private const string Examples = """
+        Examples:
+          runway pipelines                                   what can I run?
+          runway pipelines wordstats                         its parameters
+          ID=$(runway submit wordstats input=@book.txt min_length=3)
+          runway wait $ID && runway download $ID             fetch outputs into ./$ID/
+          runway list --state running
+          runway logs --follow $ID
+        """;
+
+    /// <param name="serve">
+    /// Runs the server; receives the arguments that follow <c>serve</c>. When null, <c>runway serve</c> reports
+    /// that this build has no server.
+    /// </param>
+    public static Task<int> RunAsync(
+        string[] args,
+        TextWriter stdout,
+        TextWriter stderr,
+        CancellationToken ct,
+        Func<string[], CancellationToken, Task<int>>? serve = null)
+    {
+        // A progress line is only for a person watching: never into a file or a pipe.
+        var errorIsTerminal = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+        var host = new CliHost(
+            stdout,
+            stderr,
+            errorIsTerminal,
+            Environment.GetEnvironmentVariable,
+            () => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) },
+            TimeProvider.System,
+            serve);
+        return RunAsync(args, host, ct);
+    }
+
+    internal static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken ct)
+    {
+        var root = Build(host);
+        // No response files: `@path` is how a file parameter names a local file to upload.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var invocation = new InvocationConfiguration
+        {
+            Output = host.Out,
+            Error = host.Error,
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C is left to the process (and to the server's host for `serve`), not intercepted here.
+            ProcessTerminationTimeout = null,
+        };
+        if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
+        {
+            if (parse.CommandResult.Command == root && parse.UnmatchedTokens.Count == 0)
+            {
+                // `runway` alone: show what there is to run rather than "required command was not provided".
+                await root.Parse(["--help"]).InvokeAsync(invocation, ct);
+                return ExitCodes.Usage;
+            }
+            foreach (var error in parse.Errors)
+            {
+                await host.Error.WriteLineAsync($"runway: {error.Message}");
+            }
+            await host.Error.WriteLineAsync($"(see `{CommandPath(parse.CommandResult.Command)} --help`)");
+            return ExitCodes.Usage;
+        }
+        return await parse.InvokeAsync(invocation, ct);
+    }
+
+    internal static RootCommand Build(CliHost host)
+    {
+        var globals = new CliGlobals(host);
+        var root = new RootCommand(Description).WithEpilog(Examples);
+        foreach (var option in globals.All)
+        {
+            root.Options.Add(option);
+        }
+        root.Subcommands.Add(ServeCommand(host));
+        root.Subcommands.Add(PipelinesVerb.Command(globals));
+        root.Subcommands.Add(SubmitVerb.Command(globals));
+        root.Subcommands.Add(ListVerb.Command(globals));
+        root.Subcommands.Add(StatusVerb.Command(globals));
+        root.Subcommands.Add(LogsVerb.Command(globals));
+        root.Subcommands.Add(WaitVerb.Command(globals));
+        root.Subcommands.Add(CancelVerb.Command(globals));
+        root.Subcommands.Add(UploadVerb.Command(globals));
+        root.Subcommands.Add(DownloadVerb.Command(globals));
+        CliHelp.Install(root);
+        return root;
+    }
+
+    /// <summary>Runs a verb with a bound context and turns any failure into a message and an exit code.</summary>
+    internal static void SetVerb(this Command command, CliGlobals globals, Func<CliContext, ParseResult, CancellationToken, Task<int>> verb) =>
+        command.SetAction(async (parse, ct) =>
+        {
+            Uri server;
+            try
+            {
+                server = globals.ServerUri(parse);
+            }
+            catch (CliUsageException e)
+            {
+                return CliErrors.Report(e, parse.InvocationConfiguration.Error, new Uri(CliGlobals.DefaultServer));
+            }
+            using var context = globals.Bind(parse);
+            try
+            {
+                return await verb(context, parse, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return 130;
+            }
+            catch (Exception e)
+            {
+                return CliErrors.Report(e, context.Error, server);
+            }
+        });
+
+    private static Command ServeCommand(CliHost host)
+    {
+        var serve = new Command("serve", "start the Runway server") { TreatUnmatchedTokensAsErrors = false };
+        serve.SetAction(async (parse, ct) =>
+        {
+            if (host.Serve is null)
+            {
+                await host.Error.WriteLineAsync("runway: this build has no server; `serve` is not available");
+                return ExitCodes.Error;
+            }
+            var tokens = parse.Tokens.Select(t => t.Value).ToList();
+            return await host.Serve([.. tokens.SkipWhile(t => t != "serve").Skip(1)], ct);
+        });
+        return serve;
+    }
+
+    // Verbs are one level deep; the root is `runway` itself.
+    private static string CommandPath(Command command) => command is RootCommand ? "runway" : $"runway {command.Name}";
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Runway.Cli;
+
+/// <summary>The typed client of Runway's HTTP API. Errors surface as <see cref="RunwayApiException"/> with the server's problem details.</summary>
+internal sealed class RunwayClient : IDisposable
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly HttpClient _http;
+
+    public RunwayClient(Uri server, string? token, HttpMessageHandler handler)
+    {
+        // Streams (logs --follow, downloads, uploads) last as long as they must; Ctrl+C is the limit.
+        _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("runway-cli", typeof(RunwayClient).Assembly.GetName().Version?.ToString(3)));
+        if (!string.IsNullOrEmpty(token))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    public Uri Server => _http.BaseAddress!;
+
+    public Task<Reply<PipelineList>> GetPipelinesAsync(CancellationToken ct) =>
+        SendAsync<PipelineList>(new(HttpMethod.Get, "api/v1/pipelines"), ct);
+
+    public Task<Reply<PipelineInfo>> GetPipelineAsync(string name, CancellationToken ct) =>
+        SendAsync<PipelineInfo>(new(HttpMethod.Get, $"api/v1/pipelines/{Uri.EscapeDataString(name)}"), ct);
+
+    public Task<Reply<RunInfo>> SubmitAsync(SubmitRequest submit, string? idempotencyKey, CancellationToken ct)
+    {
+        // Serialized up front so the request has a Content-Length: small, and friendlier to proxies than chunked.
+        var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(submit, Json));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/runs") { Content = body };
+        if (!string.IsNullOrEmpty(idempotencyKey))
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+        return SendAsync<RunInfo>(request, ct);
+    }
+
+    public Task<Reply<RunPage>> ListRunsAsync(RunQuery query, string? cursor, CancellationToken ct)
+    {
+        var parts = new List<string>();
+        void Add(string key, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                parts.Add($"{key}={Uri.EscapeDataString(value)}");
+            }
+        }
+        Add("state", query.State);
+        Add("pipeline", query.Pipeline);
+        Add("owner", query.Owner);
+        foreach (var tag in query.Tags ?? [])
+        {
+            Add("tag", tag);
+        }
+        Add("limit", query.Limit?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Add("cursor", cursor);
+        var path = parts.Count == 0 ? "api/v1/runs" : "api/v1/runs?" + string.Join('&', parts);
+        return SendAsync<RunPage>(new(HttpMethod.Get, path), ct);
+    }
+
+    public Task<Reply<RunInfo>> GetRunAsync(string id, CancellationToken ct) =>
+        SendAsync<RunInfo>(new(HttpMethod.Get, RunPath(id)), ct);
+
+    public Task<Reply<RunInfo>> CancelAsync(string id, CancellationToken ct) =>
+        SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/cancel"), ct);
+
+    public Task<Reply<OutputList>> GetOutputsAsync(string id, CancellationToken ct) =>
+        SendAsync<OutputList>(new(HttpMethod.Get, RunPath(id) + "/outputs"), ct);
+
+    /// <summary>The log as it arrives; with <paramref name="follow"/> the server keeps it open until the run ends.</summary>
+    public Task<HttpResponseMessage> OpenLogAsync(string id, bool stderr, bool follow, CancellationToken ct) =>
+        OpenAsync($"{RunPath(id)}/log?stream={(stderr ? "stderr" : "stdout")}{(follow ? "&follow=true" : "")}", ct);
+
+    public Task<HttpResponseMessage> OpenOutputAsync(string id, string path, CancellationToken ct) =>
+        OpenAsync($"{RunPath(id)}/outputs/{string.Join('/', path.Split('/').Select(Uri.EscapeDataString))}", ct);
+
+    public Task<HttpResponseMessage> OpenArchiveAsync(string id, CancellationToken ct) =>
+        OpenAsync(RunPath(id) + "/archive", ct);
+
+    /// <summary>Streams the file from disk: it is never read whole into memory.</summary>
+    public async Task<Reply<UploadedFile>> UploadAsync(string path, string? name, IProgress<long>? progress, CancellationToken ct)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var body = new StreamContent(new ProgressStream(file, progress), 81920);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var form = new MultipartFormDataContent { { body, "file", name ?? Path.GetFileName(path) } };
+        return await SendAsync<UploadedFile>(new(HttpMethod.Post, "api/v1/files") { Content = form }, ct);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static string RunPath(string id) => $"api/v1/runs/{Uri.EscapeDataString(id)}";
+
+    private async Task<Reply<T>> SendAsync<T>(HttpRequestMessage request, CancellationToken ct)
+    {
+        using (request)
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            await ThrowIfFailedAsync(response, ct);
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var json = await JsonNode.ParseAsync(stream, cancellationToken: ct) ?? throw new JsonException("empty reply");
+            var value = json.Deserialize<T>(Json) ?? throw new JsonException("empty reply");
+            return new Reply<T>(value, json);
+        }
+    }
+
+    private async Task<HttpResponseMessage> OpenAsync(string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        try
+        {
+            await ThrowIfFailedAsync(response, ct);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var text = await response.Content.ReadAsStringAsync(ct);
+        ProblemInfo? problem = null;
+        try
+        {
+            problem = string.IsNullOrWhiteSpace(text) ? null : JsonSerializer.Deserialize<ProblemInfo>(text, Json);
+        }
+        catch (JsonException)
+        {
+            // Not problem details (a proxy's HTML page, say): show the start of the body instead.
+        }
+        problem ??= new ProblemInfo(
+            Title: response.ReasonPhrase ?? $"HTTP {(int)response.StatusCode}",
+            Detail: string.IsNullOrWhiteSpace(text) ? null : text.Trim()[..Math.Min(text.Trim().Length, 300)]);
+        if (problem.Title is null && problem.Detail is null)
+        {
+            problem = problem with { Title = response.ReasonPhrase ?? $"HTTP {(int)response.StatusCode}" };
+        }
+        throw new RunwayApiException(response.StatusCode, problem);
+    }
+}
