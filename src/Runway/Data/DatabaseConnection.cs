@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 
@@ -54,6 +55,8 @@ public sealed record DatabaseConnection(DatabaseProvider Provider, string Connec
             options.UseNpgsql(ConnectionString);
         }
         options.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>();
+        // One Information line per SQL statement would drown the store's one line per state change.
+        options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandExecuted, LogLevel.Debug)));
     }
 
     /// <summary>The SQLite file's folder, which must exist before the first open; null for PostgreSQL or :memory:.</summary>

@@ -65,7 +65,11 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         var reason = $"claimed by node {node}";
         db.RunEvents.AddRange(claimed.Select(r => new RunEvent
         {
-            RunId = r.Id, From = RunState.Queued, To = RunState.Running, Reason = reason, At = now,
+            RunId = r.Id,
+            From = RunState.Queued,
+            To = RunState.Running,
+            Reason = reason,
+            At = now,
         }));
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
