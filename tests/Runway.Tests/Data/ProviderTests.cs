@@ -8,3 +8,7 @@ public sealed class RunStorePostgresTests() : RunStoreContract(TestDatabase.Post
 public sealed class RunTransitionSqliteTests() : RunTransitionContract(TestDatabase.Sqlite);
 
 public sealed class RunTransitionPostgresTests() : RunTransitionContract(TestDatabase.Postgres);
+
+public sealed class RunwayDbSqliteTests() : RunwayDbContract(TestDatabase.Sqlite);
+
+public sealed class RunwayDbPostgresTests() : RunwayDbContract(TestDatabase.Postgres);
