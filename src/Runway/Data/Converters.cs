@@ -1,0 +1,23 @@
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Runway.Runs;
+
+namespace Runway.Data;
+
+/// <summary>Stores a <see cref="RunState"/> as its wire string, so SQL, logs and JSON all read "timed_out".</summary>
+public sealed class RunStateConverter() : ValueConverter<RunState, string>(s => s.ToWire(), s => Parse(s))
+{
+    public static RunState Parse(string text) =>
+        RunStates.TryParse(text, out var state) ? state : throw new FormatException($"Unknown run state '{text}'.");
+}
+
+public sealed class UnixMicrosecondsConverter() : ValueConverter<DateTimeOffset, long>(
+    v => ToUnixMicroseconds(v), v => FromUnixMicroseconds(v))
+{
+    private const long UnixEpochTicks = 621_355_968_000_000_000;
+
+    public static long ToUnixMicroseconds(DateTimeOffset value) => (value.UtcTicks - UnixEpochTicks) / 10;
+
+    public static DateTimeOffset FromUnixMicroseconds(long value) => new(UnixEpochTicks + (value * 10), TimeSpan.Zero);
+}
+
+public sealed class UtcConverter() : ValueConverter<DateTimeOffset, DateTimeOffset>(v => v.ToUniversalTime(), v => v);

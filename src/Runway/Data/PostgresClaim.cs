@@ -1,0 +1,24 @@
+using Microsoft.EntityFrameworkCore;
+using Runway.Runs;
+
+namespace Runway.Data;
+
+/// <summary>
+/// PostgreSQL's claim: lock up to <c>max</c> queued rows in claim order, skipping rows another node has
+/// locked (so concurrent claimers never wait on, or take, each other's runs), then update exactly those.
+/// The CTE form keeps the locking select materialized once (riverqueue/river's JobGetAvailable).
+/// </summary>
+internal static class PostgresClaim
+{
+    public static IQueryable<Run> Claim(RunwayDb db, string node, int max, DateTimeOffset now) =>
+        db.Runs.FromSql($"""
+            WITH picked AS (
+                SELECT id FROM runs WHERE state = 'queued'
+                ORDER BY priority DESC, submitted_at, id
+                LIMIT {max}
+                FOR UPDATE SKIP LOCKED)
+            UPDATE runs SET state = 'running', node = {node}, started_at = {now.ToUniversalTime()}
+            FROM picked WHERE runs.id = picked.id
+            RETURNING runs.*
+            """);
+}

@@ -1,0 +1,57 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Runway.Runs;
+
+namespace Runway.Data;
+
+// Keep in step with both Migrations/*/…_Initial.cs: the migrations are hand-written, not generated from this.
+internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
+{
+    public void Configure(EntityTypeBuilder<Run> b)
+    {
+        b.ToTable("runs");
+        b.HasKey(r => r.Id).HasName("pk_runs");
+        b.Property(r => r.Id).HasColumnName("id").ValueGeneratedNever();
+        b.Property(r => r.Pipeline).HasColumnName("pipeline");
+        b.Property(r => r.PipelineVersion).HasColumnName("pipeline_version");
+        b.Property(r => r.Name).HasColumnName("name");
+        b.Property(r => r.ParamsJson).HasColumnName("params_json");
+        b.Property(r => r.TagsJson).HasColumnName("tags_json");
+        b.Property(r => r.Priority).HasColumnName("priority");
+        b.Property(r => r.Owner).HasColumnName("owner");
+        b.Property(r => r.State).HasColumnName("state");
+        b.Property(r => r.Message).HasColumnName("message");
+        b.Property(r => r.ExitCode).HasColumnName("exit_code");
+        b.Property(r => r.Executor).HasColumnName("executor");
+        b.Property(r => r.NativeId).HasColumnName("native_id");
+        b.Property(r => r.Node).HasColumnName("node");
+        b.Property(r => r.SubmittedAt).HasColumnName("submitted_at");
+        b.Property(r => r.StartedAt).HasColumnName("started_at");
+        b.Property(r => r.FinishedAt).HasColumnName("finished_at");
+        b.Property(r => r.CancelRequestedAt).HasColumnName("cancel_requested_at");
+        b.Property(r => r.SpecJson).HasColumnName("spec_json");
+        b.Property(r => r.IdempotencyKey).HasColumnName("idempotency_key");
+
+        // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
+        // planner matches it against the claim statement's own `state = 'queued'`.
+        b.HasIndex(r => new { r.Priority, r.SubmittedAt, r.Id }, RunIndexes.Claim)
+            .IsDescending(true, false, false)
+            .HasFilter("state = 'queued'");
+        // Lists are newest first by id (ULIDs sort by time), filtered by one of these.
+        b.HasIndex(r => new { r.Owner, r.Id }, RunIndexes.OwnerId);
+        b.HasIndex(r => new { r.State, r.Id }, RunIndexes.StateId);
+        b.HasIndex(r => new { r.Pipeline, r.Id }, RunIndexes.PipelineId);
+        b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
+            .IsUnique()
+            .HasFilter("idempotency_key IS NOT NULL");
+    }
+}
+
+internal static class RunIndexes
+{
+    public const string Claim = "ix_runs_claim";
+    public const string OwnerId = "ix_runs_owner_id";
+    public const string StateId = "ix_runs_state_id";
+    public const string PipelineId = "ix_runs_pipeline_id";
+    public const string IdempotencyKey = "ux_runs_owner_idempotency_key";
+}

@@ -1,0 +1,141 @@
+using Microsoft.EntityFrameworkCore;
+using Runway.Runs;
+
+namespace Runway.Data;
+
+/// <summary>
+/// <see cref="IRunStore"/> on EF Core, for SQLite and PostgreSQL alike; only the claim statement differs
+/// (<see cref="SqliteClaim"/>, <see cref="PostgresClaim"/>). A singleton: each call takes a short-lived
+/// pooled context. Every write that changes a state runs in one transaction with its run_events row;
+/// on SQLite that transaction is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default), so read-then-write
+/// never deadlocks on a lock upgrade.
+/// </summary>
+public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger) : IRunStore
+{
+    public async Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.State != RunState.Queued)
+        {
+            throw new ArgumentException($"A new run must be queued, not {run.State.ToWire()}.", nameof(run));
+        }
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            db.Runs.Add(run);
+            db.RunEvents.Add(new RunEvent { RunId = run.Id, To = RunState.Queued, Reason = "submitted", At = run.SubmittedAt });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
+                return (run, true);
+            }
+            catch (DbUpdateException e) when (run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
+            {
+                // A retried submission: the first one won, fall through to return it.
+            }
+        }
+        await using var read = await contexts.CreateDbContextAsync(cancellationToken);
+        var existing = await read.Runs.AsNoTracking()
+            .FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
+        return (existing, false);
+    }
+
+    public async Task<Run?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Run>> ClaimAsync(string node, int max, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        if (max <= 0)
+        {
+            return [];
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var claim = db.Database.IsNpgsql() ? PostgresClaim.Claim(db, node, max, now) : SqliteClaim.Claim(db, node, max, now);
+        var claimed = await claim.AsNoTracking().ToListAsync(cancellationToken);
+        if (claimed.Count == 0)
+        {
+            return [];
+        }
+        var reason = $"claimed by node {node}";
+        db.RunEvents.AddRange(claimed.Select(r => new RunEvent
+        {
+            RunId = r.Id,
+            From = RunState.Queued,
+            To = RunState.Running,
+            Reason = reason,
+            At = now,
+        }));
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        foreach (var run in claimed)
+        {
+            LogMove(run.Id, RunState.Queued, RunState.Running, reason);
+        }
+        // RETURNING gives rows in no particular order; callers start them in claim order.
+        return [.. claimed.OrderByDescending(r => r.Priority).ThenBy(r => r.SubmittedAt).ThenBy(r => r.Id, StringComparer.Ordinal)];
+    }
+
+    public async Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
+        // Moves the state machine forbids never reach the database.
+        var allowed = transition.From.Where(f => RunTransitions.IsAllowed(f, transition.To)).Distinct().ToArray();
+        if (allowed.Length == 0)
+        {
+            return false;
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, cancellationToken);
+        if (from is null)
+        {
+            return false;
+        }
+        db.RunEvents.Add(new RunEvent { RunId = transition.RunId, From = from, To = transition.To, Reason = transition.Reason, At = now });
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        LogMove(transition.RunId, from.Value, transition.To, transition.Reason);
+        return true;
+    }
+
+    public async Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.NativeId, nativeId), cancellationToken);
+    }
+
+    public async Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        // COALESCE keeps the first request's time, so repeating the call changes nothing.
+        var affected = await db.Runs.Where(r => r.Id == id && r.State == RunState.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.CancelRequestedAt, r => r.CancelRequestedAt ?? now), cancellationToken);
+        return affected > 0;
+    }
+
+    public async Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Runs.AsNoTracking()
+            .Where(r => r.State == RunState.Running && r.Node == node)
+            .OrderBy(r => r.Id)
+            .ToListAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.RunEvents.AsNoTracking().Where(e => e.RunId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+    }
+
+    private void LogMove(string runId, RunState from, RunState to, string reason) =>
+        logger.LogInformation("Run {RunId} {From} -> {To}: {Reason}", runId, from.ToWire(), to.ToWire(), reason);
+}

@@ -1,0 +1,34 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Runway.Runs;
+
+namespace Runway.Data;
+
+/// <summary>
+/// SQLite's claim: one UPDATE … WHERE id IN (SELECT … LIMIT) RETURNING, run inside the store's BEGIN
+/// IMMEDIATE transaction. SQLite has a single writer, so no other claimer can run between the select
+/// and the update. INDEXED BY pins the partial claim index: without statistics SQLite prefers
+/// (state, id) and sorts every queued run on each claim, which a long queue pays for. The literal
+/// <c>state = 'queued'</c> (not a parameter) is what lets that partial index apply at all.
+/// </summary>
+internal static class SqliteClaim
+{
+    public const string Sql = """
+        UPDATE runs SET state = 'running', node = @node, started_at = @now
+        WHERE id IN (
+            SELECT id FROM runs INDEXED BY ix_runs_claim WHERE state = 'queued'
+            ORDER BY priority DESC, submitted_at, id
+            LIMIT @max)
+        RETURNING *
+        """;
+
+    public static IQueryable<Run> Claim(RunwayDb db, string node, int max, DateTimeOffset now) =>
+        db.Runs.FromSqlRaw(Sql, Parameters(node, max, now));
+
+    public static SqliteParameter[] Parameters(string node, int max, DateTimeOffset now) =>
+    [
+        new("@node", node),
+        new("@now", UnixMicrosecondsConverter.ToUnixMicroseconds(now)),
+        new("@max", max),
+    ];
+}

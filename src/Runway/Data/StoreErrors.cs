@@ -1,0 +1,20 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Runway.Data;
+
+internal static class StoreErrors
+{
+    private const int SqliteConstraintUnique = 2067;
+
+    /// <summary>True when an insert lost to an existing (owner, idempotency_key): never for a duplicate id.</summary>
+    public static bool IsIdempotencyConflict(DbUpdateException e) => e.InnerException switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation && pg.ConstraintName == RunIndexes.IdempotencyKey,
+        // SQLite names the columns, not the index: "UNIQUE constraint failed: runs.owner, runs.idempotency_key".
+        SqliteException lite => lite.SqliteExtendedErrorCode == SqliteConstraintUnique
+            && lite.Message.Contains("runs.idempotency_key", StringComparison.Ordinal),
+        _ => false,
+    };
+}

@@ -1,0 +1,21 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Runway.Files;
+
+namespace Runway.Data;
+
+internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredFile>
+{
+    public void Configure(EntityTypeBuilder<StoredFile> b)
+    {
+        b.ToTable("files");
+        b.HasKey(f => f.Id).HasName("pk_files");
+        b.Property(f => f.Id).HasColumnName("id").ValueGeneratedNever();
+        b.Property(f => f.Name).HasColumnName("name");
+        b.Property(f => f.Size).HasColumnName("size");
+        b.Property(f => f.Sha256).HasColumnName("sha256");
+        b.Property(f => f.Owner).HasColumnName("owner");
+        b.Property(f => f.CreatedAt).HasColumnName("created_at");
+        b.HasIndex(f => new { f.Owner, f.Id }, "ix_files_owner_id");
+    }
+}

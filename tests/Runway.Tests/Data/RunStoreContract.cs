@@ -1,0 +1,211 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Runway.Data;
+using Runway.Runs;
+
+namespace Runway.Tests.Data;
+
+/// <summary>Submission, claim, cancel requests and lists: the queue half of <see cref="IRunStore"/>.</summary>
+public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open)
+{
+    [Fact]
+    public async Task Add_RoundTripsEveryField()
+    {
+        var run = new Run
+        {
+            Id = Ids.NewRunId(Clock),
+            Pipeline = "wordstats",
+            PipelineVersion = "1.2.0",
+            Name = "march batch",
+            ParamsJson = """{"input":"f_01","min_length":3}""",
+            TagsJson = """{"project":"m31"}""",
+            Priority = 7,
+            Owner = "ana",
+            Executor = "slurm",
+            SubmittedAt = Clock.GetUtcNow().AddTicks(1230), // sub-millisecond, whole microseconds
+            SpecJson = """{"argv":["/bin/echo","hi"]}""",
+            IdempotencyKey = "k-1",
+        };
+
+        var (stored, created) = await Store.AddAsync(run, Ct);
+        var read = await GetAsync(run.Id);
+
+        Assert.True(created);
+        Assert.Same(run, stored);
+        Assert.Equivalent(run, read, strict: true);
+        Assert.Equal(TimeSpan.Zero, read.SubmittedAt.Offset);
+        var e = Assert.Single(await Store.ListEventsAsync(run.Id, Ct));
+        Assert.Equal((null, RunState.Queued, "submitted", run.SubmittedAt), (e.From, e.To, e.Reason, e.At));
+    }
+
+    [Fact]
+    public async Task Get_ReturnsNull_WhenUnknown() =>
+        Assert.Null(await Store.GetAsync(Ids.NewRunId(Clock), Ct));
+
+    [Fact]
+    public async Task Add_ReturnsFirstRun_WhenOwnerRepeatsIdempotencyKey()
+    {
+        var (first, _) = await Store.AddAsync(NewRun(idempotencyKey: "same"), Ct);
+
+        var (again, createdAgain) = await Store.AddAsync(NewRun(idempotencyKey: "same"), Ct);
+        var (other, createdForOther) = await Store.AddAsync(NewRun(owner: "bo", idempotencyKey: "same"), Ct);
+        var (_, createdWithoutKey1) = await Store.AddAsync(NewRun(), Ct);
+        var (_, createdWithoutKey2) = await Store.AddAsync(NewRun(), Ct);
+
+        Assert.False(createdAgain);
+        Assert.Equivalent(first, again, strict: true);
+        Assert.True(createdForOther);
+        Assert.NotEqual(first.Id, other.Id);
+        Assert.True(createdWithoutKey1 && createdWithoutKey2);
+        await using var db = await OpenDbAsync();
+        Assert.Equal(4, await db.Runs.CountAsync(Ct));
+        Assert.Single(await Store.ListEventsAsync(first.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Claim_TakesHigherPriorityFirst_ThenOlder()
+    {
+        var oldLow = await AddAsync(priority: 0);
+        var high = await AddAsync(priority: 5);
+        var newLow = await AddAsync(priority: 0);
+        var negative = await AddAsync(priority: -1);
+        var newHigh = await AddAsync(priority: 5);
+        Clock.Advance(TimeSpan.FromSeconds(3));
+
+        var claimed = await Store.ClaimAsync("n1", 10, Ct);
+
+        Assert.Equal([high.Id, newHigh.Id, oldLow.Id, newLow.Id, negative.Id], claimed.Select(r => r.Id));
+        Assert.All(claimed, r => Assert.Equal((RunState.Running, "n1", Clock.GetUtcNow()), (r.State, r.Node, r.StartedAt)));
+        Assert.Equivalent(claimed[0], await GetAsync(high.Id), strict: true);
+        var events = await Store.ListEventsAsync(high.Id, Ct);
+        Assert.Equal(
+            [(null, RunState.Queued, "submitted"), (RunState.Queued, RunState.Running, "claimed by node n1")],
+            events.Select(e => (e.From, e.To, e.Reason)));
+    }
+
+    [Fact]
+    public async Task Claim_TakesAtMostMax_AndOnlyQueuedRuns()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await AddAsync();
+        }
+
+        var first = await Store.ClaimAsync("n1", 2, Ct);
+        var second = await Store.ClaimAsync("n2", 10, Ct);
+        var third = await Store.ClaimAsync("n1", 10, Ct);
+
+        Assert.Equal(2, first.Count);
+        Assert.Equal(3, second.Count);
+        Assert.Empty(third);
+        Assert.Empty(await Store.ClaimAsync("n1", 0, Ct));
+    }
+
+    [Fact]
+    public async Task Claim_GivesEachRunToOneClaimer_WhenClaimersRace()
+    {
+        const int runs = 60;
+        for (var i = 0; i < runs; i++)
+        {
+            await AddAsync(priority: i % 3);
+        }
+
+        // Separate containers: separate pools and connections, as separate nodes would have.
+        var nodes = Enumerable.Range(0, 6).Select(_ => BuildServices()).ToList();
+        try
+        {
+            var claims = await Task.WhenAll(nodes.Select((node, i) => Task.Run(async () =>
+            {
+                var store = node.GetRequiredService<IRunStore>();
+                var mine = new List<string>();
+                while (await store.ClaimAsync($"n{i}", 3, Ct) is { Count: > 0 } batch)
+                {
+                    mine.AddRange(batch.Select(r => r.Id));
+                }
+                return mine;
+            }, Ct)));
+
+            var all = claims.SelectMany(c => c).ToList();
+            Assert.Equal(runs, all.Count);
+            Assert.Equal(runs, all.Distinct().Count());
+            await using var db = await OpenDbAsync();
+            Assert.Equal(runs, await db.RunEvents.CountAsync(e => e.To == RunState.Running, Ct));
+            Assert.Equal(0, await db.Runs.CountAsync(r => r.State == RunState.Queued, Ct));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RequestCancel_MarksRunningRunOnce_AndIgnoresOtherStates()
+    {
+        var running = await AddRunningAsync();
+        var queued = await AddAsync();
+        var firstAt = Clock.GetUtcNow();
+
+        Assert.True(await Store.RequestCancelAsync(running.Id, Ct));
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(await Store.RequestCancelAsync(running.Id, Ct));
+        Assert.False(await Store.RequestCancelAsync(queued.Id, Ct));
+        Assert.False(await Store.RequestCancelAsync(Ids.NewRunId(Clock), Ct));
+
+        Assert.Equal(firstAt, (await GetAsync(running.Id)).CancelRequestedAt);
+        Assert.Null((await GetAsync(queued.Id)).CancelRequestedAt);
+        Assert.Equal(RunState.Running, (await GetAsync(running.Id)).State);
+    }
+
+    [Fact]
+    public async Task RequestCancel_ReturnsFalse_WhenFinished()
+    {
+        var run = await AddRunningAsync();
+        Assert.True(await Store.TryTransitionAsync(new(run.Id, [RunState.Running], RunState.Succeeded, "exited 0"), Ct));
+
+        Assert.False(await Store.RequestCancelAsync(run.Id, Ct));
+        Assert.Null((await GetAsync(run.Id)).CancelRequestedAt);
+    }
+
+    [Fact]
+    public async Task ListRunning_ReturnsOnlyThisNodesRunningRuns()
+    {
+        var mine = await AddRunningAsync("n1");
+        var theirs = await AddRunningAsync("n2");
+        var done = await AddRunningAsync("n1");
+        await AddAsync();
+        Assert.True(await Store.TryTransitionAsync(new(done.Id, [RunState.Running], RunState.Failed, "exited 1"), Ct));
+
+        var running = await Store.ListRunningAsync("n1", Ct);
+
+        Assert.Equal([mine.Id], running.Select(r => r.Id));
+        Assert.Equal([theirs.Id], (await Store.ListRunningAsync("n2", Ct)).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task SetNativeId_RecordsExecutorId()
+    {
+        var run = await AddRunningAsync();
+
+        await Store.SetNativeIdAsync(run.Id, "48213", Ct);
+
+        Assert.Equal("48213", (await GetAsync(run.Id)).NativeId);
+    }
+
+    [Fact]
+    public async Task Migrate_LeavesDataAndSchema_WhenRunAgainOnRestart()
+    {
+        var run = await AddAsync();
+        await using (var restarted = BuildServices())
+        {
+            await restarted.MigrateRunwayDatabaseAsync(Ct);
+            Assert.Equivalent(run, await restarted.GetRequiredService<IRunStore>().GetAsync(run.Id, Ct), strict: true);
+        }
+
+        await using var db = await OpenDbAsync();
+        Assert.Equal(["20261124000000_Initial"], await db.Database.GetAppliedMigrationsAsync(Ct));
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync(Ct));
+    }
+}

@@ -1,0 +1,32 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Runway.Tests.Fixtures;
+
+/// <summary>
+/// Integration tests ask for what they need here. Missing parts skip the test with the reason, except
+/// under CI=true, where a skipped integration test would hide a broken setup, so it fails instead.
+/// </summary>
+public static class Requires
+{
+    [DoesNotReturn]
+    public static void Skip(string reason)
+    {
+        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            Assert.Fail($"{reason} (CI=true, so this is a failure, not a skip)");
+        }
+        Assert.Skip(reason);
+        throw new System.Diagnostics.UnreachableException();
+    }
+
+    /// <summary>A connection string to a new, empty database of its own on the test PostgreSQL server.</summary>
+    public static string Postgres()
+    {
+        var server = PostgresServer.Shared;
+        if (server.Unavailable is { } why)
+        {
+            Skip($"PostgreSQL not available: {why}");
+        }
+        return server.CreateDatabase();
+    }
+}
