@@ -40,12 +40,13 @@ public sealed class RunWorkspace(RunwayPaths paths)
         {
             throw new InputStagingException($"input path '{input.RelativePath}' is not a plain relative path");
         }
-        var parent = Path.GetDirectoryName(input.RelativePath);
-        if (!string.IsNullOrEmpty(parent))
+        // One level at a time: ResolveInside checks links in what exists, so each parent must exist first.
+        var segments = input.RelativePath.Split('/');
+        for (var depth = 1; depth < segments.Length; depth++)
         {
-            var resolvedParent = RunwayPaths.ResolveInside(directory, parent)
+            var parent = RunwayPaths.ResolveInside(directory, string.Join('/', segments[..depth]))
                 ?? throw new InputStagingException($"input path '{input.RelativePath}' leaves the run directory");
-            Directory.CreateDirectory(resolvedParent);
+            Directory.CreateDirectory(parent);
         }
         var target = RunwayPaths.ResolveInside(directory, input.RelativePath)
             ?? throw new InputStagingException($"input path '{input.RelativePath}' leaves the run directory");

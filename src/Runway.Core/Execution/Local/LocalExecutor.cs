@@ -28,7 +28,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     public string Name => ExecutorName;
 
-    public Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
+    public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var directory = launch.RunDirectory;
@@ -75,14 +75,17 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
         // setsid execs in place (this server's child is no group leader), so the pid is the wrapper's and
         // the new group's id. The start time tells this process from a later one that reuses the pid.
+        // The wrapper writes the pid file too, but only once the shell is up: written here as well, it is
+        // there before the native id reaches the store, so a restart never mistakes this run for unstarted.
         var pid = process.Id;
-        var startTime = ProcessTable.StartTime(pid);
-        if (startTime is { } start)
+        if (ProcessTable.StartTime(pid) is { } start)
         {
             RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
         }
+        RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Pid, NativeId(pid) + "\n");
+        await WaitForOwnGroupAsync(pid);
         logger.LogInformation("Run {RunId} started as process group {Pid}", launch.RunId, pid);
-        return Task.FromResult(new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(process, directory)));
+        return new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(process, directory));
     }
 
     public RunHandle Attach(RunLaunch launch, string nativeId)
@@ -147,6 +150,20 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         environment["RUNWAY_RUN_ID"] = launch.RunId;
         environment["RUNWAY_RUN_DIR"] = launch.RunDirectory;
         return environment;
+    }
+
+    /// <summary>
+    /// Process.Start returns once setsid is exec'd, a moment before it calls setsid(): until then a stop
+    /// would signal a group that does not exist yet and miss the run. So a start returns only once the
+    /// group exists (or the process has already ended).
+    /// </summary>
+    private async Task WaitForOwnGroupAsync(int pid)
+    {
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+        while (ProcessTable.ProcessGroup(pid) is { } group && group != pid && clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), clock, CancellationToken.None);
+        }
     }
 
     private static string NativeId(int pid) => pid.ToString(CultureInfo.InvariantCulture);

@@ -12,6 +12,9 @@ internal static class ProcessTable
     /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
     public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
 
+    /// <summary>The process group of a live process, or null if it is gone.</summary>
+    public static int? ProcessGroup(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.ProcessGroup : null;
+
     /// <summary>Whether <paramref name="pid"/> runs and, when <paramref name="startTime"/> is known, is the same process.</summary>
     public static bool IsAlive(int pid, long? startTime) =>
         StartTime(pid) is { } actual && (startTime is null || actual == startTime);

@@ -55,7 +55,8 @@ internal static class RunDirectoryFiles
 
     public static void WriteAtomically(string runDirectory, string name, string text)
     {
-        var temporary = Path.Combine(runDirectory, name + ".tmp");
+        // Not name.tmp: the wrapper uses that, and the two may write the pid file at the same time.
+        var temporary = Path.Combine(runDirectory, name + ".runway-tmp");
         File.WriteAllText(temporary, text);
         File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
     }
