@@ -46,6 +46,10 @@ public sealed class RunScheduler(
         {
             // Another wake got there first: one pending wake is enough.
         }
+        catch (ObjectDisposedException)
+        {
+            // A run that ended after shutdown: nobody is left to wake.
+        }
     }
 
     /// <summary>
@@ -163,6 +167,13 @@ public sealed class RunScheduler(
                 throw new ExecutorStartException($"no executor named {run.Run.Executor} on this node");
             }
             var directory = await workspace.PrepareAsync(id, spec, stopping);
+            if (run.Cause == StopCause.Canceled)
+            {
+                // Cancelled between claim and start: nothing to stop.
+                await PersistAsync(RunOutcome.Final(id, new RunExit(null), StopCause.Canceled, null));
+                Release(id);
+                return;
+            }
             var handle = await executor.StartAsync(new RunLaunch(id, directory, spec), stopping);
             Interlocked.Increment(ref started);
             run.Track(spec, executor, handle, Deadline(run.Run, spec));
@@ -326,32 +337,4 @@ public sealed class RunScheduler(
         signal.Dispose();
         base.Dispose();
     }
-}
-
-/// <summary>A run this node is starting or running, and whether Runway asked it to stop (first cause wins).</summary>
-internal sealed class ActiveRun(Run run)
-{
-    private RunHandle? handle;
-    private int cause;
-    private int stopping;
-
-    public Run Run { get; } = run;
-    public RunSpec? Spec { get; private set; }
-    public IExecutor? Executor { get; private set; }
-    public DateTimeOffset? Deadline { get; private set; }
-    public RunHandle? Handle => Volatile.Read(ref handle);
-    public StopCause Cause => (StopCause)Volatile.Read(ref cause);
-
-    // The handle is published last: whoever sees it also sees the rest.
-    public void Track(RunSpec spec, IExecutor executor, RunHandle started, DateTimeOffset? deadline)
-    {
-        Spec = spec;
-        Executor = executor;
-        Deadline = deadline;
-        Volatile.Write(ref handle, started);
-    }
-
-    public bool TrySetCause(StopCause value) => Interlocked.CompareExchange(ref cause, (int)value, (int)StopCause.None) == (int)StopCause.None;
-
-    public bool TryMarkStopping() => Interlocked.Exchange(ref stopping, 1) == 0;
 }
