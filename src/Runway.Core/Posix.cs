@@ -32,6 +32,13 @@ public static partial class Posix
     /// <summary>Whether a process (or group, when negative) exists, by signal 0.</summary>
     public static bool Exists(int pid) => pid != 0 && (Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() == 1 /* EPERM: exists, not ours */);
 
+    /// <summary>Creates a hard link (a second name for the same inode); false when the file system refuses, e.g. across devices.</summary>
+    public static bool Link(string existing, string newPath) => NativeLink(existing, newPath) == 0;
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int NativeLink(string existing, string newPath);
+
     [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial IntPtr NativeRealPath(string path, IntPtr resolved);

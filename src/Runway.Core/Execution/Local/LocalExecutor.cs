@@ -1,0 +1,239 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace Runway.Execution.Local;
+
+/// <summary>
+/// Runs commands as child processes of this machine, each in its own session and process group, under a
+/// small sh wrapper (<see cref="RunDirectoryFiles.ScriptText"/>) that records the pid and exit status in the
+/// run directory. Output goes to files, not to pipes of this process, so a run outlives the server; a
+/// restarted server takes it back with <see cref="Attach"/>. The native id is the wrapper's pid, which is
+/// also the process group id.
+/// </summary>
+public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger) : IExecutor, IStartedRunFinder, IDisposable
+{
+    public const string ExecutorName = "local";
+
+    private const string Setsid = "/usr/bin/setsid";
+    private const string Shell = "/bin/sh";
+    private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    // Processes the command left behind (`cmd &` without wait) are stopped when it exits; this is their grace.
+    private static readonly TimeSpan LeftoverGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GroupPollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly ProcessWatch watch = new(clock, TimeSpan.FromMilliseconds(250));
+
+    public string Name => ExecutorName;
+
+    public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var directory = launch.RunDirectory;
+        if (launch.Spec.Argv.Count == 0)
+        {
+            throw new ExecutorStartException("the command is empty");
+        }
+        Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp));
+        var environment = RunEnvironment(launch);
+        var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
+            ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
+        if (!File.Exists(Setsid))
+        {
+            throw new ExecutorStartException($"{Setsid} is missing: the local executor needs util-linux");
+        }
+
+        // Leftovers of an attempt that never got as far as running would confuse Attach.
+        File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
+        File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
+        File.WriteAllText(Path.Combine(directory, RunDirectoryFiles.Script), RunDirectoryFiles.ScriptText);
+
+        var info = new ProcessStartInfo(Setsid) { WorkingDirectory = directory, UseShellExecute = false };
+        info.ArgumentList.Add(Shell);
+        info.ArgumentList.Add(RunDirectoryFiles.Script);
+        info.ArgumentList.Add(program);
+        foreach (var argument in launch.Spec.Argv.Skip(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment.Clear();
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new ExecutorStartException("the process did not start");
+        }
+        catch (Win32Exception e)
+        {
+            throw new ExecutorStartException($"could not start the process: {e.Message}", e);
+        }
+        // setsid execs in place (this server's child is no group leader), so the pid is the wrapper's and
+        // the new group's id. The start time tells this process from a later one that reuses the pid.
+        // The wrapper writes the pid file too, but only once the shell is up: written here as well, it is
+        // there before the native id reaches the store, so a restart never mistakes this run for unstarted.
+        var pid = process.Id;
+        if (ProcessTable.StartTime(pid) is { } start)
+        {
+            RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
+        }
+        RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Pid, NativeId(pid) + "\n");
+        await WaitForOwnGroupAsync(pid);
+        logger.LogInformation("Run {RunId} started as process group {Pid}", launch.RunId, pid);
+        return new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(process, directory));
+    }
+
+    public RunHandle Attach(RunLaunch launch, string nativeId)
+    {
+        var directory = launch.RunDirectory;
+        if (!int.TryParse(nativeId, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
+        {
+            return new RunHandle(launch.RunId, nativeId, Task.FromResult(new RunExit(null, $"'{nativeId}' is not a process id")));
+        }
+        if (RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code)
+        {
+            return new RunHandle(launch.RunId, nativeId, Task.FromResult(new RunExit(code)));
+        }
+        var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
+        var exited = ProcessTable.IsAlive(pid, startTime)
+            ? WatchAsync(pid, startTime, directory)
+            : Task.FromResult(ExitFromFiles(directory));
+        logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
+        return new RunHandle(launch.RunId, nativeId, exited);
+    }
+
+    public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(handle.NativeId, NumberStyles.None, CultureInfo.InvariantCulture, out var group) || group <= 1)
+        {
+            return;
+        }
+        await StopGroupAsync(group, grace, cancellationToken);
+    }
+
+    /// <summary>The wrapper writes its pid first thing, so a pid file means the run started.</summary>
+    public string? FindNativeId(RunLaunch launch) =>
+        RunDirectoryFiles.ReadInt(launch.RunDirectory, RunDirectoryFiles.Pid) is { } pid ? NativeId(pid) : null;
+
+    public void Dispose() => watch.Dispose();
+
+    /// <summary>The environment of a run: a small fixed base, the pipeline's variables, then Runway's own.</summary>
+    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? DefaultPath,
+            ["HOME"] = System.Environment.GetEnvironmentVariable("HOME") ?? launch.RunDirectory,
+            ["LANG"] = System.Environment.GetEnvironmentVariable("LANG") ?? "C.UTF-8",
+            ["TMPDIR"] = Path.Combine(launch.RunDirectory, RunDirectoryFiles.Temp),
+        };
+        foreach (var name in (string[])["USER", "LOGNAME", "TZ"])
+        {
+            if (System.Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                environment[name] = value;
+            }
+        }
+        foreach (var (key, value) in launch.Spec.Environment)
+        {
+            if (key.Length == 0 || key.Contains('=', StringComparison.Ordinal) || key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ExecutorStartException($"invalid environment variable: {key}");
+            }
+            environment[key] = value;
+        }
+        environment["RUNWAY_RUN_ID"] = launch.RunId;
+        environment["RUNWAY_RUN_DIR"] = launch.RunDirectory;
+        return environment;
+    }
+
+    /// <summary>
+    /// Process.Start returns once setsid is exec'd, a moment before it calls setsid(): until then a stop
+    /// would signal a group that does not exist yet and miss the run. So a start returns only once the
+    /// group exists (or the process has already ended).
+    /// </summary>
+    private async Task WaitForOwnGroupAsync(int pid)
+    {
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+        while (ProcessTable.ProcessGroup(pid) is { } group && group != pid && clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), clock, CancellationToken.None);
+        }
+    }
+
+    private static string NativeId(int pid) => pid.ToString(CultureInfo.InvariantCulture);
+
+    private async Task<RunExit> WaitForExitAsync(Process process, string directory)
+    {
+        using (process)
+        {
+            await process.WaitForExitAsync(CancellationToken.None);
+            var exit = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code
+                ? new RunExit(code)
+                : new RunExit(process.ExitCode);
+            await StopLeftoversAsync(process.Id);
+            return exit;
+        }
+    }
+
+    private async Task<RunExit> WatchAsync(int pid, long? startTime, string directory)
+    {
+        await watch.WhenGoneAsync(pid, startTime);
+        var exit = ExitFromFiles(directory);
+        await StopLeftoversAsync(pid);
+        return exit;
+    }
+
+    private static RunExit ExitFromFiles(string directory) =>
+        RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code
+            ? new RunExit(code)
+            : new RunExit(null, "the process ended without recording an exit code (killed while Runway was not running?)");
+
+    private async Task StopLeftoversAsync(int group)
+    {
+        try
+        {
+            await StopGroupAsync(group, LeftoverGrace, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not stop what process group {Pid} left behind", group);
+        }
+    }
+
+    /// <summary>TERM to the group, up to <paramref name="grace"/> for it to go, then KILL; returns once it is gone.</summary>
+    private async Task StopGroupAsync(int group, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (!Posix.KillGroup(group, Posix.SigTerm))
+        {
+            return;
+        }
+        if (await WaitForGroupToEndAsync(group, grace, cancellationToken))
+        {
+            return;
+        }
+        logger.LogInformation("Process group {Pid} outlived its {Grace} grace; killing it", group, grace);
+        Posix.KillGroup(group, Posix.SigKill);
+        // KILL cannot be ignored; this bound only covers a process stuck in the kernel.
+        await WaitForGroupToEndAsync(group, TimeSpan.FromSeconds(30), cancellationToken);
+    }
+
+    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var deadline = clock.GetUtcNow() + limit;
+        while (ProcessTable.GroupAlive(group))
+        {
+            if (clock.GetUtcNow() >= deadline)
+            {
+                return false;
+            }
+            await Task.Delay(GroupPollInterval, clock, cancellationToken);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+
+namespace Runway.Execution.Local;
+
+/// <summary>
+/// Reads /proc: whether a pid is still the process Runway started (pids are reused, start times are not),
+/// and whether a process group still has live members. Zombies count as gone: this machine's init may
+/// reap orphans late, and a zombie runs nothing.
+/// </summary>
+internal static class ProcessTable
+{
+    /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
+    public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
+
+    /// <summary>The process group of a live process, or null if it is gone.</summary>
+    public static int? ProcessGroup(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.ProcessGroup : null;
+
+    /// <summary>Whether <paramref name="pid"/> runs and, when <paramref name="startTime"/> is known, is the same process.</summary>
+    public static bool IsAlive(int pid, long? startTime) =>
+        StartTime(pid) is { } actual && (startTime is null || actual == startTime);
+
+    /// <summary>Whether any live (non-zombie) process belongs to the group.</summary>
+    public static bool GroupAlive(int processGroup)
+    {
+        if (!Posix.Exists(-processGroup))
+        {
+            return false;
+        }
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && Read(pid) is { State: not 'Z' } stat && stat.ProcessGroup == processGroup)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Stat? Read(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+        var close = text.LastIndexOf(')');
+        if (close < 0)
+        {
+            return null;
+        }
+        var fields = text[(close + 2)..].Split(' ');
+        if (fields.Length < 20
+            || !int.TryParse(fields[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var group)
+            || !long.TryParse(fields[19], NumberStyles.Integer, CultureInfo.InvariantCulture, out var start))
+        {
+            return null;
+        }
+        return new Stat(fields[0][0], group, start);
+    }
+
+    private sealed record Stat(char State, int ProcessGroup, long StartTime);
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace Runway.Execution.Local;
+
+/// <summary>
+/// The files the local executor keeps in a run directory. They, not Runway's memory, are the record of a
+/// local run: a restarted server reads them to learn what happened while it was down.
+/// </summary>
+internal static class RunDirectoryFiles
+{
+    public const string Script = "run.sh";
+    public const string Pid = "pid";
+    public const string PidStart = "pid_start";
+    public const string ExitCode = "exit_code";
+    public const string Stdout = "stdout.log";
+    public const string Stderr = "stderr.log";
+    public const string Temp = "tmp";
+
+    // Started as `setsid /bin/sh run.sh ARGV...`, so this shell leads a new session and process group.
+    // 1. The command's words are positional parameters run as "$@": the shell never parses them. argv[0]
+    //    is an absolute path, so no shell builtin or function can stand in for the program.
+    // 2. A TERM to the group reaches the command too; the trap only keeps this shell alive to record the
+    //    code, and skips the command if the stop came before it started. Caught (not ignored) signals are
+    //    reset to default in the command, so it still dies of TERM.
+    // 3. pid and exit_code are written to a temporary name and renamed, so a reader never sees half a file.
+    public const string ScriptText =
+        """
+        # Runway run wrapper: records this run's pid and exit status in its directory.
+        stopped=
+        trap 'stopped=1' TERM INT HUP
+        exec </dev/null >stdout.log 2>stderr.log
+        echo $$ >pid.tmp && mv -f pid.tmp pid
+        if [ -n "$stopped" ]; then
+            code=143
+        else
+            "$@"
+            code=$?
+        fi
+        echo $code >exit_code.tmp && mv -f exit_code.tmp exit_code
+        exit $code
+
+        """;
+
+    public static int? ReadInt(string runDirectory, string name) =>
+        ReadText(runDirectory, name) is { } text
+        && int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+
+    public static long? ReadLong(string runDirectory, string name) =>
+        ReadText(runDirectory, name) is { } text
+        && long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+
+    public static void WriteAtomically(string runDirectory, string name, string text)
+    {
+        // Not name.tmp: the wrapper uses that, and the two may write the pid file at the same time.
+        var temporary = Path.Combine(runDirectory, name + ".runway-tmp");
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
+    }
+
+    private static string? ReadText(string runDirectory, string name)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(runDirectory, name));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Runway.Execution;
+
+namespace Runway.Runs;
+
+/// <summary>A run this node is starting or running, and whether Runway asked it to stop (first cause wins).</summary>
+internal sealed class ActiveRun(Run run)
+{
+    private RunHandle? handle;
+    private int cause;
+    private int stopping;
+
+    public Run Run { get; } = run;
+    public RunSpec? Spec { get; private set; }
+    public IExecutor? Executor { get; private set; }
+    public DateTimeOffset? Deadline { get; private set; }
+    public RunHandle? Handle => Volatile.Read(ref handle);
+    public StopCause Cause => (StopCause)Volatile.Read(ref cause);
+
+    // The handle is published last: whoever sees it also sees the rest.
+    public void Track(RunSpec spec, IExecutor executor, RunHandle started, DateTimeOffset? deadline)
+    {
+        Spec = spec;
+        Executor = executor;
+        Deadline = deadline;
+        Volatile.Write(ref handle, started);
+    }
+
+    public bool TrySetCause(StopCause value) => Interlocked.CompareExchange(ref cause, (int)value, (int)StopCause.None) == (int)StopCause.None;
+
+    public bool TryMarkStopping() => Interlocked.Exchange(ref stopping, 1) == 0;
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Runway.Execution;
+
+namespace Runway.Runs;
+
+/// <summary>
+/// Takes back, when a node starts, the runs the store says it was running. Rules, run in the store ×
+/// what is observed → action:
+/// <list type="table">
+/// <item>running, native id → <see cref="IExecutor.Attach"/>: an exit already recorded ends the run now with
+/// it; a live process is watched until it ends; a process gone without a recorded exit → system_error.</item>
+/// <item>running, no native id, the executor finds one (<see cref="IStartedRunFinder"/>: a local run's pid
+/// file) → it started before the server died: record the id and attach as above.</item>
+/// <item>running, no native id, none found → it never started: back to queued, so it runs exactly once.</item>
+/// <item>spec unreadable, or no executor of that name here → system_error.</item>
+/// <item>cancel requested → attached, then stopped by the scheduler (ends canceled).</item>
+/// <item>time limit passed (started_at + limit) → attached; the scheduler's deadline check stops it (timed_out).</item>
+/// </list>
+/// </summary>
+internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string, IExecutor> executors, RunWorkspace workspace, ILogger logger)
+{
+    public const string NotStarted = "node restarted before the run started";
+
+    public async Task<IReadOnlyList<Reattached>> ReconcileAsync(string node, CancellationToken cancellationToken)
+    {
+        var reattached = new List<Reattached>();
+        foreach (var run in await store.ListRunningAsync(node, cancellationToken))
+        {
+            try
+            {
+                if (await ReconcileAsync(run, cancellationToken) is { } taken)
+                {
+                    reattached.Add(taken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Left running in the store: the next start of this node tries again.
+                logger.LogError(e, "Could not take back run {RunId}", run.Id);
+            }
+        }
+        return reattached;
+    }
+
+    private async Task<Reattached?> ReconcileAsync(Run run, CancellationToken cancellationToken)
+    {
+        RunSpec spec;
+        try
+        {
+            spec = RunSpecJson.Deserialize(run.SpecJson);
+        }
+        catch (JsonException e)
+        {
+            await FailAsync(run, $"the run's spec is unreadable: {e.Message}", cancellationToken);
+            return null;
+        }
+        if (!executors.TryGetValue(run.Executor, out var executor))
+        {
+            await FailAsync(run, $"no executor named {run.Executor} on this node", cancellationToken);
+            return null;
+        }
+        var launch = new RunLaunch(run.Id, workspace.RunDirectory(run.Id), spec);
+        var nativeId = run.NativeId ?? (executor as IStartedRunFinder)?.FindNativeId(launch);
+        if (nativeId is null)
+        {
+            var requeued = await store.TryTransitionAsync(new RunTransition(run.Id, [RunState.Running], RunState.Queued, NotStarted), cancellationToken);
+            logger.LogInformation("Run {RunId} was claimed but never started; queued again: {Requeued}", run.Id, requeued);
+            return null;
+        }
+        if (run.NativeId is null)
+        {
+            await store.SetNativeIdAsync(run.Id, nativeId, cancellationToken);
+            run.NativeId = nativeId;
+        }
+        return new Reattached(run, spec, executor, executor.Attach(launch, nativeId));
+    }
+
+    private Task<bool> FailAsync(Run run, string message, CancellationToken cancellationToken) =>
+        store.TryTransitionAsync(new RunTransition(run.Id, [RunState.Running], RunState.SystemError, message) { Message = message }, cancellationToken);
+}
+
+internal sealed record Reattached(Run Run, RunSpec Spec, IExecutor Executor, RunHandle Handle);

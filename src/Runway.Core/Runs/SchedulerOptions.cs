@@ -1,0 +1,20 @@
+namespace Runway.Runs;
+
+/// <summary>How this node's <see cref="RunScheduler"/> claims and stops runs.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>The name this node claims runs under; its runs are taken back after a restart by this name.</summary>
+    public string Node { get; init; } = Environment.MachineName;
+
+    /// <summary>How many runs this node executes at once.</summary>
+    public int Concurrency { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>How long a cancelled or timed-out run gets between TERM and KILL.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The longest the loop sleeps without a <see cref="RunScheduler.Wake"/>: it then claims runs submitted
+    /// through another node and notices cancel requests made there.
+    /// </summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,250 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Runs;
+using Runway.Tests.Fakes;
+
+namespace Runway.Tests.Execution.Local;
+
+public sealed class LocalExecutorTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+    private readonly LocalExecutor executor = NewExecutor();
+    private readonly List<int> groups = [];
+
+    public void Dispose()
+    {
+        // Whatever a failed test left running must not outlive it.
+        foreach (var group in groups)
+        {
+            Posix.KillGroup(group, Posix.SigKill);
+        }
+        executor.Dispose();
+        temp.Dispose();
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public async Task Start_RecordsExitCodeAndOutput_WhenCommandEnds(int code)
+    {
+        var launch = Launch("/bin/sh", "-c", $"echo out; echo err >&2; exit {code}");
+
+        var exit = await Poll.CompletesAsync((await StartAsync(launch)).Exited);
+
+        Assert.Equal(new RunExit(code), exit);
+        Assert.Equal($"{code}\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "exit_code")));
+        Assert.Equal("out\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log")));
+        Assert.Equal("err\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "stderr.log")));
+    }
+
+    [Fact]
+    public async Task Start_PassesEachArgumentLiterally_WhenItHoldsShellSyntax()
+    {
+        string[] hostile = ["a b; rm -rf / $(id) `id`", "'\"*?[x]", "$HOME", "-n", "", "x\ny"];
+        var launch = Launch(["printf", "[%s]\\n", .. hostile]);
+
+        var exit = await Poll.CompletesAsync((await StartAsync(launch)).Exited);
+
+        Assert.Equal(0, exit.ExitCode);
+        var expected = string.Concat(hostile.Select(a => $"[{a}]\n"));
+        Assert.Equal(expected, File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log")));
+    }
+
+    [Fact]
+    public async Task Start_GivesRunItsEnvironment()
+    {
+        var launch = Launch(["/bin/sh", "-c", "echo \"$RUNWAY_RUN_ID|$RUNWAY_RUN_DIR|$GREETING|$TMPDIR\""], new Dictionary<string, string> { ["GREETING"] = "hi there" });
+
+        await Poll.CompletesAsync((await StartAsync(launch)).Exited);
+
+        var tmp = Path.Combine(launch.RunDirectory, "tmp");
+        Assert.Equal($"{launch.RunId}|{launch.RunDirectory}|hi there|{tmp}\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log")));
+        Assert.True(Directory.Exists(tmp));
+    }
+
+    [Theory]
+    [InlineData("no-such-program-runway")]
+    [InlineData("/no/such/program")]
+    [InlineData("./not-executable.txt")]
+    public async Task Start_ThrowsExecutorStartException_WhenExecutableIsMissing(string program)
+    {
+        var launch = Launch(program);
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "not-executable.txt"), "data");
+
+        var error = await Assert.ThrowsAsync<ExecutorStartException>(() => executor.StartAsync(launch, TestContext.Current.CancellationToken));
+
+        Assert.Equal($"executable not found: {program}", error.Message);
+        Assert.False(File.Exists(Path.Combine(launch.RunDirectory, "pid")));
+    }
+
+    [Fact]
+    public async Task Start_MakesWrapperTheLeaderOfItsOwnGroup()
+    {
+        var launch = Gated(0);
+        var handle = await StartAsync(launch);
+
+        await Poll.UntilAsync(() => File.Exists(Path.Combine(launch.RunDirectory, "pid")), "the pid file");
+
+        var pid = int.Parse(handle.NativeId, CultureInfo.InvariantCulture);
+        Assert.Equal(handle.NativeId, File.ReadAllText(Path.Combine(launch.RunDirectory, "pid")).Trim());
+        Assert.Equal(pid, ProcessGroupOf(pid));
+        Assert.NotEqual(ProcessGroupOf(Environment.ProcessId), pid);
+        Release(launch);
+        await Poll.CompletesAsync(handle.Exited);
+    }
+
+    [Fact]
+    public async Task Stop_EndsWholeProcessTree_WhenCommandHasGrandchildren()
+    {
+        var launch = Launch("/bin/sh", "-c", "sleep 300 & sleep 301 & echo started; wait");
+        var handle = await StartAsync(launch);
+        var group = int.Parse(handle.NativeId, CultureInfo.InvariantCulture);
+        await Poll.UntilAsync(() => CountSleeps(group) == 2, "both sleeps to start");
+
+        await executor.StopAsync(handle, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.False(ProcessTable.GroupAlive(group));
+        var exit = await Poll.CompletesAsync(handle.Exited);
+        Assert.Equal(143, exit.ExitCode); // the wrapper lived to record the command's death by TERM
+    }
+
+    [Fact]
+    public async Task Stop_KillsGroup_WhenItIgnoresTermPastGrace()
+    {
+        var launch = Launch("/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done");
+        var handle = await StartAsync(launch);
+        var group = int.Parse(handle.NativeId, CultureInfo.InvariantCulture);
+        await Poll.UntilAsync(() => ReadOrEmpty(Path.Combine(launch.RunDirectory, "stdout.log")) == "ready\n", "the trap to be set");
+        var before = TimeProvider.System.GetTimestamp();
+
+        await executor.StopAsync(handle, TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken);
+
+        Assert.True(TimeProvider.System.GetElapsedTime(before) >= TimeSpan.FromMilliseconds(300));
+        Assert.False(ProcessTable.GroupAlive(group));
+        Assert.Equal(137, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+    }
+
+    [Fact]
+    public async Task Exited_StopsProcessesLeftBehind_WhenCommandEnds()
+    {
+        var launch = Launch("/bin/sh", "-c", "sleep 300 & echo $! > background.pid");
+        var handle = await StartAsync(launch);
+
+        Assert.Equal(0, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+
+        Assert.False(ProcessTable.GroupAlive(int.Parse(handle.NativeId, CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task Attach_CompletesWithExitCode_WhenRunEndsAfterRestart()
+    {
+        var launch = Gated(7);
+        var handle = await StartAsync(launch);
+        using var restarted = NewExecutor();
+
+        var attached = restarted.Attach(launch, handle.NativeId);
+        Assert.False(attached.Exited.IsCompleted);
+        Release(launch);
+
+        Assert.Equal(new RunExit(7), await Poll.CompletesAsync(attached.Exited));
+    }
+
+    [Fact]
+    public async Task Attach_CompletesAtOnce_WhenExitCodeIsRecorded()
+    {
+        var launch = Launch("/bin/true");
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "exit_code"), "5\n");
+
+        var attached = executor.Attach(launch, "12345");
+
+        Assert.True(attached.Exited.IsCompletedSuccessfully);
+        Assert.Equal(new RunExit(5), await attached.Exited);
+    }
+
+    [Fact]
+    public async Task Attach_ReportsError_WhenProcessDiedWithoutExitCode()
+    {
+        var launch = Launch("/bin/true");
+        var handle = await StartAsync(launch);
+        await Poll.CompletesAsync(handle.Exited);
+        File.Delete(Path.Combine(launch.RunDirectory, "exit_code"));
+
+        using var restarted = NewExecutor();
+        var exit = await Poll.CompletesAsync(restarted.Attach(launch, handle.NativeId).Exited);
+
+        Assert.Null(exit.ExitCode);
+        Assert.Contains("without recording an exit code", exit.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Attach_TreatsRunAsEnded_WhenItsPidBelongsToAnotherProcess()
+    {
+        var launch = Launch("/bin/true");
+        // This test process is alive, but started at another time than the recorded one: a reused pid.
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "pid_start"), "1");
+
+        var exit = await Poll.CompletesAsync(executor.Attach(launch, Environment.ProcessId.ToString(CultureInfo.InvariantCulture)).Exited);
+
+        Assert.NotNull(exit.Error);
+    }
+
+    [Fact]
+    public void FindNativeId_ReadsPidFile_OnlyWhenPresent()
+    {
+        var launch = Launch("/bin/true");
+        Assert.Null(executor.FindNativeId(launch));
+
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "pid"), "4242\n");
+
+        Assert.Equal("4242", executor.FindNativeId(launch));
+    }
+
+    private static LocalExecutor NewExecutor() => new(TimeProvider.System, NullLogger<LocalExecutor>.Instance);
+
+    private async Task<RunHandle> StartAsync(RunLaunch launch)
+    {
+        var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
+        groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
+        return handle;
+    }
+
+    private RunLaunch Launch(params string[] argv) => Launch(argv, new Dictionary<string, string>());
+
+    private RunLaunch Launch(string[] argv, Dictionary<string, string> environment)
+    {
+        var id = Ids.NewRunId(TimeProvider.System);
+        var directory = temp.Combine(id);
+        Directory.CreateDirectory(directory);
+        return new RunLaunch(id, directory, new RunSpec { Argv = argv, Environment = environment });
+    }
+
+    /// <summary>A run that waits for <see cref="Release"/>, then exits with <paramref name="code"/>.</summary>
+    private RunLaunch Gated(int code) => Launch("/bin/sh", "-c", $"while [ ! -e release ]; do sleep 0.05; done; exit {code}");
+
+    private static void Release(RunLaunch launch) => File.WriteAllText(Path.Combine(launch.RunDirectory, "release"), "");
+
+    private static int ProcessGroupOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], CultureInfo.InvariantCulture);
+    }
+
+    private static int CountSleeps(int group) => Directory.EnumerateDirectories("/proc")
+        .Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
+        .Select(d => ReadOrEmpty(Path.Combine(d, "stat")))
+        .Count(s => s.Contains("(sleep)", StringComparison.Ordinal) && s[(s.LastIndexOf(')') + 2)..].Split(' ')[2] == group.ToString(CultureInfo.InvariantCulture));
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return ""; // not written yet, or the process is gone
+        }
+    }
+}

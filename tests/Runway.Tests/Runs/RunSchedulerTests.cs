@@ -1,0 +1,258 @@
+using System.Globalization;
+using Runway.Execution.Local;
+using Runway.Runs;
+using Runway.Tests.Fakes;
+
+namespace Runway.Tests.Runs;
+
+public sealed class RunSchedulerTests : IAsyncDisposable
+{
+    private readonly SchedulerHarness harness = new();
+
+    public ValueTask DisposeAsync() => harness.DisposeAsync();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Run_Succeeds_WhenCommandExitsZero()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("echo hello"));
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        Assert.Equal(0, done.ExitCode);
+        Assert.NotNull(done.NativeId);
+        Assert.NotNull(done.FinishedAt);
+        Assert.Equal("hello\n", File.ReadAllText(Path.Combine(harness.Paths.RunDirectory(run.Id), "stdout.log")));
+        var events = await harness.Store.ListEventsAsync(run.Id, Ct);
+        Assert.Equal([RunState.Queued, RunState.Running, RunState.Succeeded], events.Select(e => e.To));
+    }
+
+    [Fact]
+    public async Task Run_Fails_WhenCommandExitsNonZero()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("exit 3"));
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Failed);
+        Assert.Equal(3, done.ExitCode);
+        Assert.Equal("exited with code 3", done.Message);
+    }
+
+    [Fact]
+    public async Task Run_EndsInSystemError_WhenExecutableIsMissing()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(new RunSpec { Argv = ["no-such-program-runway", "x"] });
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.SystemError);
+        Assert.Equal("executable not found: no-such-program-runway", done.Message);
+    }
+
+    [Fact]
+    public async Task Run_EndsInSystemError_WhenExecutorIsUnknown()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("true"), executor: "slurm");
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.SystemError);
+        Assert.Equal("no executor named slurm on this node", done.Message);
+    }
+
+    [Fact]
+    public async Task Run_EndsInSystemError_WhenInputIsMissing()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("true") with { Inputs = [new StagedInput("f_01JD0000000000000000000000", "in.txt")] });
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.SystemError);
+        Assert.Contains("does not exist", done.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scheduler_NeverRunsMoreThanConcurrency()
+    {
+        var scheduler = await harness.StartAsync(concurrency: 2);
+        var runs = new List<Run>();
+        for (var i = 0; i < 5; i++)
+        {
+            runs.Add(await harness.SubmitAsync(harness.Gated("count", "gate")));
+        }
+        await Poll.UntilAsync(() => harness.Count("count") == 2, "two runs to start");
+        Assert.Equal(2, scheduler.ActiveCount);
+
+        harness.Open("gate");
+
+        foreach (var run in runs)
+        {
+            await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        }
+        Assert.Equal(2, harness.Store.MaxRunning);
+        Assert.Equal(5, harness.Count("count"));
+    }
+
+    [Fact]
+    public async Task Scheduler_StartsHigherPriorityFirst()
+    {
+        await harness.StartAsync(concurrency: 1);
+        var blocker = await harness.SubmitAsync(harness.Gated("blocker", "gate"));
+        await harness.WaitForStartAsync(blocker.Id);
+        var order = Path.Combine(harness.Shared, "order");
+        var low = await harness.SubmitAsync(SchedulerHarness.Shell($"echo low >> '{order}'"), priority: 0);
+        var high = await harness.SubmitAsync(SchedulerHarness.Shell($"echo high >> '{order}'"), priority: 5);
+
+        harness.Open("gate");
+
+        await harness.WaitForStateAsync(low.Id, RunState.Succeeded);
+        await harness.WaitForStateAsync(high.Id, RunState.Succeeded);
+        Assert.Equal(["high", "low"], File.ReadAllLines(order));
+    }
+
+    [Fact]
+    public async Task Cancel_EndsQueuedRunAtOnce()
+    {
+        await harness.StartAsync(concurrency: 1);
+        var blocker = await harness.SubmitAsync(harness.Gated("blocker", "gate"));
+        await harness.WaitForStartAsync(blocker.Id);
+        var queued = await harness.SubmitAsync(harness.Gated("queued", "gate"));
+
+        var canceled = await harness.Scheduler.CancelAsync(queued.Id, Ct);
+
+        Assert.Equal(RunState.Canceled, canceled?.State);
+        Assert.Equal("canceled by user", canceled?.Message);
+        harness.Open("gate");
+        await harness.WaitForStateAsync(blocker.Id, RunState.Succeeded);
+        Assert.Equal(0, harness.Count("queued"));
+    }
+
+    [Fact]
+    public async Task Cancel_StopsRunningRun()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("sleep 300"));
+        var running = await harness.WaitForStartAsync(run.Id);
+
+        var afterRequest = await harness.Scheduler.CancelAsync(run.Id, Ct);
+
+        Assert.NotNull(afterRequest?.CancelRequestedAt);
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Canceled);
+        Assert.Equal("canceled by user", done.Message);
+        Assert.False(ProcessTable.GroupAlive(int.Parse(running.NativeId!, CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task Cancel_ReturnsRunUnchanged_WhenFinished()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("exit 0"));
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+
+        var after = await harness.Scheduler.CancelAsync(run.Id, Ct);
+
+        Assert.Equal(RunState.Succeeded, after?.State);
+        Assert.Null(after?.CancelRequestedAt);
+        Assert.Null(await harness.Scheduler.CancelAsync("01JD0000000000000000000000", Ct));
+    }
+
+    [Fact]
+    public async Task Run_TimesOut_WhenItExceedsTimeLimit()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("sleep 300", TimeSpan.FromMilliseconds(500)));
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.TimedOut);
+        Assert.Equal("exceeded time limit of 0.5s", done.Message);
+    }
+
+    [Fact]
+    public async Task Restart_RequeuesRun_WhenItWasClaimedButNeverStarted()
+    {
+        var run = harness.NewRun(harness.Gated("count", "gate"));
+        run.State = RunState.Running;
+        run.Node = SchedulerHarness.Node;
+        run.StartedAt = TimeProvider.System.GetUtcNow();
+        harness.Store.Put(run);
+        harness.Open("gate");
+
+        await harness.StartAsync();
+
+        await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        Assert.Equal(1, harness.Count("count"));
+        var events = await harness.Store.ListEventsAsync(run.Id, Ct);
+        Assert.Contains(events, e => e is { From: RunState.Running, To: RunState.Queued, Reason: "node restarted before the run started" });
+    }
+
+    [Fact]
+    public async Task Restart_TakesBackRunningRun_WithoutRunningItAgain()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(harness.Gated("count", "gate", exitCode: 4));
+        await harness.WaitForStartAsync(run.Id);
+        await harness.StopAsync();
+
+        var restarted = await harness.StartAsync();
+        Assert.Equal(RunState.Running, (await harness.Store.GetAsync(run.Id, Ct))?.State);
+        harness.Open("gate");
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Failed);
+        Assert.Equal(4, done.ExitCode);
+        Assert.Equal(1, harness.Count("count"));
+        Assert.Equal(0, restarted.StartedCount);
+    }
+
+    [Fact]
+    public async Task Restart_FindsRunByPidFile_WhenNativeIdWasNeverRecorded()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(harness.Gated("count", "gate"));
+        var running = await harness.WaitForStartAsync(run.Id);
+        await harness.StopAsync();
+        running.NativeId = null;
+        harness.Store.Put(running);
+
+        await harness.StartAsync();
+        harness.Open("gate");
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        Assert.NotNull(done.NativeId);
+        Assert.Equal(1, harness.Count("count"));
+    }
+
+    [Fact]
+    public async Task Restart_StopsRun_WhenCancelWasRequestedWhileDown()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(harness.Gated("count", "gate"));
+        await Poll.UntilAsync(() => harness.Count("count") == 1, "the command to run");
+        await harness.StopAsync();
+        Assert.True(await harness.Store.RequestCancelAsync(run.Id, Ct));
+
+        await harness.StartAsync();
+
+        await harness.WaitForStateAsync(run.Id, RunState.Canceled);
+        Assert.Equal(1, harness.Count("count"));
+    }
+
+    [Fact]
+    public async Task Restart_RecordsEnd_WhenRunFinishedWhileDown()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(harness.Gated("count", "gate"));
+        var running = await harness.WaitForStartAsync(run.Id);
+        await harness.StopAsync();
+        harness.Open("gate");
+        await Poll.UntilAsync(() => File.Exists(Path.Combine(harness.Paths.RunDirectory(run.Id), "exit_code")), "the run to end while the node is down");
+        Assert.Equal(RunState.Running, (await harness.Store.GetAsync(run.Id, Ct))?.State);
+
+        await harness.StartAsync();
+
+        await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        Assert.Equal(1, harness.Count("count"));
+    }
+}
