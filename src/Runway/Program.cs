@@ -4,12 +4,9 @@ using Runway.Cli;
 // One binary: `runway serve` is the server, every other verb is the client.
 // WebApplicationFactory (tests) calls this entry point with host settings as --key=value pairs,
 // always including --applicationName: those start the server too.
-if (args is ["serve", ..] || args.Any(a => a.StartsWith("--applicationName=", StringComparison.Ordinal)))
+if (args.Any(a => a.StartsWith("--applicationName=", StringComparison.Ordinal)))
 {
-    var serveArgs = args is ["serve", ..] ? args[1..] : args;
-    var app = RunwayServer.Build(serveArgs);
-    await app.RunAsync();
-    return 0;
+    return await ServeAsync(args, CancellationToken.None);
 }
 
 using var interrupt = new CancellationTokenSource();
@@ -18,6 +15,13 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     interrupt.Cancel();
 };
-return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token);
+return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token, ServeAsync);
+
+static async Task<int> ServeAsync(string[] serveArgs, CancellationToken cancellationToken)
+{
+    var app = RunwayServer.Build(serveArgs);
+    await app.RunAsync();
+    return 0;
+}
 
 public partial class Program;

@@ -10,10 +10,13 @@ public static class RunDirectoryLayout
     public const string Stderr = "stderr.log";
     public const string Inputs = "inputs";
 
+    /// <summary>The run's own TMPDIR, emptied of meaning once it ends.</summary>
+    public const string Temp = "tmp";
+
     /// <summary>Files of the executor's own (wrapper script, pid, exit code): never outputs.</summary>
     public static readonly IReadOnlySet<string> Internal = new HashSet<string>(StringComparer.Ordinal)
     {
-        "run.sh", "pid", "exit_code", "exit_code.tmp", "command.json", Stdout, Stderr,
+        "run.sh", "pid", "pid.tmp", "pid_start", "exit_code", "exit_code.tmp", Stdout, Stderr,
     };
 
     public static string LogFile(string stream) => stream == "stderr" ? Stderr : Stdout;

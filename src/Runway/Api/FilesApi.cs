@@ -27,7 +27,7 @@ public static class FilesApi
     /// Reads the multipart body section by section with MultipartReader, so the file goes straight from the
     /// socket through the hash into its temporary file; IFormFile would buffer it first.
     /// </summary>
-    public static async Task<Results<Created<FileResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
+    public static async Task<Results<Created<FileResponse>, ProblemHttpResult>> UploadAsync(
         HttpRequest request, RunwayDb db, FileStore store, RunwayOptions options, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
+using Runway.Execution;
 using Runway.Runs;
 
 namespace Runway.Api;
@@ -21,7 +22,7 @@ public static class RunFilesApi
         return app;
     }
 
-    public static async Task<Results<FileStreamHttpResult, PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> LogAsync(
+    public static async Task<Results<FileStreamHttpResult, PushStreamHttpResult, ProblemHttpResult>> LogAsync(
         string id, string? stream, bool? follow, IRunStore store, RunwayPaths paths, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (stream is not (null or "stdout" or "stderr"))

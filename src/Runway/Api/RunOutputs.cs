@@ -22,6 +22,7 @@ public static class RunOutputs
         {
             matcher.AddInclude("**/*");
             matcher.AddExclude(RunDirectoryLayout.Inputs + "/**");
+            matcher.AddExclude(RunDirectoryLayout.Temp + "/**");
         }
         else
         {
@@ -29,7 +30,7 @@ public static class RunOutputs
         }
         return matcher.GetResultsInFullPath(runDirectory)
             .Select(full => (Full: full, Relative: Path.GetRelativePath(runDirectory, full).Replace('\\', '/')))
-            .Where(f => !RunDirectoryLayout.Internal.Contains(f.Relative))
+            .Where(f => !RunDirectoryLayout.Internal.Contains(f.Relative) && !f.Relative.EndsWith(".runway-tmp", StringComparison.Ordinal))
             .Select(f => new FileInfo(f.Full))
             .Where(info => info.Exists && info.LinkTarget is null)
             .Select(info => new RunOutput(Path.GetRelativePath(runDirectory, info.FullName).Replace('\\', '/'), info.Length, info.LastWriteTimeUtc))

@@ -61,7 +61,7 @@ public static class RunQuery
         {
             if (DecodeCursor(cursor) is { } after)
             {
-                runs = runs.Where(r => string.Compare(r.Id, after) < 0);
+                runs = runs.Where(r => r.Id.CompareTo(after) < 0);
             }
             else
             {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Runway.Data;
+using Runway.Execution;
 using Runway.Files;
 using Runway.Pipelines;
 using Runway.Runs;
@@ -24,7 +25,7 @@ public static class RunsApi
         return app;
     }
 
-    public static async Task<Results<Created<RunResponse>, Ok<RunResponse>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+    public static async Task<Results<Created<RunResponse>, Ok<RunResponse>, ProblemHttpResult>> SubmitAsync(
         SubmitRunRequest? request,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         HttpContext http,
@@ -85,7 +86,7 @@ public static class RunsApi
         return TypedResults.Created($"/api/v1/runs/{stored.Id}", RunResponse.From(stored, clock));
     }
 
-    public static async Task<Results<Ok<RunListResponse>, ValidationProblem>> ListAsync(
+    public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, int? limit, string? cursor,
         RunwayDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
@@ -117,16 +118,10 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> CancelAsync(
-        string id, IRunStore store, RunScheduler scheduler, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        if (await store.GetAsync(id, cancellationToken) is null)
-        {
-            return Problems.NotFound($"no run with id '{id}'");
-        }
-        await scheduler.CancelAsync(id, cancellationToken);
-        var run = await store.GetAsync(id, cancellationToken);
-        return TypedResults.Ok(RunResponse.From(run!, clock));
-    }
+        string id, RunScheduler scheduler, TimeProvider clock, CancellationToken cancellationToken) =>
+        await scheduler.CancelAsync(id, cancellationToken) is { } run
+            ? TypedResults.Ok(RunResponse.From(run, clock))
+            : Problems.NotFound($"no run with id '{id}'");
 
     /// <summary>Each file parameter names an upload of the caller's: look them up, or say which is missing.</summary>
     private static async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(

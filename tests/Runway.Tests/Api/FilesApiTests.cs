@@ -79,7 +79,7 @@ public sealed class FilesApiTests : IAsyncLifetime
         using var content = new StringContent("hello", Encoding.UTF8, "text/plain");
         using var response = await client.PostAsync("/api/v1/files", content, Ct);
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class FilesApiTests : IAsyncLifetime
         var text = string.Join('\n', Enumerable.Repeat("alpha beta gamma alpha delta", 50));
         var fileId = (await UploadAsync(Encoding.UTF8.GetBytes(text), "words.txt")).GetProperty("id").GetString()!;
 
-        var submitted = await app.SubmitAsync(client, new { pipeline = "wordstats", @params = new { input = fileId } });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "wordstats", @params = new { input = fileId } });
         var id = submitted.GetProperty("id").GetString()!;
         var run = await RunwayApp.WaitFinalAsync(client, id);
         Assert.Equal("succeeded", run.GetProperty("state").GetString());
@@ -138,7 +138,7 @@ public sealed class FilesApiTests : IAsyncLifetime
     [InlineData("inputs/..%2F..%2F..%2Frunway.db")]
     public async Task Output_Answers4xx_WhenPathLeavesTheRunDirectory(string path)
     {
-        var submitted = await app.SubmitAsync(client, new { pipeline = "hello" });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "hello" });
         var id = submitted.GetProperty("id").GetString()!;
         await RunwayApp.WaitFinalAsync(client, id);
 
@@ -153,7 +153,7 @@ public sealed class FilesApiTests : IAsyncLifetime
     [Fact]
     public async Task Log_Follow_StreamsUntilTheRunEnds()
     {
-        var submitted = await app.SubmitAsync(client, new { pipeline = "hello", @params = new { name = "follower" } });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "hello", @params = new { name = "follower" } });
         var id = submitted.GetProperty("id").GetString()!;
 
         var log = await client.GetStringAsync($"/api/v1/runs/{id}/log?follow=true", Ct);

@@ -27,7 +27,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     [Fact]
     public async Task Submit_RunsToSuccess_AndRecordsEveryTransition()
     {
-        var submitted = await app.SubmitAsync(client, new { pipeline = "hello", @params = new { name = "Ada" }, tags = new { project = "m31" } });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "hello", @params = new { name = "Ada" }, tags = new { project = "m31" } });
         var id = submitted.GetProperty("id").GetString()!;
         Assert.Equal("queued", submitted.GetProperty("state").GetString());
 
@@ -56,7 +56,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     public async Task Submit_PassesShellMetacharactersAsPlainText()
     {
         const string hostile = "x; touch /tmp/runway-pwned $(id) `id` 'q' \"dq\" | cat > /dev/null & echo";
-        var submitted = await app.SubmitAsync(client, new { pipeline = "hello", @params = new { name = hostile } });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "hello", @params = new { name = hostile } });
 
         var run = await RunwayApp.WaitFinalAsync(client, submitted.GetProperty("id").GetString()!);
 
@@ -148,7 +148,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     [Fact]
     public async Task Cancel_StopsRunningRun_AndIsIdempotent()
     {
-        var submitted = await app.SubmitAsync(client, new { pipeline = "sleep", @params = new { seconds = 300 } });
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline = "sleep", @params = new { seconds = 300 } });
         var id = submitted.GetProperty("id").GetString()!;
         await Eventually.TrueAsync(async () =>
             (await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}", Ct)).GetProperty("state").GetString() == "running",
@@ -168,8 +168,8 @@ public sealed class RunsApiTests : IAsyncLifetime
     {
         await using var single = new RunwayApp(concurrency: 1);
         using var c = single.CreateClient();
-        var blocker = await single.SubmitAsync(c, new { pipeline = "sleep", @params = new { seconds = 300 } });
-        var queued = await single.SubmitAsync(c, new { pipeline = "hello" });
+        var blocker = await RunwayApp.SubmitAsync(c, new { pipeline = "sleep", @params = new { seconds = 300 } });
+        var queued = await RunwayApp.SubmitAsync(c, new { pipeline = "hello" });
         var id = queued.GetProperty("id").GetString()!;
 
         using var response = await c.PostAsync($"/api/v1/runs/{id}/cancel", null, Ct);
@@ -195,7 +195,7 @@ public sealed class RunsApiTests : IAsyncLifetime
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            var run = await app.SubmitAsync(client, new { pipeline = "hello", tags = new { batch = i % 2 == 0 ? "even" : "odd" } });
+            var run = await RunwayApp.SubmitAsync(client, new { pipeline = "hello", tags = new { batch = i % 2 == 0 ? "even" : "odd" } });
             ids.Add(run.GetProperty("id").GetString()!);
         }
 
@@ -205,7 +205,7 @@ public sealed class RunsApiTests : IAsyncLifetime
         var even = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?tag=batch:even", Ct);
         var bad = await client.GetAsync("/api/v1/runs?state=sleeping", Ct);
 
-        var page = first.GetProperty("runs").EnumerateArray().Concat(second.GetProperty("runs").EnumerateArray()).Select(r => r.GetProperty("id").GetString()).ToList();
+        var page = first.GetProperty("runs").EnumerateArray().Concat(second.GetProperty("runs").EnumerateArray()).Select(r => r.GetProperty("id").GetString()!).ToList();
         Assert.Equal(ids.AsEnumerable().Reverse().Take(4).ToList(), page);
         Assert.Equal(3, even.GetProperty("runs").GetArrayLength());
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);

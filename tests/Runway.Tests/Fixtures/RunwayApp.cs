@@ -29,7 +29,7 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         builder.UseSetting("Runway:MaxUploadBytes", "1048576");
     }
 
-    public async Task<JsonElement> SubmitAsync(HttpClient client, object body)
+    public static async Task<JsonElement> SubmitAsync(HttpClient client, object body)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/runs", body, Json, TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
