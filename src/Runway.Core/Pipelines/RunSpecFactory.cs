@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Runway.Execution;
 using Runway.Files;
 using Runway.Runs;
 
@@ -27,7 +28,7 @@ public static class RunSpecFactory
             {
                 throw new ArgumentException($"no stored file given for parameter '{parameter.Name}' ({fileId})", nameof(files));
             }
-            var relative = $"inputs/{parameter.Name}/{SafeName(file.Name)}";
+            var relative = $"{RunFiles.Inputs}/{parameter.Name}/{SafeName(file.Name)}";
             inputs.Add(new StagedInput(file.Id, relative));
             filePaths[parameter.Name] = Path.Combine(runDirectory, relative);
         }

@@ -33,7 +33,7 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        var path = Path.Combine(paths.RunDirectory(id), RunDirectoryLayout.LogFile(stream ?? "stdout"));
+        var path = Path.Combine(paths.RunDirectory(id), RunFiles.Log(stream ?? "stdout"));
         if (follow != true)
         {
             return File.Exists(path)

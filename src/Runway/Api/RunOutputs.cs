@@ -1,5 +1,5 @@
 using Microsoft.Extensions.FileSystemGlobbing;
-using Runway.Runs;
+using Runway.Execution;
 
 namespace Runway.Api;
 
@@ -21,8 +21,8 @@ public static class RunOutputs
         if (globs.Count == 0)
         {
             matcher.AddInclude("**/*");
-            matcher.AddExclude(RunDirectoryLayout.Inputs + "/**");
-            matcher.AddExclude(RunDirectoryLayout.Temp + "/**");
+            matcher.AddExclude(RunFiles.Inputs + "/**");
+            matcher.AddExclude(RunFiles.Temp + "/**");
         }
         else
         {
@@ -30,7 +30,7 @@ public static class RunOutputs
         }
         return matcher.GetResultsInFullPath(runDirectory)
             .Select(full => (Full: full, Relative: Path.GetRelativePath(runDirectory, full).Replace('\\', '/')))
-            .Where(f => !RunDirectoryLayout.Internal.Contains(f.Relative) && !f.Relative.EndsWith(".runway-tmp", StringComparison.Ordinal))
+            .Where(f => !RunFiles.IsInternal(f.Relative))
             .Select(f => new FileInfo(f.Full))
             .Where(info => info.Exists && info.LinkTarget is null)
             .Select(info => new RunOutput(Path.GetRelativePath(runDirectory, info.FullName).Replace('\\', '/'), info.Length, info.LastWriteTimeUtc))

@@ -14,7 +14,7 @@ internal static class RunDirectoryFiles
     public const string ExitCode = RunFiles.ExitCode;
     public const string Stdout = RunFiles.Stdout;
     public const string Stderr = RunFiles.Stderr;
-    public const string Temp = "tmp";
+    public const string Temp = RunFiles.Temp;
 
     // Started as `setsid /bin/sh run.sh ARGV...`, so this shell leads a new session and process group.
     // 1. The command's words are positional parameters run as "$@": the shell never parses them. argv[0]
