@@ -73,7 +73,7 @@ public static class RunsApi
             Owner = owner,
             State = RunState.Queued,
             Executor = pipeline.Executor,
-            SubmittedAt = clock.GetUtcNow(),
+            SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
         };
@@ -122,6 +122,9 @@ public static class RunsApi
         await scheduler.CancelAsync(id, cancellationToken) is { } run
             ? TypedResults.Ok(RunResponse.From(run, clock))
             : Problems.NotFound($"no run with id '{id}'");
+
+    /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
+    private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
 
     /// <summary>Each file parameter names an upload of the caller's: look them up, or say which is missing.</summary>
     private static async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(
