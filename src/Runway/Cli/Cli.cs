@@ -123,9 +123,24 @@ public static class Cli
             }
         });
 
+    // The server reads these through .NET configuration (RunwayConfiguration), not through this parser.
+    private const string ServeSettings = """
+        Settings (flag, or environment variable, or the Runway section of appsettings.json):
+          --urls URL              RUNWAY_URLS              where to listen [http://127.0.0.1:8080]
+          --data-dir DIR          RUNWAY_DATA_DIR          database, uploads, run directories [./runway-data]
+          --pipelines DIR         RUNWAY_PIPELINES         pipeline YAML files, reloaded on change [./pipelines]
+          --concurrency N         RUNWAY_CONCURRENCY       runs executed at once on this node [processor count]
+          --database CONNECTION   RUNWAY_DATABASE          a PostgreSQL connection string [SQLite in the data dir]
+          --max-upload-bytes N    RUNWAY_MAX_UPLOAD_BYTES  largest accepted upload [10 GiB]
+          --node NAME             RUNWAY_NODE              this node's name in its runs [host name]
+
+        Example:
+          runway serve --urls http://0.0.0.0:8080 --data-dir /srv/runway --pipelines /srv/pipelines
+        """;
+
     private static Command ServeCommand(CliHost host)
     {
-        var serve = new Command("serve", "start the Runway server") { TreatUnmatchedTokensAsErrors = false };
+        var serve = new Command("serve", "start the Runway server") { TreatUnmatchedTokensAsErrors = false }.WithEpilog(ServeSettings);
         serve.SetAction(async (parse, ct) =>
         {
             if (host.Serve is null)
