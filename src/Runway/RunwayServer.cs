@@ -31,6 +31,9 @@ public static class RunwayServer
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Binding failures (a query value of the wrong type, JSON of the wrong shape) reach the handler above,
+        // which answers a 400 that says what was wrong instead of an empty one.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
 
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);

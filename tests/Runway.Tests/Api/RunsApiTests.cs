@@ -78,7 +78,22 @@ public sealed class RunsApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Contains("JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         await AssertStillServingAsync();
+    }
+
+    [Theory]
+    [InlineData("/api/v1/runs?limit=abc")]
+    [InlineData("/api/v1/runs?limit=0")]
+    [InlineData("/api/v1/runs?cursor=not-a-cursor")]
+    [InlineData("/api/v1/runs?state=sleeping")]
+    public async Task List_Answers4xxProblem_WhenQueryIsMalformed(string url)
+    {
+        using var response = await client.GetAsync(url, Ct);
+
+        Assert.True((int)response.StatusCode is 400 or 422, $"answered {(int)response.StatusCode}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]
