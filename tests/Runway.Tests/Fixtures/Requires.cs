@@ -8,12 +8,20 @@ namespace Runway.Tests.Fixtures;
 /// </summary>
 public static class Requires
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> PrintedReasons = new(StringComparer.Ordinal);
+
     [DoesNotReturn]
     public static void Skip(string reason)
     {
         if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
         {
             Assert.Fail($"{reason} (CI=true, so this is a failure, not a skip)");
+        }
+        // dotnet test's console logger shows a skip without its reason: say it once per reason as a
+        // diagnostic message (xunit.runner.json turns those on), so a developer sees what to install.
+        if (PrintedReasons.TryAdd(reason, 0))
+        {
+            TestContext.Current.SendDiagnosticMessage($"skipped: {reason}");
         }
         Assert.Skip(reason);
         throw new System.Diagnostics.UnreachableException();
