@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Runway.Api;
+using Runway.Auth;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -34,6 +35,12 @@ public static class RunwayServer
         builder.Services.AddOpenApi();
 
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
+        if (Environment.GetEnvironmentVariable("RUNWAY_ADMIN_PASSWORD") is { Length: > 0 } adminPassword
+            && string.IsNullOrEmpty(builder.Configuration[$"{AuthOptions.Section}:AdminPassword"]))
+        {
+            builder.Configuration[$"{AuthOptions.Section}:AdminPassword"] = adminPassword;
+        }
+        builder.Services.AddRunwayAuth(builder.Configuration);
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
@@ -41,12 +48,21 @@ public static class RunwayServer
 
         var app = builder.Build();
         app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"]?.Split(';')[0] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapOpenApi().AllowAnonymous();
         app.MapHealth();
+        app.MapOAuth();
+        app.MapMe();
+        app.MapTokens();
+        app.MapAdmin();
         app.MapPipelines();
         app.MapRuns();
         app.MapRunFiles();

@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using System.Threading.RateLimiting;
+
+namespace Runway.Auth;
+
+public static class AuthServiceCollectionExtensions
+{
+    public const string TokenEndpointLimit = "oauth-token";
+
+    /// <summary>
+    /// Accounts and the services behind them, without HTTP: what the server and the CLI's
+    /// <c>users</c>/<c>clients</c> verbs share.
+    /// </summary>
+    public static IServiceCollection AddRunwayAccounts(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        services.AddSingleton(options);
+        services.AddSingleton<Passwords>();
+        services.AddSingleton<Accounts>();
+        services.AddSingleton<Tokens>();
+        services.AddSingleton<Clients>();
+        services.AddSingleton<AuditTrail>();
+        return services;
+    }
+
+    /// <summary>The one authentication scheme, a scope policy per scope, and authentication required by default.</summary>
+    public static IServiceCollection AddRunwayAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddRunwayAccounts(configuration);
+        services.AddSingleton<LoginThrottle>();
+        services.AddAuthentication(RunwayAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null);
+        var authorization = services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        foreach (var scope in Scopes.All)
+        {
+            authorization.AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireClaim(Scopes.ClaimType, scope));
+        }
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(TokenEndpointLimit, http => RateLimitPartition.GetFixedWindowLimiter(
+                http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = Math.Max(1, http.RequestServices.GetRequiredService<AuthOptions>().TokenRequestsPerMinute),
+                    Window = TimeSpan.FromMinutes(1),
+                }));
+            limiter.OnRejected = async (context, ct) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = "too many token requests from this address; try again in a minute",
+                    },
+                });
+            };
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// First start: a database without users gets <c>admin</c>, with RUNWAY_ADMIN_PASSWORD or a generated
+    /// password printed once to <paramref name="console"/> (never to the log, which may be shipped elsewhere).
+    /// </summary>
+    public static async Task EnsureFirstAdminAsync(this IServiceProvider services, string serverUrl, TextWriter console, CancellationToken ct)
+    {
+        var options = services.GetRequiredService<AuthOptions>();
+        var generated = await services.GetRequiredService<Accounts>().EnsureFirstAdminAsync(options.AdminPassword, ct);
+        if (generated is null)
+        {
+            return;
+        }
+        await console.WriteLineAsync($"""
+
+            Runway created the first user, {Accounts.FirstAdmin}, with this generated password (shown only this once):
+
+                {generated}
+
+            Log in:   runway login --server {serverUrl} --user {Accounts.FirstAdmin}
+                      curl --user {Accounts.FirstAdmin}:'{generated}' {serverUrl}/api/v1/me
+            Change it: runway users reset-password {Accounts.FirstAdmin}   (on this machine)
+            Set RUNWAY_ADMIN_PASSWORD before the first start to choose it instead.
+
+            """);
+    }
+}
