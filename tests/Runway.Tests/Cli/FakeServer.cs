@@ -41,10 +41,20 @@ internal sealed class FakeServer : HttpMessageHandler
     {
         var run = new JsonObject
         {
-            ["id"] = id, ["pipeline"] = "wordstats", ["pipeline_version"] = "1.2.0", ["name"] = null,
-            ["params"] = new JsonObject(), ["tags"] = new JsonObject(), ["priority"] = 0, ["owner"] = "ana",
-            ["state"] = state, ["message"] = null, ["exit_code"] = null, ["executor"] = "local",
-            ["submitted_at"] = "2026-11-24T07:00:00Z", ["elapsed_seconds"] = 12.4,
+            ["id"] = id,
+            ["pipeline"] = "wordstats",
+            ["pipeline_version"] = "1.2.0",
+            ["name"] = null,
+            ["params"] = new JsonObject(),
+            ["tags"] = new JsonObject(),
+            ["priority"] = 0,
+            ["owner"] = "ana",
+            ["state"] = state,
+            ["message"] = null,
+            ["exit_code"] = null,
+            ["executor"] = "local",
+            ["submitted_at"] = "2026-11-24T07:00:00Z",
+            ["elapsed_seconds"] = 12.4,
         };
         foreach (var (key, value) in extra is null ? [] : JsonNode.Parse(extra)!.AsObject())
         {
