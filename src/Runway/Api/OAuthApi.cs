@@ -52,10 +52,8 @@ public static class OAuthApi
             {
                 throttle.RecordFailure(p.Id, address);
             }
-            if (http.Request.Headers.Authorization.ToString().StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-            {
-                http.Response.Headers.WWWAuthenticate = "Basic realm=\"runway\"";
-            }
+            // RFC 6749 requires the challenge when the client tried Basic; HTTP requires one on every 401.
+            http.Response.Headers.WWWAuthenticate = "Basic realm=\"runway\"";
             return Error("invalid_client", "unknown client, wrong secret, or no client authentication", StatusCodes.Status401Unauthorized);
         }
         if (form["grant_type"] != "client_credentials")
