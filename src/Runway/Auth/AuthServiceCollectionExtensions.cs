@@ -87,7 +87,7 @@ public static class AuthServiceCollectionExtensions
 
             Log in:   runway login --server {serverUrl} --user {Accounts.FirstAdmin}
                       curl --user {Accounts.FirstAdmin}:'{generated}' {serverUrl}/api/v1/me
-            Change it: runway users reset-password {Accounts.FirstAdmin}   (on this machine)
+            Change it: runway users reset-password {Accounts.FirstAdmin}   (on this machine, with serve's --data-dir or --database)
             Set RUNWAY_ADMIN_PASSWORD before the first start to choose it instead.
 
             """);
