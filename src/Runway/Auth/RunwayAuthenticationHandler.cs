@@ -24,6 +24,7 @@ public sealed class RunwayAuthenticationHandler(
 {
     public const string SchemeName = "Runway";
     private const string Throttled = "runway.throttled";
+    private const string BadToken = "runway.bad_token";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -50,7 +51,7 @@ public sealed class RunwayAuthenticationHandler(
             }
             return await tokens.ValidateAsync(value, ct) is { } grant
                 ? Success(grant.User, grant.Scopes, "token", grant.Token)
-                : Failure(null, address, "bearer");
+                : Failure(null, address, "bearer", badToken: true);
         }
         if (!kind.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
@@ -85,7 +86,10 @@ public sealed class RunwayAuthenticationHandler(
             return;
         }
         Response.Headers.Append("WWW-Authenticate", "Basic realm=\"runway\", charset=\"UTF-8\"");
-        Response.Headers.Append("WWW-Authenticate", "Bearer realm=\"runway\"");
+        // RFC 6750 §3.1: a presented bearer token that is unknown, revoked or expired is named as such.
+        Response.Headers.Append("WWW-Authenticate", Context.Items.ContainsKey(BadToken)
+            ? "Bearer realm=\"runway\", error=\"invalid_token\", error_description=\"the token is unknown, revoked or expired\""
+            : "Bearer realm=\"runway\"");
         await WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized",
             "send a token (Authorization: Bearer …) or a user name and password or token (HTTP Basic)");
     }
@@ -119,8 +123,12 @@ public sealed class RunwayAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    private AuthenticateResult Failure(string? username, string? address, string method)
+    private AuthenticateResult Failure(string? username, string? address, string method, bool badToken = false)
     {
+        if (badToken)
+        {
+            Context.Items[BadToken] = true;
+        }
         throttle.RecordFailure(username, address);
         // The user name and address only: the presented secret is never logged.
         Logger.LogInformation("Failed {Method} login for {User} from {Address}", method, username ?? "(token)", address);

@@ -27,7 +27,6 @@ public abstract class AccountStoreContract(Func<TestDatabase> open) : StoreTest(
     {
         await using var services = OpenAccounts();
         var users = services.GetRequiredService<Runway.Auth.Accounts>();
-        var tokens = services.GetRequiredService<Tokens>();
         var generated = await users.EnsureFirstAdminAsync(null, Ct);
         var again = await users.EnsureFirstAdminAsync("ignored-now", Ct);
 
@@ -42,7 +41,6 @@ public abstract class AccountStoreContract(Func<TestDatabase> open) : StoreTest(
     {
         await using var services = OpenAccounts();
         var users = services.GetRequiredService<Runway.Auth.Accounts>();
-        var tokens = services.GetRequiredService<Tokens>();
         var added = await users.AddAsync(new NewUser("ana", null, Groups: ["lab", "m31"]), "ana-password", Ct);
         var duplicate = await users.AddAsync(new NewUser("ana", null), "other-password", Ct);
         var verified = await users.VerifyPasswordAsync("ana", "ana-password", Ct);
@@ -60,7 +58,6 @@ public abstract class AccountStoreContract(Func<TestDatabase> open) : StoreTest(
         await using var services = OpenAccounts();
         var users = services.GetRequiredService<Runway.Auth.Accounts>();
         var tokens = services.GetRequiredService<Tokens>();
-        var clients = services.GetRequiredService<Clients>();
         await users.AddAsync(new NewUser("ana", null), "ana-password", Ct);
         var (kept, keptSecret) = await tokens.IssueAsync("ana", "kept", [Scopes.RunsRead], Clock.GetUtcNow().AddHours(1), null, Ct);
         var (revoked, revokedSecret) = await tokens.IssueAsync("ana", "revoked", [Scopes.RunsRead], null, null, Ct);
@@ -79,7 +76,6 @@ public abstract class AccountStoreContract(Func<TestDatabase> open) : StoreTest(
         await using var services = OpenAccounts();
         var users = services.GetRequiredService<Runway.Auth.Accounts>();
         var tokens = services.GetRequiredService<Tokens>();
-        var clients = services.GetRequiredService<Clients>();
         await users.AddAsync(new NewUser("root", null, Roles.Admin), "root-password", Ct);
         var (_, secret) = await tokens.IssueAsync("root", "all", Scopes.All, null, null, Ct);
         await users.UpdateAsync("root", u => u.Role = Roles.User, Ct);

@@ -109,6 +109,25 @@ public sealed class OAuthTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TokenEndpoint_IsRateLimitedPerAddress_WithA429Problem()
+    {
+        await using var limited = new RunwayApp(settings: new Dictionary<string, string> { ["Runway:Auth:TokenRequestsPerMinute"] = "2" });
+        using var client = limited.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await client.PostAsync("/oauth/token", new FormUrlEncodedContent([new("grant_type", "client_credentials")]), Ct);
+            statuses.Add(response.StatusCode);
+            if (i == 2)
+            {
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Fact]
     public async Task RevokingTheClient_RevokesItsTokens()
     {
         using var issued = await CurlAsync($"{clientId}:{secret}", "grant_type=client_credentials");
@@ -122,6 +141,7 @@ public sealed class OAuthTokenTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        Assert.Contains(after.Headers.WwwAuthenticate, h => h.Scheme == "Bearer" && h.Parameter!.Contains("error=\"invalid_token\"", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.Unauthorized, again.StatusCode);
     }
 }
