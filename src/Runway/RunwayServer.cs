@@ -32,7 +32,7 @@ public static class RunwayServer
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>().AddOperationTransformer<OpenApiSecurity>());
 
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
         if (Environment.GetEnvironmentVariable("RUNWAY_ADMIN_PASSWORD") is { Length: > 0 } adminPassword

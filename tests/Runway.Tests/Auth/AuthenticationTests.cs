@@ -97,6 +97,22 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
+    public async Task OpenApiDocument_DescribesTheCredentials_AndWhichEndpointsNeedNone()
+    {
+        await using var app = new RunwayApp();
+        using var client = app.CreateClient();
+
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);
+
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("basic", schemes.GetProperty("basic").GetProperty("scheme").GetString());
+        Assert.Equal("bearer", schemes.GetProperty("bearer").GetProperty("scheme").GetString());
+        Assert.Equal("/oauth/token", schemes.GetProperty("oauth2").GetProperty("flows").GetProperty("clientCredentials").GetProperty("tokenUrl").GetString());
+        Assert.Equal(0, document.GetProperty("paths").GetProperty("/oauth/token").GetProperty("post").GetProperty("security").GetArrayLength());
+        Assert.False(document.GetProperty("paths").GetProperty("/api/v1/runs").GetProperty("get").TryGetProperty("security", out _));
+    }
+
+    [Fact]
     public async Task Tokens_AreStoredOnlyAsHashes()
     {
         await using var app = new RunwayApp();
