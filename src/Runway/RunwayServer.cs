@@ -35,11 +35,6 @@ public static class RunwayServer
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>().AddOperationTransformer<OpenApiSecurity>());
 
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
-        if (Environment.GetEnvironmentVariable("RUNWAY_ADMIN_PASSWORD") is { Length: > 0 } adminPassword
-            && string.IsNullOrEmpty(builder.Configuration[$"{AuthOptions.Section}:AdminPassword"]))
-        {
-            builder.Configuration[$"{AuthOptions.Section}:AdminPassword"] = adminPassword;
-        }
         builder.Services.AddRunwayAuth(builder.Configuration);
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
@@ -48,7 +43,7 @@ public static class RunwayServer
 
         var app = builder.Build();
         app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
-        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"]?.Split(';')[0] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();

@@ -17,6 +17,10 @@ public static class AuthServiceCollectionExtensions
     public static IServiceCollection AddRunwayAccounts(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        if (string.IsNullOrEmpty(options.AdminPassword) && Environment.GetEnvironmentVariable("RUNWAY_ADMIN_PASSWORD") is { Length: > 0 } adminPassword)
+        {
+            options.AdminPassword = adminPassword;
+        }
         services.AddSingleton(options);
         services.AddSingleton<Passwords>();
         services.AddSingleton<Accounts>();
@@ -71,8 +75,14 @@ public static class AuthServiceCollectionExtensions
     /// First start: a database without users gets <c>admin</c>, with RUNWAY_ADMIN_PASSWORD or a generated
     /// password printed once to <paramref name="console"/> (never to the log, which may be shipped elsewhere).
     /// </summary>
-    public static async Task EnsureFirstAdminAsync(this IServiceProvider services, string serverUrl, TextWriter console, CancellationToken ct)
+    public static async Task EnsureFirstAdminAsync(this IServiceProvider services, string urls, TextWriter console, CancellationToken ct)
     {
+        // The first address it listens on, as a client would type it: a wildcard host is this machine.
+        var serverUrl = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? urls;
+        foreach (var wildcard in new[] { "://0.0.0.0", "://[::]", "://+", "://*" })
+        {
+            serverUrl = serverUrl.Replace(wildcard, "://localhost", StringComparison.Ordinal);
+        }
         var options = services.GetRequiredService<AuthOptions>();
         var generated = await services.GetRequiredService<Accounts>().EnsureFirstAdminAsync(options.AdminPassword, ct);
         if (generated is null)
