@@ -44,7 +44,12 @@ public static class OAuthApi
         }
         var address = http.Connection.RemoteIpAddress?.ToString();
         var presented = basic ?? posted;
-        if (presented is not var (clientId, secret) || throttle.IsBlocked(clientId, address)
+        if (presented is { } attempt && throttle.IsBlocked(attempt.Id, address))
+        {
+            http.Response.Headers.RetryAfter = ((int)throttle.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Error("invalid_client", "too many failed attempts for this client or from this address; try again later", StatusCodes.Status429TooManyRequests);
+        }
+        if (presented is not var (clientId, secret)
             || await clients.VerifyAsync(clientId, secret, ct) is not { } client
             || await accounts.FindAsync(client.Owner, ct) is not { Enabled: true } owner)
         {

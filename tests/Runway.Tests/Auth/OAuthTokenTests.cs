@@ -128,6 +128,22 @@ public sealed class OAuthTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WrongSecrets_AreThrottledPerClient_With429()
+    {
+        await using var limited = new RunwayApp(settings: new Dictionary<string, string> { ["Runway:Auth:FailedLoginsPerUser"] = "2" });
+        using var client = limited.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await client.PostAsync("/oauth/token", new FormUrlEncodedContent(
+                [new("grant_type", "client_credentials"), new("client_id", "rwc_guessed"), new("client_secret", "guess" + i)]), Ct);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Fact]
     public async Task RevokingTheClient_RevokesItsTokens()
     {
         using var issued = await CurlAsync($"{clientId}:{secret}", "grant_type=client_credentials");
