@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Runway.Api;
+using Runway.Auth;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -34,9 +35,10 @@ public static class RunwayServer
         // Binding failures (a query value of the wrong type, JSON of the wrong shape) reach the handler above,
         // which answers a 400 that says what was wrong instead of an empty one.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>().AddOperationTransformer<OpenApiSecurity>());
 
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
+        builder.Services.AddRunwayAuth(builder.Configuration);
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
@@ -44,12 +46,21 @@ public static class RunwayServer
 
         var app = builder.Build();
         app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapOpenApi().AllowAnonymous();
         app.MapHealth();
+        app.MapOAuth();
+        app.MapMe();
+        app.MapTokens();
+        app.MapAdmin();
         app.MapPipelines();
         app.MapRuns();
         app.MapRunFiles();

@@ -1,14 +1,28 @@
 using System.Security.Claims;
+using Runway.Auth;
+using Runway.Pipelines;
 
 namespace Runway.Api;
 
 /// <summary>
-/// Who is calling. Until accounts exist (issue 4) every request is the single local user "anonymous";
-/// the owner is taken from the authenticated principal as soon as there is one, so handlers need no change.
+/// Who is calling, as the authentication handler put it in the principal. Every endpoint but the health
+/// checks, the OpenAPI document and the token endpoint requires a caller, so the name is always a user's.
 /// </summary>
 public static class Caller
 {
     public const string Anonymous = "anonymous";
 
     public static string NameOf(ClaimsPrincipal user) => user.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : Anonymous;
+
+    /// <summary>Sees and acts on everyone's runs and files: an admin whose credential carries the admin scope.</summary>
+    public static bool IsAdmin(ClaimsPrincipal user) => user.IsInRole(Roles.Admin) && user.HasClaim(Scopes.ClaimType, Scopes.Admin);
+
+    public static IReadOnlyList<string> ScopesOf(ClaimsPrincipal user) => user.FindAll(Scopes.ClaimType).Select(c => c.Value).ToList();
+
+    /// <summary>Whether the caller may see a thing owned by <paramref name="owner"/>; when not, the API answers 404, not 403.</summary>
+    public static bool CanSee(ClaimsPrincipal user, string owner) => owner == NameOf(user) || IsAdmin(user);
+
+    /// <summary>A pipeline restricted to groups is visible to their members and to admins only.</summary>
+    public static bool MayUse(ClaimsPrincipal user, Pipeline pipeline) =>
+        pipeline.AllowedGroups.Count == 0 || IsAdmin(user) || user.FindAll("group").Any(g => pipeline.AllowedGroups.Contains(g.Value));
 }

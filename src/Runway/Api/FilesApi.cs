@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Net.Http.Headers;
+using Runway.Auth;
 using Runway.Data;
 using Runway.Files;
 
@@ -16,10 +18,10 @@ public static class FilesApi
     {
         var api = app.MapGroup("/api/v1/files").WithTags("Files");
         api.MapPost("/", UploadAsync).WithSummary("Upload a file (multipart/form-data, field 'file'), streamed to disk")
-            .Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
-        api.MapGet("/", ListAsync).WithSummary("The caller's files, newest first");
-        api.MapGet("/{id}", DownloadAsync).WithSummary("Download a file; honours Range");
-        api.MapDelete("/{id}", DeleteAsync).WithSummary("Delete a file");
+            .Accepts<IFormFile>("multipart/form-data").DisableAntiforgery().RequireAuthorization(Scopes.FilesWrite);
+        api.MapGet("/", ListAsync).WithSummary("The caller's files (an admin's: everyone's), newest first").RequireAuthorization(Scopes.FilesRead);
+        api.MapGet("/{id}", DownloadAsync).WithSummary("Download a file; honours Range").RequireAuthorization(Scopes.FilesRead);
+        api.MapDelete("/{id}", DeleteAsync).WithSummary("Delete a file").RequireAuthorization(Scopes.FilesWrite);
         return app;
     }
 
@@ -28,7 +30,7 @@ public static class FilesApi
     /// socket through the hash into its temporary file; IFormFile would buffer it first.
     /// </summary>
     public static async Task<Results<Created<FileResponse>, ProblemHttpResult>> UploadAsync(
-        HttpRequest request, RunwayDb db, FileStore store, RunwayOptions options, CancellationToken cancellationToken)
+        HttpRequest request, RunwayDb db, FileStore store, RunwayOptions options, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
@@ -58,6 +60,7 @@ public static class FilesApi
                     store.Delete(file.Id);
                     throw;
                 }
+                await audit.RecordAsync(request.HttpContext, "file.upload", file.Id, cancellationToken);
                 return TypedResults.Created($"/api/v1/files/{file.Id}", FileResponse.From(file));
             }
         }
@@ -75,38 +78,43 @@ public static class FilesApi
     public static async Task<Ok<FileListResponse>> ListAsync(HttpContext http, RunwayDb db, CancellationToken cancellationToken)
     {
         var owner = Caller.NameOf(http.User);
-        var files = await db.Files.AsNoTracking().Where(f => f.Owner == owner).OrderByDescending(f => f.Id).Take(1000).ToListAsync(cancellationToken);
+        var visible = Caller.IsAdmin(http.User) ? db.Files.AsNoTracking() : db.Files.AsNoTracking().Where(f => f.Owner == owner);
+        var files = await visible.OrderByDescending(f => f.Id).Take(1000).ToListAsync(cancellationToken);
         return TypedResults.Ok(new FileListResponse(files.Select(FileResponse.From).ToList()));
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> DownloadAsync(
-        string id, HttpContext http, RunwayDb db, FileStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, RunwayDb db, FileStore store, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (await FindAsync(id, http, db, cancellationToken) is not { } file)
         {
             return Problems.NotFound($"no file with id '{id}'");
         }
+        await audit.RecordAsync(http, "file.download", id, cancellationToken);
         var contentType = ContentTypes.TryGetContentType(file.Name, out var type) ? type : "application/octet-stream";
         return TypedResults.PhysicalFile(store.PathOf(file.Id), contentType, file.Name, enableRangeProcessing: true);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, HttpContext http, RunwayDb db, FileStore store, CancellationToken cancellationToken)
+        string id, HttpContext http, RunwayDb db, FileStore store, AuditTrail audit, CancellationToken cancellationToken)
     {
         var owner = Caller.NameOf(http.User);
-        var deleted = await db.Files.Where(f => f.Id == id && f.Owner == owner).ExecuteDeleteAsync(cancellationToken);
+        var admin = Caller.IsAdmin(http.User);
+        var deleted = await db.Files.Where(f => f.Id == id && (admin || f.Owner == owner)).ExecuteDeleteAsync(cancellationToken);
         if (deleted == 0)
         {
             return Problems.NotFound($"no file with id '{id}'");
         }
         store.Delete(id);
+        await audit.RecordAsync(http, "file.delete", id, cancellationToken);
         return TypedResults.NoContent();
     }
 
     private static Task<StoredFile?> FindAsync(string id, HttpContext http, RunwayDb db, CancellationToken cancellationToken)
     {
         var owner = Caller.NameOf(http.User);
-        return db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id && f.Owner == owner, cancellationToken);
+        var admin = Caller.IsAdmin(http.User);
+        return db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id && (admin || f.Owner == owner), cancellationToken);
     }
 }
 

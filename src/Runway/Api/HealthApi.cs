@@ -7,8 +7,8 @@ public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", Live).ExcludeFromDescription();
-        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription();
+        app.MapGet("/healthz", Live).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription().AllowAnonymous();
         return app;
     }
 

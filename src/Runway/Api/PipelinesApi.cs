@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Runway.Auth;
 using Runway.Pipelines;
 using Runway.Runs;
 
@@ -9,17 +11,18 @@ public static class PipelinesApi
 {
     public static IEndpointRouteBuilder MapPipelines(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/pipelines").WithTags("Pipelines");
+        var api = app.MapGroup("/api/v1/pipelines").WithTags("Pipelines").RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/", List).WithSummary("The pipelines the caller may run");
         api.MapGet("/{name}", Get).WithSummary("One pipeline: its parameters as JSON Schema, resources and outputs");
         return app;
     }
 
-    public static Ok<PipelineListResponse> List(PipelineCatalog catalog) =>
-        TypedResults.Ok(new PipelineListResponse(catalog.All.Select(PipelineSummary.From).ToList()));
+    public static Ok<PipelineListResponse> List(ClaimsPrincipal user, PipelineCatalog catalog) =>
+        TypedResults.Ok(new PipelineListResponse(catalog.All.Where(p => Caller.MayUse(user, p)).Select(PipelineSummary.From).ToList()));
 
-    public static Results<Ok<PipelineResponse>, ProblemHttpResult> Get(string name, PipelineCatalog catalog) =>
-        catalog.Find(name) is { } pipeline
+    /// <summary>A pipeline restricted to other groups answers 404, as if it did not exist.</summary>
+    public static Results<Ok<PipelineResponse>, ProblemHttpResult> Get(string name, ClaimsPrincipal user, PipelineCatalog catalog) =>
+        catalog.Find(name) is { } pipeline && Caller.MayUse(user, pipeline)
             ? TypedResults.Ok(PipelineResponse.From(pipeline))
             : Problems.NotFound($"no pipeline named '{name}'");
 }

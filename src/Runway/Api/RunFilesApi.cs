@@ -1,7 +1,9 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
+using Runway.Auth;
 using Runway.Execution;
 using Runway.Runs;
 
@@ -14,7 +16,7 @@ public static class RunFilesApi
 
     public static IEndpointRouteBuilder MapRunFiles(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/runs").WithTags("Runs");
+        var api = app.MapGroup("/api/v1/runs").WithTags("Runs").RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/{id}/log", LogAsync).WithSummary("stdout or stderr (?stream=); ?follow=true streams until the run ends");
         api.MapGet("/{id}/outputs", OutputsAsync).WithSummary("The files the run produced");
         api.MapGet("/{id}/outputs/{**path}", OutputAsync).WithSummary("One output file; honours Range");
@@ -23,13 +25,13 @@ public static class RunFilesApi
     }
 
     public static async Task<Results<FileStreamHttpResult, PushStreamHttpResult, ProblemHttpResult>> LogAsync(
-        string id, string? stream, bool? follow, IRunStore store, RunwayPaths paths, TimeProvider clock, CancellationToken cancellationToken)
+        string id, string? stream, bool? follow, ClaimsPrincipal user, IRunStore store, RunwayPaths paths, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (stream is not (null or "stdout" or "stderr"))
         {
             return Problems.Invalid("stream", "must be stdout or stderr");
         }
-        if (await store.GetAsync(id, cancellationToken) is not { } run)
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
@@ -44,9 +46,9 @@ public static class RunFilesApi
     }
 
     public static async Task<Results<Ok<OutputListResponse>, ProblemHttpResult>> OutputsAsync(
-        string id, IRunStore store, RunwayPaths paths, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IRunStore store, RunwayPaths paths, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } run)
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
@@ -56,13 +58,13 @@ public static class RunFilesApi
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> OutputAsync(
-        string id, string path, IRunStore store, RunwayPaths paths, CancellationToken cancellationToken)
+        string id, string path, HttpContext http, IRunStore store, RunwayPaths paths, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (path.Split('/', '\\').Any(segment => segment is ".." or "") || path.Contains('\0', StringComparison.Ordinal))
         {
             return Problems.BadRequest($"'{path}' is not a path inside the run directory");
         }
-        if (await store.GetAsync(id, cancellationToken) is null)
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
@@ -72,17 +74,19 @@ public static class RunFilesApi
             return Problems.NotFound($"run '{id}' has no file '{path}'");
         }
         var contentType = ContentTypes.TryGetContentType(full, out var type) ? type : "application/octet-stream";
+        await audit.RecordAsync(http, "run.download", $"{id}/{path}", cancellationToken);
         return TypedResults.PhysicalFile(full, contentType, Path.GetFileName(full), enableRangeProcessing: true);
     }
 
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> ArchiveAsync(
-        string id, IRunStore store, RunwayPaths paths, CancellationToken cancellationToken)
+        string id, HttpContext http, IRunStore store, RunwayPaths paths, AuditTrail audit, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is null)
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
         var runDirectory = paths.RunDirectory(id);
+        await audit.RecordAsync(http, "run.download", $"{id}/archive", cancellationToken);
         return TypedResults.Stream(body => WriteArchiveAsync(runDirectory, id, body, cancellationToken), "application/gzip", $"{id}.tar.gz");
     }
 

@@ -1,8 +1,10 @@
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Runway.Auth;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Files;
@@ -18,10 +20,12 @@ public static class RunsApi
     public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/runs").WithTags("Runs");
-        api.MapPost("/", SubmitAsync).WithSummary("Submit a run").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody));
-        api.MapGet("/", ListAsync).WithSummary("List runs, newest first, filtered, one page per cursor");
-        api.MapGet("/{id}", GetAsync).WithSummary("One run with its state transitions");
-        api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel a run (idempotent)");
+        api.MapPost("/", SubmitAsync).WithSummary("Submit a run").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
+            .RequireAuthorization(Scopes.RunsWrite);
+        api.MapGet("/", ListAsync).WithSummary("List runs (the caller's; an admin's: everyone's), newest first, filtered, one page per cursor")
+            .RequireAuthorization(Scopes.RunsRead);
+        api.MapGet("/{id}", GetAsync).WithSummary("One run with its state transitions").RequireAuthorization(Scopes.RunsRead);
+        api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel a run (idempotent)").RequireAuthorization(Scopes.RunsWrite);
         return app;
     }
 
@@ -35,6 +39,7 @@ public static class RunsApi
         RunScheduler scheduler,
         RunwayPaths paths,
         TimeProvider clock,
+        AuditTrail audit,
         CancellationToken cancellationToken)
     {
         if (request is null)
@@ -45,7 +50,7 @@ public static class RunsApi
         {
             return Problems.Invalid("pipeline", "is required");
         }
-        if (catalog.Find(request.Pipeline) is not { } pipeline)
+        if (catalog.Find(request.Pipeline) is not { } pipeline || !Caller.MayUse(http.User, pipeline))
         {
             return Problems.NotFound($"no pipeline named '{request.Pipeline}'");
         }
@@ -83,15 +88,18 @@ public static class RunsApi
             return TypedResults.Ok(RunResponse.From(stored, clock));
         }
         scheduler.Wake();
+        await audit.RecordAsync(http, "run.submit", stored.Id, cancellationToken);
         return TypedResults.Created($"/api/v1/runs/{stored.Id}", RunResponse.From(stored, clock));
     }
 
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, int? limit, string? cursor,
-        RunwayDb db, TimeProvider clock, CancellationToken cancellationToken)
+        ClaimsPrincipal user, RunwayDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var query = RunQuery.Filter(db.Runs.AsNoTracking(), state, pipeline, owner, tag, cursor, errors);
+        var me = Caller.NameOf(user);
+        var visible = Caller.IsAdmin(user) ? db.Runs.AsNoTracking() : db.Runs.AsNoTracking().Where(r => r.Owner == me);
+        var query = RunQuery.Filter(visible, state, pipeline, owner, tag, cursor, errors);
         var size = limit ?? 50;
         if (size is < 1 or > 500)
         {
@@ -107,9 +115,9 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetAsync(
-        string id, IRunStore store, TimeProvider clock, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IRunStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(id, cancellationToken) is not { } run)
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
@@ -118,10 +126,16 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> CancelAsync(
-        string id, RunScheduler scheduler, TimeProvider clock, CancellationToken cancellationToken) =>
-        await scheduler.CancelAsync(id, cancellationToken) is { } run
-            ? TypedResults.Ok(RunResponse.From(run, clock))
-            : Problems.NotFound($"no run with id '{id}'");
+        string id, HttpContext http, IRunStore store, RunScheduler scheduler, AuditTrail audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } owned || !Caller.CanSee(http.User, owned.Owner)
+            || await scheduler.CancelAsync(id, cancellationToken) is not { } run)
+        {
+            return Problems.NotFound($"no run with id '{id}'");
+        }
+        await audit.RecordAsync(http, "run.cancel", id, cancellationToken);
+        return TypedResults.Ok(RunResponse.From(run, clock));
+    }
 
     /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
     private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);

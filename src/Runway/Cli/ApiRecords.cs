@@ -65,3 +65,7 @@ internal sealed record ProblemInfo(
     int? Status = null,
     string? Detail = null,
     IReadOnlyDictionary<string, string[]>? Errors = null);
+
+internal sealed record CreatedToken(string Id, string Name, string Token, IReadOnlyList<string>? Scopes = null, DateTimeOffset? ExpiresAt = null);
+
+internal sealed record MeInfo(string Username, string Role, IReadOnlyList<string>? Scopes = null);

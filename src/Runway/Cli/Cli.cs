@@ -16,6 +16,7 @@ public static class Cli
           runway wait $ID && runway download $ID             fetch outputs into ./$ID/
           runway list --state running
           runway logs --follow $ID
+          runway login --user ana                            store a token for the other verbs
         """;
 
     /// <param name="serve">
@@ -38,7 +39,8 @@ public static class Cli
             Environment.GetEnvironmentVariable,
             () => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) },
             TimeProvider.System,
-            serve);
+            serve,
+            () => Console.In);
         return RunAsync(args, host, ct);
     }
 
@@ -91,6 +93,10 @@ public static class Cli
         root.Subcommands.Add(CancelVerb.Command(globals));
         root.Subcommands.Add(UploadVerb.Command(globals));
         root.Subcommands.Add(DownloadVerb.Command(globals));
+        root.Subcommands.Add(LoginVerb.Command(globals, host));
+        root.Subcommands.Add(LoginVerb.Logout(host));
+        root.Subcommands.Add(UsersVerb.Command(host));
+        root.Subcommands.Add(ClientsVerb.Command(host));
         CliHelp.Install(root);
         return root;
     }

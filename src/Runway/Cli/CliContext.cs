@@ -15,7 +15,8 @@ internal sealed record CliHost(
     Func<string, string?> Environment,
     Func<HttpMessageHandler> Handler,
     TimeProvider Clock,
-    Func<string[], CancellationToken, Task<int>>? Serve = null);
+    Func<string[], CancellationToken, Task<int>>? Serve = null,
+    Func<TextReader>? Input = null);
 
 /// <summary>Everything a verb needs once the global options are parsed.</summary>
 internal sealed class CliContext(CliHost host, RunwayClient client, bool json) : IDisposable

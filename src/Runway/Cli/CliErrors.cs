@@ -58,9 +58,13 @@ internal static class CliErrors
                 stderr.WriteLine($"  {field}: {message}");
             }
         }
-        if (api.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        if (api.Status is HttpStatusCode.Unauthorized)
         {
-            stderr.WriteLine("  (give a token with --token or RUNWAY_TOKEN)");
+            stderr.WriteLine("  (log in with `runway login`, or give a token with --token or RUNWAY_TOKEN)");
+        }
+        else if (api.Status is HttpStatusCode.Forbidden)
+        {
+            stderr.WriteLine("  (this token lacks the scope; make one that has it, or `runway login` again)");
         }
     }
 

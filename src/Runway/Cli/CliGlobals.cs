@@ -19,12 +19,12 @@ internal sealed class CliGlobals
             Recursive = true,
             DefaultValueFactory = _ => host.Environment("RUNWAY_URL") is { Length: > 0 } url ? url
                 : host.Environment("RUNWAY_SERVER") is { Length: > 0 } server ? server
-                : DefaultServer,
+                : StoredLogin.Read(host.Environment)?.Server ?? DefaultServer,
         };
         Json = new Option<bool>("--json") { Description = "Print the server's JSON instead of tables", Recursive = true };
         Token = new Option<string?>("--token")
         {
-            Description = "Bearer token sent to the server [env: RUNWAY_TOKEN]",
+            Description = "Bearer token sent to the server [env: RUNWAY_TOKEN, else the one `runway login` stored]",
             Recursive = true,
             DefaultValueFactory = _ => host.Environment("RUNWAY_TOKEN"),
         };
@@ -39,7 +39,18 @@ internal sealed class CliGlobals
     public Uri ServerUri(ParseResult parse) => ParseServer(parse.GetValue(Server) ?? DefaultServer);
 
     public CliContext Bind(ParseResult parse) =>
-        new(_host, new RunwayClient(ServerUri(parse), parse.GetValue(Token), _host.Handler()), parse.GetValue(Json));
+        new(_host, new RunwayClient(ServerUri(parse), TokenFor(parse), _host.Handler()), parse.GetValue(Json));
+
+    /// <summary>--token or RUNWAY_TOKEN, else the stored login's token when it was made for this server.</summary>
+    public string? TokenFor(ParseResult parse)
+    {
+        if (parse.GetValue(Token) is { Length: > 0 } token)
+        {
+            return token;
+        }
+        var server = ServerUri(parse);
+        return StoredLogin.Read(_host.Environment) is { } login && login.IsFor(server) ? login.Token : null;
+    }
 
     /// <summary>Accepts <c>host:port</c> as well as a URL, and keeps a path prefix (a server behind a proxy at <c>/runway/</c>).</summary>
     public static Uri ParseServer(string text)

@@ -103,6 +103,25 @@ internal sealed class RunwayClient : IDisposable
         return await SendAsync<UploadedFile>(new(HttpMethod.Post, "api/v1/files") { Content = form }, ct);
     }
 
+    /// <summary>Makes a personal token; <paramref name="credentials"/> (Basic, at login) replaces the client's own token for this call.</summary>
+    public Task<Reply<CreatedToken>> CreateTokenAsync(string name, int? expiresInDays, AuthenticationHeaderValue? credentials, CancellationToken ct)
+    {
+        var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { name, expires_in_days = expiresInDays }, Json));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/tokens") { Content = body };
+        request.Headers.Authorization = credentials ?? _http.DefaultRequestHeaders.Authorization;
+        return SendAsync<CreatedToken>(request, ct);
+    }
+
+    public Task<Reply<MeInfo>> GetMeAsync(CancellationToken ct) => SendAsync<MeInfo>(new(HttpMethod.Get, "api/v1/me"), ct);
+
+    public async Task RevokeTokenAsync(string id, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"api/v1/tokens/{Uri.EscapeDataString(id)}");
+        using var response = await _http.SendAsync(request, ct);
+        await ThrowIfFailedAsync(response, ct);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private static string RunPath(string id) => $"api/v1/runs/{Uri.EscapeDataString(id)}";

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Runway.Auth;
 using Runway.Files;
 using Runway.Runs;
 
@@ -14,6 +15,10 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<Run> Runs => Set<Run>();
     public DbSet<RunEvent> RunEvents => Set<RunEvent>();
     public DbSet<StoredFile> Files => Set<StoredFile>();
+    public DbSet<UserAccount> Users => Set<UserAccount>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<OAuthClient> OAuthClients => Set<OAuthClient>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

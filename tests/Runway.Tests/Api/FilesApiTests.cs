@@ -16,11 +16,7 @@ public sealed class FilesApiTests : IAsyncLifetime
     private HttpClient client = null!;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync()
-    {
-        client = app.CreateClient();
-        return ValueTask.CompletedTask;
-    }
+    public async ValueTask InitializeAsync() => client = await app.CreateUserClientAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -41,7 +41,7 @@ public sealed class RunLifecycleTests : IAsyncLifetime
     public async Task Run_EndsInSystemError_WithReason_WhenExecutableIsMissing()
     {
         await using var app = new RunwayApp(pipelines);
-        using var client = app.CreateClient();
+        using var client = await app.CreateUserClientAsync();
 
         var run = await RunwayApp.WaitFinalAsync(client, (await RunwayApp.SubmitAsync(client, new { pipeline = "missing" })).GetProperty("id").GetString()!);
 
@@ -53,7 +53,7 @@ public sealed class RunLifecycleTests : IAsyncLifetime
     public async Task Run_EndsTimedOut_WhenItOutlivesItsTimeLimit()
     {
         await using var app = new RunwayApp(pipelines);
-        using var client = app.CreateClient();
+        using var client = await app.CreateUserClientAsync();
 
         var run = await RunwayApp.WaitFinalAsync(client, (await RunwayApp.SubmitAsync(client, new { pipeline = "slow" })).GetProperty("id").GetString()!);
 
@@ -65,7 +65,7 @@ public sealed class RunLifecycleTests : IAsyncLifetime
     public async Task QueuedRun_KeepsThePipelineVersionItWasSubmittedWith()
     {
         await using var app = new RunwayApp(pipelines, concurrency: 1);
-        using var client = app.CreateClient();
+        using var client = await app.CreateUserClientAsync();
         var blocker = await RunwayApp.SubmitAsync(client, new { pipeline = "slow" });
         var queued = await RunwayApp.SubmitAsync(client, new { pipeline = "versioned" });
 

@@ -12,11 +12,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     private HttpClient client = null!;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync()
-    {
-        client = app.CreateClient();
-        return ValueTask.CompletedTask;
-    }
+    public async ValueTask InitializeAsync() => client = await app.CreateUserClientAsync();
 
     public async ValueTask DisposeAsync()
     {
@@ -182,7 +178,7 @@ public sealed class RunsApiTests : IAsyncLifetime
     public async Task Cancel_OfQueuedRun_NeverStartsIt()
     {
         await using var single = new RunwayApp(concurrency: 1);
-        using var c = single.CreateClient();
+        using var c = await single.CreateUserClientAsync();
         var blocker = await RunwayApp.SubmitAsync(c, new { pipeline = "sleep", @params = new { seconds = 300 } });
         var queued = await RunwayApp.SubmitAsync(c, new { pipeline = "hello" });
         var id = queued.GetProperty("id").GetString()!;

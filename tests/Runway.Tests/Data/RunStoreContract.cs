@@ -205,7 +205,7 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
         }
 
         await using var db = await OpenDbAsync();
-        Assert.Equal(["20261124000000_Initial"], await db.Database.GetAppliedMigrationsAsync(Ct));
+        Assert.Equal(["20261124000000_Initial", "20261124090000_Accounts"], await db.Database.GetAppliedMigrationsAsync(Ct));
         Assert.Empty(await db.Database.GetPendingMigrationsAsync(Ct));
     }
 }

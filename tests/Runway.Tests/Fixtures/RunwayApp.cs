@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -7,10 +10,14 @@ namespace Runway.Tests.Fixtures;
 
 /// <summary>
 /// The real server in process, on a fresh data directory (SQLite file) and the repository's example
-/// pipelines, or a pipelines directory of the test's own. One per test.
+/// pipelines, or a pipelines directory of the test's own. One per test. The first admin is made by the
+/// server's own first start (from <see cref="AdminPassword"/>), and every other user and token through the API.
 /// </summary>
-public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency = 2) : WebApplicationFactory<Program>
+public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency = 2, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
+    public const string AdminPassword = "admin-password-for-tests";
+
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("runway-test-").FullName;
 
     public string PipelinesDirectory { get; } = pipelinesDirectory ?? Repository.PipelinesDirectory;
@@ -27,6 +34,65 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         builder.UseSetting("Runway:Concurrency", concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Runway:StopGrace", "00:00:02");
         builder.UseSetting("Runway:MaxUploadBytes", "1048576");
+        builder.UseSetting("Runway:Auth:AdminPassword", AdminPassword);
+        // Fast hashing and generous login limits for tests only; the defaults stay production-strength.
+        builder.UseSetting("Runway:Auth:PasswordIterations", "1000");
+        builder.UseSetting("Runway:Auth:FailedLoginsPerUser", "10000");
+        builder.UseSetting("Runway:Auth:FailedLoginsPerAddress", "10000");
+        builder.UseSetting("Runway:Auth:TokenRequestsPerMinute", "10000");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public static string PasswordOf(string username) => username == "admin" ? AdminPassword : $"{username}-password";
+
+    public static AuthenticationHeaderValue Basic(string username, string secret) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{secret}")));
+
+    public static AuthenticationHeaderValue Bearer(string token) => new("Bearer", token);
+
+    /// <summary>A client that sends the admin's password by HTTP Basic.</summary>
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = Basic("admin", AdminPassword);
+        return client;
+    }
+
+    /// <summary>Adds the user through the admin API; an existing user is left as it is.</summary>
+    public async Task EnsureUserAsync(string username, string role = "user", IReadOnlyList<string>? groups = null)
+    {
+        using var admin = CreateAdminClient();
+        using var response = await admin.PostAsJsonAsync("/api/v1/admin/users",
+            new { username, password = PasswordOf(username), role, groups = groups ?? [] }, Json, TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict,
+            $"adding {username} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+    }
+
+    /// <summary>A personal token of the user, made by the user through POST /api/v1/tokens (logging in with the password).</summary>
+    public async Task<string> CreateTokenAsync(string username, IReadOnlyList<string>? scopes = null, string name = "tests")
+    {
+        if (username != "admin")
+        {
+            await EnsureUserAsync(username);
+        }
+        using var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = Basic(username, PasswordOf(username));
+        using var response = await client.PostAsJsonAsync("/api/v1/tokens", new { name, scopes }, Json, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"creating a token answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>A client for the user (added if new) that sends a fresh personal token as a Bearer.</summary>
+    public async Task<HttpClient> CreateUserClientAsync(string username = "ana", IReadOnlyList<string>? scopes = null)
+    {
+        var token = await CreateTokenAsync(username, scopes);
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = Bearer(token);
+        return client;
     }
 
     public static async Task<JsonElement> SubmitAsync(HttpClient client, object body)

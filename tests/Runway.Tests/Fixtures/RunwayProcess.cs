@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 
 namespace Runway.Tests.Fixtures;
 
@@ -12,8 +14,10 @@ public sealed class RunwayProcess : IAsyncDisposable
 {
     private Process? process;
 
-    public RunwayProcess(string dataDirectory, string pipelinesDirectory, int concurrency = 1)
+    /// <param name="adminPassword">RUNWAY_ADMIN_PASSWORD for the first start; null lets the server generate and print one.</param>
+    public RunwayProcess(string dataDirectory, string pipelinesDirectory, int concurrency = 1, string? adminPassword = RunwayApp.AdminPassword)
     {
+        AdminPassword = adminPassword;
         DataDirectory = dataDirectory;
         PipelinesDirectory = pipelinesDirectory;
         Concurrency = concurrency;
@@ -25,12 +29,21 @@ public sealed class RunwayProcess : IAsyncDisposable
     public int Concurrency { get; }
     public string Url { get; }
     public StringWriterLog Output { get; } = new();
+    public string? AdminPassword { get; }
+
+    /// <summary>A personal token of the admin, made through the API once the server is ready; the CLI gets it as RUNWAY_TOKEN.</summary>
+    public string? Token { get; private set; }
 
     public static string RunwayDll => Path.Combine(AppContext.BaseDirectory, "runway.dll");
 
     public async Task StartAsync()
     {
-        process = Start(["serve", "--urls", Url, "--data-dir", DataDirectory, "--pipelines", PipelinesDirectory, "--concurrency", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)], Output);
+        var environment = new Dictionary<string, string> { ["Runway__Auth__PasswordIterations"] = "1000" };
+        if (AdminPassword is not null)
+        {
+            environment["RUNWAY_ADMIN_PASSWORD"] = AdminPassword;
+        }
+        process = Start(["serve", "--urls", Url, "--data-dir", DataDirectory, "--pipelines", PipelinesDirectory, "--concurrency", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)], Output, environment);
         using var http = new HttpClient();
         await Eventually.TrueAsync(async () =>
         {
@@ -48,6 +61,25 @@ public sealed class RunwayProcess : IAsyncDisposable
                 return false;
             }
         }, TimeSpan.FromSeconds(60), "runway serve to be ready");
+        if (AdminPassword is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = RunwayApp.Basic("admin", AdminPassword);
+            using var created = await http.PostAsJsonAsync(Url + "/api/v1/tokens", new { name = "tests" }, TestContext.Current.CancellationToken);
+            var body = await created.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+            Assert.True(created.IsSuccessStatusCode, body.ToString());
+            Token = body.GetProperty("token").GetString();
+        }
+    }
+
+    /// <summary>An HTTP client of this server that sends <see cref="Token"/>.</summary>
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url) };
+        if (Token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = RunwayApp.Bearer(Token);
+        }
+        return client;
     }
 
     /// <summary>SIGKILL: the server dies at once, as in a crash or an OOM kill; its runs' processes live on.</summary>
@@ -64,12 +96,13 @@ public sealed class RunwayProcess : IAsyncDisposable
     public async Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(params string[] args)
     {
         var stdout = new StringWriterLog();
-        using var cli = Start([.. args, "--server", Url], stdout, separateStderr: true);
+        var environment = Token is null ? [] : new Dictionary<string, string> { ["RUNWAY_TOKEN"] = Token };
+        using var cli = Start([.. args, "--server", Url], stdout, environment, separateStderr: true);
         await cli.WaitForExitAsync(TestContext.Current.CancellationToken);
         return (cli.ExitCode, stdout.Text, stdout.Errors);
     }
 
-    private static Process Start(string[] args, StringWriterLog log, bool separateStderr = false)
+    private static Process Start(string[] args, StringWriterLog log, Dictionary<string, string> environment, bool separateStderr = false)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(RunwayDll);
@@ -78,6 +111,13 @@ public sealed class RunwayProcess : IAsyncDisposable
             info.ArgumentList.Add(a);
         }
         info.Environment["DOTNET_NOLOGO"] = "1";
+        // The CLI must not pick up the login of whoever runs the tests.
+        info.Environment["XDG_CONFIG_HOME"] = Path.Combine(Path.GetTempPath(), "runway-test-no-config");
+        info.Environment.Remove("RUNWAY_TOKEN");
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
         var p = new Process { StartInfo = info, EnableRaisingEvents = true };
         p.OutputDataReceived += (_, e) => log.Append(e.Data, error: false);
         p.ErrorDataReceived += (_, e) => log.Append(e.Data, error: separateStderr);

@@ -45,7 +45,7 @@ public sealed class ServerProcessTests : IAsyncLifetime
         var marker2 = Path.Combine(dataDirectory, "marker2");
         await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
         await server.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        using var http = server.CreateClient();
         var running = await SubmitAsync(http, marker1, seconds: 4);
         var queued = await SubmitAsync(http, marker2, seconds: 0);
         await Eventually.TrueAsync(async () => await StateAsync(http, running) == "running" && File.Exists(marker1), TimeSpan.FromSeconds(30), "the first run to start");
@@ -53,7 +53,7 @@ public sealed class ServerProcessTests : IAsyncLifetime
         await server.KillAsync();
         await using var restarted = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
         await restarted.StartAsync();
-        using var http2 = new HttpClient { BaseAddress = new Uri(restarted.Url) };
+        using var http2 = restarted.CreateClient();
         await Eventually.TrueAsync(async () => await StateAsync(http2, running) is "succeeded" && await StateAsync(http2, queued) is "succeeded",
             TimeSpan.FromSeconds(60), "both runs to succeed after the restart");
 
@@ -80,6 +80,26 @@ public sealed class ServerProcessTests : IAsyncLifetime
         Assert.Contains(id, list.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("seconds", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FirstStart_PrintsAGeneratedAdminPasswordThatLogsIn_AndNoSecondTime()
+    {
+        await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, adminPassword: null);
+        await server.StartAsync();
+        var printed = server.Output.Text.Split('\n').SkipWhile(l => !l.Contains("generated password", StringComparison.Ordinal)).Skip(2).First().Trim();
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        using var anonymous = await http.GetAsync("/api/v1/runs", Ct);
+        http.DefaultRequestHeaders.Authorization = RunwayApp.Basic("admin", printed);
+        var me = await http.GetFromJsonAsync<JsonElement>("/api/v1/me", Ct);
+        await server.KillAsync();
+        await using var restarted = new RunwayProcess(dataDirectory, pipelinesDirectory, adminPassword: null);
+        await restarted.StartAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("admin", me.GetProperty("role").GetString());
+        Assert.Contains("runway login", server.Output.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("generated password", restarted.Output.Text, StringComparison.Ordinal);
     }
 
     private static async Task<string> SubmitAsync(HttpClient http, string marker, int seconds)

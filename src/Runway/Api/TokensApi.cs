@@ -1,0 +1,103 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Runway.Auth;
+
+namespace Runway.Api;
+
+/// <summary>The caller's own account and personal API tokens. Admins may list and revoke anyone's tokens.</summary>
+public static class TokensApi
+{
+    public static IEndpointRouteBuilder MapMe(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/me", MeAsync).WithTags("Account").WithSummary("Who the credential belongs to, and the scopes it carries");
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapTokens(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/tokens").WithTags("Account");
+        api.MapPost("/", CreateAsync).WithSummary("Create a personal API token; its secret is in this answer only");
+        api.MapGet("/", ListAsync).WithSummary("The caller's tokens (an admin may pass ?user=name, or ?user=* for all)");
+        api.MapDelete("/{id}", RevokeAsync).WithSummary("Revoke a token");
+        return app;
+    }
+
+    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> MeAsync(ClaimsPrincipal user, Accounts accounts, CancellationToken ct) =>
+        await accounts.FindAsync(Caller.NameOf(user), ct) is { } account
+            ? TypedResults.Ok(new MeResponse(account.Username, account.DisplayName, account.Email, account.Role, account.GroupList,
+                Caller.ScopesOf(user), user.FindFirstValue("auth_method") ?? ""))
+            : Problems.NotFound("no such user");
+
+    public static async Task<Results<Created<CreatedTokenResponse>, ProblemHttpResult>> CreateAsync(
+        CreateTokenRequest? request, ClaimsPrincipal user, HttpContext http, Tokens tokens, AuditTrail audit, TimeProvider clock, CancellationToken ct)
+    {
+        if (user.HasClaim(c => c.Type == "client_id"))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "a token issued to an OAuth client cannot create tokens; ask for a new one at /oauth/token");
+        }
+        var mine = Caller.ScopesOf(user);
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request?.Name) || request.Name.Length > 100)
+        {
+            errors["name"] = ["is required, at most 100 characters"];
+        }
+        var scopes = request?.Scopes is { } asked ? asked.Distinct(StringComparer.Ordinal).ToList() : mine.ToList();
+        if (scopes.Count == 0 || scopes.Except(mine, StringComparer.Ordinal).Any())
+        {
+            errors["scopes"] = [$"a token can only narrow your rights: choose among {Scopes.Format(mine)}"];
+        }
+        DateTimeOffset? expires = request?.ExpiresInDays is { } days ? clock.GetUtcNow().AddDays(days) : request?.ExpiresAt;
+        if (request?.ExpiresInDays is <= 0 or > 3650 || (expires is { } e && e <= clock.GetUtcNow()))
+        {
+            errors["expires_in_days"] = ["must lie in the future, within ten years"];
+        }
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+        var username = Caller.NameOf(user);
+        var (token, secret) = await tokens.IssueAsync(username, request!.Name!.Trim(), scopes, expires, null, ct);
+        await audit.RecordAsync(user, http, "token.create", token.Id, ct);
+        return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenResponse(token.Id, token.Name, secret, Scopes.Parse(token.Scopes), token.ExpiresAt));
+    }
+
+    public static async Task<Results<Ok<TokenListResponse>, ProblemHttpResult>> ListAsync(string? user, ClaimsPrincipal caller, Tokens tokens, CancellationToken ct)
+    {
+        var whose = Caller.NameOf(caller);
+        if (!string.IsNullOrEmpty(user) && user != whose)
+        {
+            if (!Caller.IsAdmin(caller))
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "only an admin may list another user's tokens");
+            }
+            whose = user == "*" ? null : user;
+        }
+        var list = await tokens.ListAsync(whose, ct);
+        return TypedResults.Ok(new TokenListResponse(list.Select(TokenResponseItem.From).ToList()));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
+        string id, ClaimsPrincipal user, HttpContext http, Tokens tokens, AuditTrail audit, CancellationToken ct)
+    {
+        if (!await tokens.RevokeAsync(id, Caller.IsAdmin(user) ? null : Caller.NameOf(user), ct))
+        {
+            return Problems.NotFound($"no token with id '{id}'");
+        }
+        await audit.RecordAsync(user, http, "token.revoke", id, ct);
+        return TypedResults.NoContent();
+    }
+}
+
+public sealed record MeResponse(string Username, string? DisplayName, string? Email, string Role, IReadOnlyList<string> Groups, IReadOnlyList<string> Scopes, string AuthMethod);
+
+public sealed record CreateTokenRequest(string? Name, IReadOnlyList<string>? Scopes, int? ExpiresInDays, DateTimeOffset? ExpiresAt);
+
+public sealed record CreatedTokenResponse(string Id, string Name, string Token, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt);
+
+public sealed record TokenResponseItem(string Id, string Username, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt)
+{
+    public static TokenResponseItem From(ApiToken t) => new(t.Id, t.Username, t.Name, Auth.Scopes.Parse(t.Scopes), t.CreatedAt, t.ExpiresAt, t.RevokedAt);
+}
+
+public sealed record TokenListResponse(IReadOnlyList<TokenResponseItem> Tokens);

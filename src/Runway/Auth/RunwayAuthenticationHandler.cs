@@ -1,0 +1,168 @@
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Runway.Auth;
+
+/// <summary>
+/// One scheme for every credential a request may carry: <c>Authorization: Bearer &lt;token&gt;</c> (personal or
+/// OAuth-issued), and HTTP Basic with a user name and either the password or one of the user's tokens.
+/// Tokens are opaque and looked up by hash, so revoking one takes effect on the next request.
+/// </summary>
+public sealed class RunwayAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    Accounts accounts,
+    Tokens tokens,
+    LoginThrottle throttle)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Runway";
+    private const string Throttled = "runway.throttled";
+    private const string BadToken = "runway.bad_token";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        // The token endpoint reads Basic as client credentials; anonymous endpoints need no identity at all.
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var header = Request.Headers.Authorization.ToString();
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        if (space <= 0)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var kind = header[..space];
+        var value = header[(space + 1)..].Trim();
+        var address = Context.Connection.RemoteIpAddress?.ToString();
+        var ct = Context.RequestAborted;
+        if (kind.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            if (throttle.IsBlocked(null, address))
+            {
+                return Throttle();
+            }
+            return await tokens.ValidateAsync(value, ct) is { } grant
+                ? Success(grant.User, grant.Scopes, "token", grant.Token)
+                : Failure(null, address, "bearer", badToken: true);
+        }
+        if (!kind.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        if (DecodeBasic(value) is not var (username, secret))
+        {
+            return AuthenticateResult.Fail("malformed Basic credentials");
+        }
+        if (throttle.IsBlocked(username, address))
+        {
+            return Throttle();
+        }
+        if (Secrets.LooksLikeToken(secret))
+        {
+            return await tokens.ValidateAsync(secret, ct) is { } grant && grant.User.Username == username
+                ? Success(grant.User, grant.Scopes, "basic-token", grant.Token)
+                : Failure(username, address, "basic-token");
+        }
+        return await accounts.VerifyPasswordAsync(username, secret, ct) is { } user
+            ? Success(user, Scopes.OfRole(user.Role), "password", null)
+            : Failure(username, address, "password");
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Items.ContainsKey(Throttled))
+        {
+            Response.Headers.RetryAfter = ((int)throttle.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WriteProblemAsync(StatusCodes.Status429TooManyRequests, "Too many failed logins",
+                $"too many failed logins for this user or from this address; try again in {throttle.Window.TotalMinutes:0.#} minutes");
+            return;
+        }
+        Response.Headers.Append("WWW-Authenticate", "Basic realm=\"runway\", charset=\"UTF-8\"");
+        // RFC 6750 §3.1: a presented bearer token that is unknown, revoked or expired is named as such.
+        Response.Headers.Append("WWW-Authenticate", Context.Items.ContainsKey(BadToken)
+            ? "Bearer realm=\"runway\", error=\"invalid_token\", error_description=\"the token is unknown, revoked or expired\""
+            : "Bearer realm=\"runway\"");
+        await WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized",
+            "send a token (Authorization: Bearer …) or a user name and password or token (HTTP Basic)");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var needed = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).OfType<string>().ToList() ?? [];
+        return WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden",
+            needed.Count > 0 ? $"this credential lacks the scope {string.Join(", ", needed)}" : "this credential may not do this");
+    }
+
+    private static AuthenticateResult Success(UserAccount user, IReadOnlyList<string> scopes, string method, ApiToken? token)
+    {
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.Name, user.Username),
+            new(ClaimTypes.Role, user.Role),
+            new("auth_method", method),
+        };
+        claims.AddRange(user.GroupList.Select(g => new Claim("group", g)));
+        claims.AddRange(scopes.Select(s => new Claim(Scopes.ClaimType, s)));
+        if (token is not null)
+        {
+            claims.Add(new Claim("token_id", token.Id));
+            if (token.ClientId is not null)
+            {
+                claims.Add(new Claim("client_id", token.ClientId));
+            }
+        }
+        var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    private AuthenticateResult Failure(string? username, string? address, string method, bool badToken = false)
+    {
+        if (badToken)
+        {
+            Context.Items[BadToken] = true;
+        }
+        throttle.RecordFailure(username, address);
+        // The user name and address only: the presented secret is never logged.
+        Logger.LogInformation("Failed {Method} login for {User} from {Address}", method, username ?? "(token)", address);
+        return AuthenticateResult.Fail("invalid credentials");
+    }
+
+    private AuthenticateResult Throttle()
+    {
+        Context.Items[Throttled] = true;
+        return AuthenticateResult.Fail("too many failed logins");
+    }
+
+    private static (string Username, string Secret)? DecodeBasic(string value)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(value));
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            return colon > 0 ? (text[..colon], text[(colon + 1)..]) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private async Task WriteProblemAsync(int status, string title, string detail)
+    {
+        Response.StatusCode = status;
+        var problems = Context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,81 @@
+using Microsoft.EntityFrameworkCore;
+using Runway.Data;
+using Runway.Runs;
+
+namespace Runway.Auth;
+
+/// <summary>A valid bearer credential and the user it acts for, with the scopes it carries today.</summary>
+public sealed record TokenGrant(ApiToken Token, UserAccount User, IReadOnlyList<string> Scopes);
+
+/// <summary>Personal API tokens and the access tokens issued to OAuth clients: one table, one check.</summary>
+public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
+{
+    /// <summary>Stores the hash of a new token and returns the token with its secret, which is never readable again.</summary>
+    public async Task<(ApiToken Token, string Secret)> IssueAsync(
+        string username, string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, string? clientId, CancellationToken ct)
+    {
+        var secret = Secrets.NewToken();
+        var token = new ApiToken
+        {
+            Id = "tok_" + Ids.NewUlid(clock.GetUtcNow()),
+            Username = username,
+            Name = name,
+            TokenHash = Secrets.Hash(secret),
+            Scopes = Scopes.Format(scopes),
+            ClientId = clientId,
+            CreatedAt = clock.GetUtcNow(),
+            ExpiresAt = expiresAt,
+        };
+        await using var db = await databases.CreateDbContextAsync(ct);
+        db.ApiTokens.Add(token);
+        await db.SaveChangesAsync(ct);
+        return (token, secret);
+    }
+
+    /// <summary>The grant for a presented secret, or null when it is unknown, revoked, expired, or its user or client is gone.</summary>
+    public async Task<TokenGrant?> ValidateAsync(string secret, CancellationToken ct)
+    {
+        var hash = Secrets.Hash(secret);
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var token = await db.ApiTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, ct);
+        // The lookup is by hash, so timing reveals at most the hash's prefix; compare the whole in constant time anyway.
+        if (token is null || !Secrets.Matches(secret, token.TokenHash) || token.RevokedAt is not null
+            || (token.ExpiresAt is { } expires && expires <= clock.GetUtcNow()))
+        {
+            return null;
+        }
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Username == token.Username, ct);
+        if (user is not { Enabled: true })
+        {
+            return null;
+        }
+        if (token.ClientId is { } clientId && !await db.OAuthClients.AnyAsync(c => c.ClientId == clientId && c.RevokedAt == null, ct))
+        {
+            return null;
+        }
+        return new TokenGrant(token, user, Scopes.Effective(token.Scopes, user.Role));
+    }
+
+    /// <summary>Personal tokens (not client-issued ones) of one user, or of everyone when <paramref name="username"/> is null.</summary>
+    public async Task<IReadOnlyList<ApiToken>> ListAsync(string? username, CancellationToken ct)
+    {
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var query = db.ApiTokens.AsNoTracking().Where(t => t.ClientId == null);
+        if (username is not null)
+        {
+            query = query.Where(t => t.Username == username);
+        }
+        return await query.OrderByDescending(t => t.Id).Take(1000).ToListAsync(ct);
+    }
+
+    /// <summary>Revokes the token when it belongs to <paramref name="username"/> (any user's when null); false when there is none.</summary>
+    public async Task<bool> RevokeAsync(string id, string? username, CancellationToken ct)
+    {
+        await using var db = await databases.CreateDbContextAsync(ct);
+        var now = clock.GetUtcNow();
+        var matched = await db.ApiTokens
+            .Where(t => t.Id == id && (username == null || t.Username == username))
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, t => t.RevokedAt ?? now), ct);
+        return matched > 0;
+    }
+}
