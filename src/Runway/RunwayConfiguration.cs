@@ -9,7 +9,7 @@ public static class RunwayConfiguration
 {
     public const string DefaultUrls = "http://127.0.0.1:8080";
 
-    private static readonly (string Flag, string Env, string Key)[] Settings =
+    private static readonly (string? Flag, string Env, string Key)[] Settings =
     [
         ("--urls", "RUNWAY_URLS", "urls"),
         ("--data-dir", "RUNWAY_DATA_DIR", "Runway:DataDir"),
@@ -18,6 +18,8 @@ public static class RunwayConfiguration
         ("--database", "RUNWAY_DATABASE", "Runway:Database"),
         ("--node", "RUNWAY_NODE", "Runway:Node"),
         ("--max-upload-bytes", "RUNWAY_MAX_UPLOAD_BYTES", "Runway:MaxUploadBytes"),
+        // No flag: a password on the command line would show in `ps`.
+        (null, "RUNWAY_ADMIN_PASSWORD", "Runway:Auth:AdminPassword"),
     ];
 
     public static void AddRunwaySettings(this ConfigurationManager configuration, string[] args)
@@ -31,7 +33,7 @@ public static class RunwayConfiguration
             }
         }
         configuration.AddInMemoryCollection(fromEnvironment);
-        configuration.AddCommandLine(args, Settings.ToDictionary(s => s.Flag, s => s.Key));
+        configuration.AddCommandLine(args, Settings.Where(s => s.Flag is not null).ToDictionary(s => s.Flag!, s => s.Key));
         if (string.IsNullOrEmpty(configuration["urls"]))
         {
             configuration["urls"] = DefaultUrls;

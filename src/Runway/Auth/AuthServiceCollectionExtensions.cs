@@ -17,10 +17,6 @@ public static class AuthServiceCollectionExtensions
     public static IServiceCollection AddRunwayAccounts(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        if (string.IsNullOrEmpty(options.AdminPassword) && Environment.GetEnvironmentVariable("RUNWAY_ADMIN_PASSWORD") is { Length: > 0 } adminPassword)
-        {
-            options.AdminPassword = adminPassword;
-        }
         services.AddSingleton(options);
         services.AddSingleton<Passwords>();
         services.AddSingleton<Accounts>();
