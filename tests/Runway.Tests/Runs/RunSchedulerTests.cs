@@ -255,4 +255,32 @@ public sealed class RunSchedulerTests : IAsyncDisposable
         await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
         Assert.Equal(1, harness.Count("count"));
     }
+
+    [Fact]
+    public async Task Cancel_StopsRun_WhenRequestedThroughAnotherNode()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("sleep 300"));
+        await harness.WaitForStartAsync(run.Id);
+
+        Assert.True(await harness.Store.RequestCancelAsync(run.Id, Ct));
+
+        await harness.WaitForStateAsync(run.Id, RunState.Canceled);
+    }
+
+    [Fact]
+    public async Task Restart_TimesOutRun_WhenDeadlineFromStartPassedWhileDown()
+    {
+        await harness.StartAsync();
+        var run = await harness.SubmitAsync(harness.Gated("count", "gate") with { TimeLimit = TimeSpan.FromHours(1) });
+        var running = await harness.WaitForStartAsync(run.Id);
+        await harness.StopAsync();
+        running.StartedAt = TimeProvider.System.GetUtcNow() - TimeSpan.FromHours(2);
+        harness.Store.Put(running);
+
+        await harness.StartAsync();
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.TimedOut);
+        Assert.Equal("exceeded time limit of 1h", done.Message);
+    }
 }

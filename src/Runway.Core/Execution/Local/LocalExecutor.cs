@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
@@ -25,6 +26,10 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     private static readonly TimeSpan GroupPollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly ProcessWatch watch = new(clock, TimeSpan.FromMilliseconds(250));
+
+    // The groups of the runs this executor tracks, with their leader's start time where known, so no
+    // signal reaches a process that reused the number. A group leaves once its run has ended.
+    private readonly ConcurrentDictionary<int, long?> leaderStarts = new();
 
     public string Name => ExecutorName;
 
@@ -78,7 +83,8 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         // The wrapper writes the pid file too, but only once the shell is up: written here as well, it is
         // there before the native id reaches the store, so a restart never mistakes this run for unstarted.
         var pid = process.Id;
-        if (ProcessTable.StartTime(pid) is { } start)
+        leaderStarts[pid] = ProcessTable.StartTime(pid);
+        if (leaderStarts[pid] is { } start)
         {
             RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
         }
@@ -95,14 +101,11 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             return new RunHandle(launch.RunId, nativeId, Task.FromResult(new RunExit(null, $"'{nativeId}' is not a process id")));
         }
-        if (RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code)
-        {
-            return new RunHandle(launch.RunId, nativeId, Task.FromResult(new RunExit(code)));
-        }
         var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
-        var exited = ProcessTable.IsAlive(pid, startTime)
+        leaderStarts[pid] = startTime;
+        var exited = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is null && ProcessTable.IsAlive(pid, startTime)
             ? WatchAsync(pid, startTime, directory)
-            : Task.FromResult(ExitFromFiles(directory));
+            : EndedAsync(pid, directory);
         logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
         return new RunHandle(launch.RunId, nativeId, exited);
     }
@@ -111,6 +114,16 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     {
         if (!int.TryParse(handle.NativeId, NumberStyles.None, CultureInfo.InvariantCulture, out var group) || group <= 1)
         {
+            return;
+        }
+        // A run that has ended (or was never ours) has nothing left to stop.
+        if (!leaderStarts.TryGetValue(group, out var start))
+        {
+            return;
+        }
+        if (!ProcessTable.IsGroupOf(group, start))
+        {
+            logger.LogWarning("Process group {Pid} now belongs to another process; not signalling it", group);
             return;
         }
         await StopGroupAsync(group, grace, cancellationToken);
@@ -184,6 +197,11 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     private async Task<RunExit> WatchAsync(int pid, long? startTime, string directory)
     {
         await watch.WhenGoneAsync(pid, startTime);
+        return await EndedAsync(pid, directory);
+    }
+
+    private async Task<RunExit> EndedAsync(int pid, string directory)
+    {
         var exit = ExitFromFiles(directory);
         await StopLeftoversAsync(pid);
         return exit;
@@ -198,7 +216,11 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     {
         try
         {
-            await StopGroupAsync(group, LeftoverGrace, CancellationToken.None);
+            // Only with the leader's start time known: a bare number may be anyone's group by now.
+            if (leaderStarts.TryRemove(group, out var start) && start is not null && ProcessTable.IsGroupOf(group, start))
+            {
+                await StopGroupAsync(group, LeftoverGrace, CancellationToken.None);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

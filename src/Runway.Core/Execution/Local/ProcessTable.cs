@@ -12,6 +12,14 @@ internal static class ProcessTable
     /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
     public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
 
+    /// <summary>
+    /// Whether signalling group <paramref name="processGroup"/> can only reach the run whose leader started at
+    /// <paramref name="leaderStart"/>: its leader is that process, or gone (a pid is never reused while a
+    /// group still bears its number). False when the number now belongs to another process.
+    /// </summary>
+    public static bool IsGroupOf(int processGroup, long? leaderStart) =>
+        leaderStart is null || Read(processGroup) is not { } stat || stat.StartTime == leaderStart;
+
     /// <summary>The process group of a live process, or null if it is gone.</summary>
     public static int? ProcessGroup(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.ProcessGroup : null;
 

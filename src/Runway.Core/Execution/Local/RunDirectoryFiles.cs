@@ -11,9 +11,9 @@ internal static class RunDirectoryFiles
     public const string Script = "run.sh";
     public const string Pid = "pid";
     public const string PidStart = "pid_start";
-    public const string ExitCode = "exit_code";
-    public const string Stdout = "stdout.log";
-    public const string Stderr = "stderr.log";
+    public const string ExitCode = RunFiles.ExitCode;
+    public const string Stdout = RunFiles.Stdout;
+    public const string Stderr = RunFiles.Stderr;
     public const string Temp = "tmp";
 
     // Started as `setsid /bin/sh run.sh ARGV...`, so this shell leads a new session and process group.

@@ -191,6 +191,23 @@ public sealed class LocalExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Stop_LeavesGroupAlone_WhenItsNumberWasReusedByAnotherProcess()
+    {
+        // Another session leader now holds the number the run once had.
+        using var stranger = System.Diagnostics.Process.Start("/usr/bin/setsid", ["/bin/sleep", "300"]);
+        groups.Add(stranger.Id);
+        await Poll.UntilAsync(() => ProcessGroupOf(stranger.Id) == stranger.Id, "the stranger to lead its group");
+        var launch = Launch("/bin/true");
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "pid_start"), "1");
+        var handle = executor.Attach(launch, stranger.Id.ToString(CultureInfo.InvariantCulture));
+        await Poll.CompletesAsync(handle.Exited);
+
+        await executor.StopAsync(handle, TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
+
+        Assert.True(ProcessTable.GroupAlive(stranger.Id));
+    }
+
+    [Fact]
     public void FindNativeId_ReadsPidFile_OnlyWhenPresent()
     {
         var launch = Launch("/bin/true");
