@@ -27,16 +27,34 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         var n = options.Parallelism;
         for (var rep = 1; rep <= options.Repetitions; rep++)
         {
-            Log($"repetition {rep}/{options.Repetitions}: raw Process.Start");
-            results.Add(Figures.RawSerial, await Phases.RawSpawnAsync(1, options.RawSpawns, options.PhaseLimit, ct));
-            results.Add(Figures.RawParallel, await Phases.RawSpawnAsync(n, options.RawSpawns, options.PhaseLimit, ct));
-            await MainAsync(ct);
-            await SerialAsync(ct);
-            await QueuedAsync(ct);
-            results.Add(Figures.RatioSerial, 100 * results.Of(Figures.TrivialSerial)[^1] / results.Of(Figures.RawSerial)[^1]);
-            results.Add(Figures.RatioParallel, 100 * results.Of(Figures.TrivialParallel)[^1] / results.Of(Figures.RawParallel)[^1]);
+            Log($"repetition {rep}/{options.Repetitions}");
+            if (Runs("raw"))
+            {
+                results.Add(Figures.RawSerial, await Phases.RawSpawnAsync(1, options.RawSpawns, options.PhaseLimit, ct));
+                results.Add(Figures.RawParallel, await Phases.RawSpawnAsync(n, options.RawSpawns, options.PhaseLimit, ct));
+            }
+            if (Runs("main"))
+            {
+                await MainAsync(ct);
+            }
+            if (Runs("serial"))
+            {
+                await SerialAsync(ct);
+            }
+            if (Runs("queued"))
+            {
+                await QueuedAsync(ct);
+            }
+            if (Runs("raw") && Runs("main") && Runs("serial"))
+            {
+                results.Add(Figures.RatioSerial, 100 * results.Of(Figures.TrivialSerial)[^1] / results.Of(Figures.RawSerial)[^1]);
+                results.Add(Figures.RatioParallel, 100 * results.Of(Figures.TrivialParallel)[^1] / results.Of(Figures.RawParallel)[^1]);
+            }
         }
-        await SeededAsync(ct);
+        if (Runs("seeded"))
+        {
+            await SeededAsync(ct);
+        }
     }
 
     private async Task MainAsync(CancellationToken ct)
@@ -122,6 +140,8 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         var (server, startup) = await ServerProcess.StartAsync(runwayDll, dataDir, pipelines, concurrency, options.Postgres, ct);
         return new Stage(dataDir, server, new ApiClient(server.Url, options.Token, options.Clients), startup, new Seeder(dataDir, options.Postgres));
     }
+
+    private bool Runs(string part) => options.Parts.Contains(part);
 
     private string NewDataDir() => Path.Combine(work, $"data-{++stages}");
 

@@ -14,6 +14,11 @@ internal sealed record BenchOptions
     public string? Token { get; init; } = Environment.GetEnvironmentVariable("RUNWAY_TOKEN");
     public string? RunwayDll { get; init; }
 
+    /// <summary>The parts to run (raw, main, serial, queued, seeded); all by default. Leaving some out is for profiling.</summary>
+    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string>(AllParts, StringComparer.Ordinal);
+
+    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "seeded"];
+
     // Sizes: each phase is bounded in count and in time.
     public int Submissions => Quick ? 200 : 20_000;
     public TimeSpan SubmitTime => TimeSpan.FromSeconds(Quick ? 10 : 8);
@@ -37,6 +42,7 @@ internal sealed record BenchOptions
           --postgres CS        use PostgreSQL (its runs tables are emptied!) instead of SQLite
           --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
           --token T            bearer token for the API (or RUNWAY_TOKEN)
+          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,seeded
           --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
         """;
 
@@ -58,6 +64,7 @@ internal sealed record BenchOptions
                 case "--out": options = options with { Out = Value() }; break;
                 case "--token": options = options with { Token = Value() }; break;
                 case "--runway": options = options with { RunwayDll = Value() }; break;
+                case "--parts": options = options with { Parts = Value().Split(',').Where(AllParts.Contains).ToHashSet(StringComparer.Ordinal) }; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
