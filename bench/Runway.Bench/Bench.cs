@@ -68,7 +68,7 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         results.Add(Figures.RssIdle, stage.Server.RssBytes / 1048576.0);
 
         Log("cancel latency");
-        var cancels = await Phases.CancelLatencyAsync(stage.Api, options.CancelSamples, ct);
+        var cancels = await Phases.CancelLatencyAsync(stage.Api, options.CancelSamples, ct, () => stage.Server.Tail);
         results.Add(Figures.CancelP50, Results.Percentile(cancels, 50));
         results.Add(Figures.CancelP99, Results.Percentile(cancels, 99));
 

@@ -35,7 +35,7 @@ internal static class Phases
     }
 
     /// <summary>Request → state canceled and no process left in the run's group, by the client's clock.</summary>
-    public static async Task<double[]> CancelLatencyAsync(ApiClient api, int samples, CancellationToken ct)
+    public static async Task<double[]> CancelLatencyAsync(ApiClient api, int samples, CancellationToken ct, Func<string>? serverLog = null)
     {
         var latencies = new double[samples];
         for (var i = 0; i < samples; i++)
@@ -56,6 +56,10 @@ internal static class Phases
             await Load.UntilAsync(async () => !ProcFs.GroupExists(group) && (await api.GetAsync(id, ct)).State == "canceled",
                 TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), $"run {id} to be canceled", ct);
             latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (latencies[i] > 1000 && serverLog is not null)
+            {
+                Console.Error.WriteLine($"bench: cancel of {id} took {latencies[i]:0} ms; the server's last lines:\n{serverLog()}");
+            }
         }
         return latencies;
     }
