@@ -24,6 +24,7 @@ internal sealed record BenchOptions
     public TimeSpan SubmitTime => TimeSpan.FromSeconds(Quick ? 10 : 8);
     public int TrivialRuns => Quick ? 20 : 2_000;
     public int TrivialRunsSerial => Quick ? 10 : 500;
+    public int WarmUpRuns => Quick ? 5 : 300;
     public int RawSpawns => Quick ? 20 : 2_000;
     public int LatencySamples => Quick ? 5 : 200;
     public int CancelSamples => Quick ? 2 : 20;
