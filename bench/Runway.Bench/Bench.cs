@@ -30,7 +30,10 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             Log($"repetition {rep}/{options.Repetitions}");
             if (Runs("raw"))
             {
+                var (self, children) = (ProcFs.CpuTime(Environment.ProcessId), ProcFs.ChildrenCpuTime(Environment.ProcessId));
                 results.Add(Figures.RawSerial, await Phases.RawSpawnAsync(1, options.RawSpawns, options.PhaseLimit, ct));
+                results.AddDiagnostic("raw_spawn_parent_cpu_ms", (ProcFs.CpuTime(Environment.ProcessId) - self).TotalMilliseconds / options.RawSpawns);
+                results.AddDiagnostic("raw_spawn_child_cpu_ms", (ProcFs.ChildrenCpuTime(Environment.ProcessId) - children).TotalMilliseconds / options.RawSpawns);
                 results.Add(Figures.RawParallel, await Phases.RawSpawnAsync(n, options.RawSpawns, options.PhaseLimit, ct));
             }
             if (Runs("main"))
@@ -67,6 +70,8 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         results.Add(Figures.QueueP99, Results.Percentile(latencies, 99));
         await Task.Delay(TimeSpan.FromSeconds(1), ct); // let it settle: "idle" means nothing in flight
         results.Add(Figures.RssIdle, stage.Server.RssBytes / 1048576.0);
+        results.AddDiagnostic("rss_idle_anonymous_mib", ProcFs.Status(stage.Server.Pid, "RssAnon:") / 1048576.0);
+        results.AddDiagnostic("rss_idle_file_backed_mib", ProcFs.Status(stage.Server.Pid, "RssFile:") / 1048576.0);
 
         Log("cancel latency");
         var cancels = await Phases.CancelLatencyAsync(stage.Api, options.CancelSamples, ct, () => stage.Server.Tail);
@@ -74,12 +79,16 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         results.Add(Figures.CancelP99, Results.Percentile(cancels, 99));
 
         Log($"{options.TrivialRuns} trivial runs at concurrency {options.Parallelism}");
+        var children = ProcFs.ChildrenCpuTime(stage.Server.Pid);
         var (perSecond, cpuMs) = await Phases.TrivialThroughputAsync(stage, options.Clients, options.TrivialRuns, options.PhaseLimit, ct);
+        results.AddDiagnostic("children_cpu_per_trivial_run_ms", (ProcFs.ChildrenCpuTime(stage.Server.Pid) - children).TotalMilliseconds / options.TrivialRuns);
         results.Add(Figures.TrivialParallel, perSecond);
         results.Add(Figures.CpuPerRun, cpuMs);
 
         Log($"submissions from {options.Clients} clients");
+        var cpu = stage.Server.CpuTime;
         var submissions = await Phases.SubmissionsAsync(stage.Api, options.Clients, options.Submissions, options.SubmitTime, ct);
+        results.AddDiagnostic("server_cpu_per_submission_ms", (stage.Server.CpuTime - cpu).TotalMilliseconds / submissions.Done);
         results.Add(Figures.SubmitRate, submissions.PerSecond);
         results.Add(Figures.SubmitP50, Results.Percentile(submissions.LatenciesMs, 50));
         results.Add(Figures.SubmitP99, Results.Percentile(submissions.LatenciesMs, 99));
@@ -151,6 +160,10 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             await new Seeder(dataDir, options.Postgres).EmptyAsync(ct);
         }
         var (server, startup) = await ServerProcess.StartAsync(runwayDll, dataDir, pipelines, concurrency, options.Postgres, ct);
+        if (empty)
+        {
+            results.AddDiagnostic("startup_empty_database_s", startup.TotalSeconds);
+        }
         return new Stage(dataDir, server, new ApiClient(server.Url, options.Token, options.Clients), startup, new Seeder(dataDir, options.Postgres));
     }
 

@@ -13,14 +13,18 @@ internal static partial class ProcFs
     // The kernel reports CPU time in clock ticks; USER_HZ is 100 on every Linux this runs on.
     private const double TicksPerSecond = 100;
 
-    public static TimeSpan CpuTime(int pid)
+    public static TimeSpan CpuTime(int pid) => Ticks(pid, 11, 12);
+
+    /// <summary>cutime + cstime: the CPU time of the children the process has waited for (the run wrappers and commands).</summary>
+    public static TimeSpan ChildrenCpuTime(int pid) => Ticks(pid, 13, 14);
+
+    private static TimeSpan Ticks(int pid, int user, int system)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         // Fields after the command name, which is in parentheses and may hold spaces.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var utime = long.Parse(fields[11], CultureInfo.InvariantCulture);
-        var stime = long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds((utime + stime) / TicksPerSecond);
+        var ticks = long.Parse(fields[user], CultureInfo.InvariantCulture) + long.Parse(fields[system], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
     /// <summary>A "Vm…:" line of /proc/pid/status, in bytes.</summary>

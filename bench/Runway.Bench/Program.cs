@@ -47,6 +47,8 @@ Console.WriteLine($"machine: {machine["summary"]}");
 Console.WriteLine($"command: {command}");
 Console.WriteLine();
 Console.WriteLine(results.Table());
+Console.WriteLine("diagnostics (where the time goes):");
+Console.Write(results.DiagnosticLines());
 
 var json = new JsonObject
 {
@@ -63,6 +65,7 @@ var json = new JsonObject
         ["runtime"] = RuntimeInformation.FrameworkDescription,
     },
     ["figures"] = results.ToJson(),
+    ["diagnostics"] = results.DiagnosticsJson(),
 };
 var output = options.Out ?? Path.Combine("bench", "results", $"{started:yyyy-MM-dd-HHmm}{(options.Quick ? "-quick" : "")}.json");
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);

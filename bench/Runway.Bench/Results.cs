@@ -12,6 +12,34 @@ internal sealed record Figure(string Key, string Label, string Unit, string Goal
 internal sealed class Results
 {
     private readonly Dictionary<string, List<double>> values = [];
+    private readonly SortedDictionary<string, List<double>> diagnostics = new(StringComparer.Ordinal);
+
+    /// <summary>A figure outside the issue's table that helps say where the time goes.</summary>
+    public void AddDiagnostic(string key, double value)
+    {
+        if (!diagnostics.TryGetValue(key, out var list))
+        {
+            diagnostics[key] = list = [];
+        }
+        list.Add(value);
+    }
+
+    public string DiagnosticLines() => string.Concat(diagnostics.Select(d =>
+        $"  {d.Key}: median {Format(Median(d.Value))}{(d.Value.Count > 1 ? $" ({Format(d.Value.Min())}–{Format(d.Value.Max())})" : "")}\n"));
+
+    public JsonObject DiagnosticsJson()
+    {
+        var json = new JsonObject();
+        foreach (var (key, xs) in diagnostics)
+        {
+            json[key] = new JsonObject
+            {
+                ["values"] = new JsonArray([.. xs.Select(x => JsonValue.Create(Round(x)))]),
+                ["median"] = Round(Median(xs)),
+            };
+        }
+        return json;
+    }
 
     public void Add(string key, double value)
     {
