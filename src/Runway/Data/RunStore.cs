@@ -10,8 +10,10 @@ namespace Runway.Data;
 /// on SQLite that transaction is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default), so read-then-write
 /// never deadlocks on a lock upgrade.
 /// </summary>
-public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger) : IRunStore
+public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger) : IRunStore, IAsyncDisposable
 {
+    private readonly GroupCommit inserts = new(contexts, logger);
+
     public async Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -19,21 +21,13 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         {
             throw new ArgumentException($"A new run must be queued, not {run.State.ToWire()}.", nameof(run));
         }
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        // Group commit: concurrent submissions share one durable transaction (GroupCommit).
+        if (await inserts.AddAsync(run).WaitAsync(cancellationToken))
         {
-            db.Runs.Add(run);
-            db.RunEvents.Add(new RunEvent { RunId = run.Id, To = RunState.Queued, Reason = "submitted", At = run.SubmittedAt });
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-                logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
-                return (run, true);
-            }
-            catch (DbUpdateException e) when (run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
-            {
-                // A retried submission: the first one won, fall through to return it.
-            }
+            logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
+            return (run, true);
         }
+        // A retried submission: the first one won, return it.
         await using var read = await contexts.CreateDbContextAsync(cancellationToken);
         var existing = await read.Runs.AsNoTracking()
             .FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
@@ -135,6 +129,8 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await db.RunEvents.AsNoTracking().Where(e => e.RunId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
     }
+
+    public ValueTask DisposeAsync() => inserts.DisposeAsync();
 
     private void LogMove(string runId, RunState from, RunState to, string reason) =>
         logger.LogInformation("Run {RunId} {From} -> {To}: {Reason}", runId, from.ToWire(), to.ToWire(), reason);

@@ -53,6 +53,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         // Leftovers of an attempt that never got as far as running would confuse Attach.
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
+        File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
         File.WriteAllText(Path.Combine(directory, RunDirectoryFiles.Script), RunDirectoryFiles.ScriptText);
 
         var info = new ProcessStartInfo(Setsid) { WorkingDirectory = directory, UseShellExecute = false };
@@ -129,9 +130,28 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         await StopGroupAsync(group, grace, cancellationToken);
     }
 
-    /// <summary>The wrapper writes its pid first thing, so a pid file means the run started.</summary>
-    public string? FindNativeId(RunLaunch launch) =>
-        RunDirectoryFiles.ReadInt(launch.RunDirectory, RunDirectoryFiles.Pid) is { } pid ? NativeId(pid) : null;
+    /// <summary>
+    /// The server writes the pid file right after the start, and the wrapper its own before it runs the
+    /// command: with neither, the command never ran. An empty pid.wrapper is one being written this instant.
+    /// </summary>
+    public string? FindNativeId(RunLaunch launch)
+    {
+        if (RunDirectoryFiles.ReadInt(launch.RunDirectory, RunDirectoryFiles.Pid) is { } pid)
+        {
+            return NativeId(pid);
+        }
+        var wrapperPid = Path.Combine(launch.RunDirectory, RunDirectoryFiles.WrapperPid);
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(1);
+        while (File.Exists(wrapperPid) && clock.GetUtcNow() < deadline)
+        {
+            if (RunDirectoryFiles.ReadInt(launch.RunDirectory, RunDirectoryFiles.WrapperPid) is { } own)
+            {
+                return NativeId(own);
+            }
+            Thread.Sleep(10);
+        }
+        return null;
+    }
 
     public void Dispose() => watch.Dispose();
 
@@ -173,8 +193,15 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     private async Task WaitForOwnGroupAsync(int pid)
     {
         var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+        var checks = 0;
         while (ProcessTable.ProcessGroup(pid) is { } group && group != pid && clock.GetUtcNow() < deadline)
         {
+            // It takes setsid well under a millisecond, and a timer wait at least one: yield a few times first.
+            if (++checks <= 50)
+            {
+                Thread.Yield();
+                continue;
+            }
             await Task.Delay(TimeSpan.FromMilliseconds(1), clock, CancellationToken.None);
         }
     }
@@ -231,11 +258,13 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     /// <summary>TERM to the group, up to <paramref name="grace"/> for it to go, then KILL; returns once it is gone.</summary>
     private async Task StopGroupAsync(int group, TimeSpan grace, CancellationToken cancellationToken)
     {
+        // A tick early: start times have a 10 ms grain, and a child forked just before the TERM may still miss it.
+        var termAt = ProcessTable.Now() - 1;
         if (!Posix.KillGroup(group, Posix.SigTerm))
         {
             return;
         }
-        if (await WaitForGroupToEndAsync(group, grace, cancellationToken))
+        if (await WaitForGroupToEndAsync(group, grace, cancellationToken, termAt))
         {
             return;
         }
@@ -245,9 +274,27 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         await WaitForGroupToEndAsync(group, TimeSpan.FromSeconds(30), cancellationToken);
     }
 
-    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// A TERM that reaches the wrapper while it forks the command is caught by the fork's copy of the
+    /// wrapper's trap, and the command, exec'd after it, never sees one: the wrapper's own child, started
+    /// around or after the TERM, gets one of its own (once). Only that child: processes the command
+    /// starts later (a cleanup in its TERM handler) are its business.
+    /// </summary>
+    private static void TermLateCommand(int group, long termAt, HashSet<int> signalled)
+    {
+        foreach (var child in ProcessTable.ChildrenStartedSince(group, group, termAt))
+        {
+            if (signalled.Add(child))
+            {
+                ProcessTable.Signal(child, Posix.SigTerm);
+            }
+        }
+    }
+
+    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null)
     {
         var deadline = clock.GetUtcNow() + limit;
+        var signalled = new HashSet<int>();
         while (ProcessTable.GroupAlive(group))
         {
             if (clock.GetUtcNow() >= deadline)
@@ -255,6 +302,10 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
                 return false;
             }
             await Task.Delay(GroupPollInterval, clock, cancellationToken);
+            if (termAt is { } since)
+            {
+                TermLateCommand(group, since, signalled);
+            }
         }
         return true;
     }

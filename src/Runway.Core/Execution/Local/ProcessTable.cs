@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Runway.Execution.Local;
 
@@ -7,8 +8,11 @@ namespace Runway.Execution.Local;
 /// and whether a process group still has live members. Zombies count as gone: this machine's init may
 /// reap orphans late, and a zombie runs nothing.
 /// </summary>
-internal static class ProcessTable
+internal static partial class ProcessTable
 {
+    /// <summary>Sends <paramref name="signal"/> to one process (Posix.KillGroup signals whole groups).</summary>
+    public static bool Signal(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
+
     /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
     public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
 
@@ -45,6 +49,28 @@ internal static class ProcessTable
         return false;
     }
 
+    /// <summary>Clock ticks since boot now, on the clock of <see cref="StartTime"/> (USER_HZ is 100 on Linux).</summary>
+    public static long Now()
+    {
+        var uptime = File.ReadAllText("/proc/uptime").Split(' ')[0];
+        return (long)(double.Parse(uptime, NumberStyles.Float, CultureInfo.InvariantCulture) * 100);
+    }
+
+    /// <summary>Live children of <paramref name="parent"/> in <paramref name="processGroup"/> that started at or after tick <paramref name="since"/>.</summary>
+    public static IReadOnlyList<int> ChildrenStartedSince(int parent, int processGroup, long since)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && Read(pid) is { State: not 'Z' } stat && stat.Parent == parent && stat.ProcessGroup == processGroup && stat.StartTime >= since)
+            {
+                found.Add(pid);
+            }
+        }
+        return found;
+    }
+
     private static Stat? Read(int pid)
     {
         string text;
@@ -68,13 +94,18 @@ internal static class ProcessTable
         }
         var fields = text[(close + 2)..].Split(' ');
         if (fields.Length < 20
+            || !int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var parent)
             || !int.TryParse(fields[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var group)
             || !long.TryParse(fields[19], NumberStyles.Integer, CultureInfo.InvariantCulture, out var start))
         {
             return null;
         }
-        return new Stat(fields[0][0], group, start);
+        return new Stat(fields[0][0], parent, group, start);
     }
 
-    private sealed record Stat(char State, int ProcessGroup, long StartTime);
+    private sealed record Stat(char State, int Parent, int ProcessGroup, long StartTime);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int Kill(int pid, int signal);
 }

@@ -16,27 +16,36 @@ internal static class RunDirectoryFiles
     public const string Stderr = RunFiles.Stderr;
     public const string Temp = RunFiles.Temp;
 
+    public const string WrapperPid = "pid.wrapper";
+
     // Started as `setsid /bin/sh run.sh ARGV...`, so this shell leads a new session and process group.
     // 1. The command's words are positional parameters run as "$@": the shell never parses them. argv[0]
     //    is an absolute path, so no shell builtin or function can stand in for the program.
     // 2. A TERM to the group reaches the command too; the trap only keeps this shell alive to record the
     //    code, and skips the command if the stop came before it started. Caught (not ignored) signals are
     //    reset to default in the command, so it still dies of TERM.
-    // 3. pid and exit_code are written to a temporary name and renamed, so a reader never sees half a file.
+    //    The command runs in a subshell, where TERM is back to its default (POSIX resets caught traps in
+    //    subshells): a stop landing between the fork and the exec ends the subshell, instead of being
+    //    caught by a copy of this shell that then becomes the command and never sees the TERM.
+    // 3. Only builtins besides the command: each extra program (mv) cost a fork and an exec, several
+    //    times the cost of /bin/true itself. So no rename: each file is one short write(2), which a reader
+    //    sees whole or empty, and readers take an empty file for a missing one. The server writes `pid`
+    //    itself (atomically); the wrapper's own pid.wrapper only covers a server that died right after
+    //    the start, and is written before the command runs, so a run without either never ran its command.
     public const string ScriptText =
         """
         # Runway run wrapper: records this run's pid and exit status in its directory.
         stopped=
         trap 'stopped=1' TERM INT HUP
         exec </dev/null >stdout.log 2>stderr.log
-        echo $$ >pid.tmp && mv -f pid.tmp pid
+        echo $$ >pid.wrapper
         if [ -n "$stopped" ]; then
             code=143
         else
-            "$@"
+            ( exec "$@" )
             code=$?
         fi
-        echo $code >exit_code.tmp && mv -f exit_code.tmp exit_code
+        echo $code >exit_code
         exit $code
 
         """;

@@ -218,6 +218,29 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal("4242", executor.FindNativeId(launch));
     }
 
+    [Fact]
+    public void FindNativeId_ReadsWrapperPid_WhenServerDiedBeforeWritingPid()
+    {
+        var launch = Launch("/bin/true");
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "pid.wrapper"), "4343\n");
+
+        Assert.Equal("4343", executor.FindNativeId(launch));
+    }
+
+    [Fact]
+    public async Task Stop_EndsCommandByTerm_WhenStoppedRightAfterStart()
+    {
+        // A TERM landing while the wrapper forks the command must still reach the command (no KILL after the grace).
+        for (var i = 0; i < 10; i++)
+        {
+            var handle = await StartAsync(Launch("/bin/sleep", "300"));
+
+            await executor.StopAsync(handle, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+            Assert.Equal(143, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+        }
+    }
+
     private static LocalExecutor NewExecutor() => new(TimeProvider.System, NullLogger<LocalExecutor>.Instance);
 
     private async Task<RunHandle> StartAsync(RunLaunch launch)

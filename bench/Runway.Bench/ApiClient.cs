@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Runway.Bench;
+
+/// <summary>A run as the benchmark reads it from the API.</summary>
+internal sealed record RunView(
+    string Id, string State, string? NativeId, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+internal sealed record RunPage(IReadOnlyList<RunView> Runs, string? NextCursor);
+
+/// <summary>
+/// The load generator's HTTP side: one HttpClient over a SocketsHttpHandler that keeps its connections
+/// (one per concurrent client), with the bearer token of --token / RUNWAY_TOKEN on every request.
+/// </summary>
+internal sealed class ApiClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly MediaTypeHeaderValue JsonType = new("application/json");
+    private readonly HttpClient http;
+
+    public ApiClient(string baseUrl, string? token, int connections)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
+            MaxConnectionsPerServer = connections,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        http = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromMinutes(1) };
+        if (!string.IsNullOrEmpty(token))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    /// <summary>A submission body, encoded once and reused by every request of a phase.</summary>
+    public static byte[] Body(string pipeline, string paramsJson = "{}", int priority = 0) =>
+        Encoding.UTF8.GetBytes($$"""{"pipeline":"{{pipeline}}","params":{{paramsJson}},"priority":{{priority}}}""");
+
+    /// <summary>POST /api/v1/runs; returns the new run's id, and throws unless the answer is 201.</summary>
+    public async Task<string> SubmitAsync(byte[] body, CancellationToken ct)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = JsonType;
+        using var response = await http.PostAsync("/api/v1/runs", content, ct);
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new HttpRequestException($"submit answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+        return document.RootElement.GetProperty("id").GetString() ?? throw new HttpRequestException("no id in the answer");
+    }
+
+    public Task<RunView> GetAsync(string id, CancellationToken ct) => ReadAsync<RunView>($"/api/v1/runs/{id}", ct);
+
+    public Task<RunPage> ListAsync(string query, CancellationToken ct) => ReadAsync<RunPage>($"/api/v1/runs?{query}", ct);
+
+    public async Task CancelAsync(string id, CancellationToken ct)
+    {
+        using var response = await http.PostAsync($"/api/v1/runs/{id}/cancel", null, ct);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async Task<T> ReadAsync<T>(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync(path, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"GET {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        return await JsonSerializer.DeserializeAsync<T>(stream, Json, ct) ?? throw new HttpRequestException($"GET {path}: empty answer");
+    }
+
+    public void Dispose() => http.Dispose();
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+
+namespace Runway.Bench;
+
+/// <summary>The command line, and the sizes of each measurement in the full and the quick mode.</summary>
+internal sealed record BenchOptions
+{
+    public bool Quick { get; init; }
+    public int Repetitions { get; init; } = 3;
+    public int Parallelism { get; init; } = 4;
+    public int Clients { get; init; } = 16;
+    public string? Postgres { get; init; }
+    public string? Out { get; init; }
+    public string? Token { get; init; } = Environment.GetEnvironmentVariable("RUNWAY_TOKEN");
+    public string? RunwayDll { get; init; }
+
+    /// <summary>The parts to run (raw, main, serial, queued, seeded); all by default. Leaving some out is for profiling.</summary>
+    public IReadOnlySet<string> Parts { get; init; } = new HashSet<string>(AllParts, StringComparer.Ordinal);
+
+    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "seeded"];
+
+    // Sizes: each phase is bounded in count and in time.
+    public int Submissions => Quick ? 200 : 20_000;
+    public TimeSpan SubmitTime => TimeSpan.FromSeconds(Quick ? 10 : 8);
+    public int TrivialRuns => Quick ? 20 : 2_000;
+    public int TrivialRunsSerial => Quick ? 10 : 500;
+    public int WarmUpRuns => Quick ? 5 : 300;
+    public int RawSpawns => Quick ? 20 : 2_000;
+    public int LatencySamples => Quick ? 5 : 200;
+    public int CancelSamples => Quick ? 2 : 20;
+    public int SeededRuns => Quick ? 2_000 : 1_000_000;
+    public int QueuedRuns => Quick ? 500 : 100_000;
+    public int BurstRuns => Quick ? 30 : 2_000;
+    public int Lookups => Quick ? 20 : 500;
+    public TimeSpan PhaseLimit => TimeSpan.FromMinutes(Quick ? 1 : 5);
+
+    public const string Usage = """
+        usage: dotnet run -c Release --project bench/Runway.Bench -- [options]
+          --quick              tiny sizes, one repetition (what the test suite runs)
+          --reps N             repetitions of every measurement (default 3; 1 with --quick)
+          --parallelism N      server concurrency and raw spawn parallelism (default 4)
+          --clients N          concurrent submitting clients (default 16)
+          --postgres CS        use PostgreSQL (its runs tables are emptied!) instead of SQLite
+          --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
+          --token T            bearer token for the API (or RUNWAY_TOKEN)
+          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,seeded
+          --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        var repsGiven = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Number() => int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+            switch (args[i])
+            {
+                case "--quick": options = options with { Quick = true }; break;
+                case "--reps": options = options with { Repetitions = Number() }; repsGiven = true; break;
+                case "--parallelism": options = options with { Parallelism = Number() }; break;
+                case "--clients": options = options with { Clients = Number() }; break;
+                case "--postgres": options = options with { Postgres = Value() }; break;
+                case "--out": options = options with { Out = Value() }; break;
+                case "--token": options = options with { Token = Value() }; break;
+                case "--runway": options = options with { RunwayDll = Value() }; break;
+                case "--parts": options = options with { Parts = Value().Split(',').Where(AllParts.Contains).ToHashSet(StringComparer.Ordinal) }; break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+        if (options.Quick && !repsGiven)
+        {
+            options = options with { Repetitions = 1 };
+        }
+        return options;
+    }
+}

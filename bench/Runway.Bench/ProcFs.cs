@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Runway.Bench;
+
+/// <summary>What the benchmark reads of other processes: /proc, and kill(2) for signals and liveness.</summary>
+internal static partial class ProcFs
+{
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+    private const int Esrch = 3;
+
+    // The kernel reports CPU time in clock ticks; USER_HZ is 100 on every Linux this runs on.
+    private const double TicksPerSecond = 100;
+
+    public static TimeSpan CpuTime(int pid) => Ticks(pid, 11, 12);
+
+    /// <summary>cutime + cstime: the CPU time of the children the process has waited for (the run wrappers and commands).</summary>
+    public static TimeSpan ChildrenCpuTime(int pid) => Ticks(pid, 13, 14);
+
+    private static TimeSpan Ticks(int pid, int user, int system)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[user], CultureInfo.InvariantCulture) + long.Parse(fields[system], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
+    /// <summary>A "Vm…:" line of /proc/pid/status, in bytes.</summary>
+    public static long Status(int pid, string key)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                var kb = line[key.Length..].Trim().Split(' ')[0];
+                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    public static void KillGroup(int pgid)
+    {
+        if (pgid > 1)
+        {
+            Kill(-pgid, SigKill);
+        }
+    }
+
+    public static bool Terminate(int pid) => Kill(pid, SigTerm) == 0;
+
+    /// <summary>Whether any process of the group is left (signal 0 to -pgid answers ESRCH once none is).</summary>
+    public static bool GroupExists(int pgid) => pgid > 1 && (Kill(-pgid, 0) == 0 || Marshal.GetLastPInvokeError() != Esrch);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int Kill(int pid, int signal);
+}
