@@ -78,5 +78,22 @@ internal sealed class ApiClient : IDisposable
         return await JsonSerializer.DeserializeAsync<T>(stream, Json, ct) ?? throw new HttpRequestException($"GET {path}: empty answer");
     }
 
+    /// <summary>A personal token of admin, made with its password over Basic auth (POST /api/v1/tokens).</summary>
+    public static async Task<string> AdminTokenAsync(string baseUrl, string password, CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + password)));
+        using var content = new StringContent("""{"name":"bench"}""", Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("/api/v1/tokens", content, ct);
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new HttpRequestException($"making a token answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+        return document.RootElement.GetProperty("token").GetString() ?? throw new HttpRequestException("no token in the answer");
+    }
+
     public void Dispose() => http.Dispose();
 }

@@ -164,7 +164,8 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         {
             results.AddDiagnostic("startup_empty_database_s", startup.TotalSeconds);
         }
-        return new Stage(dataDir, server, new ApiClient(server.Url, options.Token, options.Clients), startup, new Seeder(dataDir, options.Postgres));
+        var token = await ApiClient.AdminTokenAsync(server.Url, ServerProcess.AdminPassword, ct);
+        return new Stage(dataDir, server, new ApiClient(server.Url, token, options.Clients), startup, new Seeder(dataDir, options.Postgres));
     }
 
     private bool Runs(string part) => options.Parts.Contains(part);

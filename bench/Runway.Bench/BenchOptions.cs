@@ -11,7 +11,6 @@ internal sealed record BenchOptions
     public int Clients { get; init; } = 16;
     public string? Postgres { get; init; }
     public string? Out { get; init; }
-    public string? Token { get; init; } = Environment.GetEnvironmentVariable("RUNWAY_TOKEN");
     public string? RunwayDll { get; init; }
 
     /// <summary>The parts to run (raw, main, serial, queued, seeded); all by default. Leaving some out is for profiling.</summary>
@@ -40,9 +39,8 @@ internal sealed record BenchOptions
           --reps N             repetitions of every measurement (default 3; 1 with --quick)
           --parallelism N      server concurrency and raw spawn parallelism (default 4)
           --clients N          concurrent submitting clients (default 16)
-          --postgres CS        use PostgreSQL (its runs tables are emptied!) instead of SQLite
+          --postgres CS        use PostgreSQL (all its Runway tables are emptied!) instead of SQLite
           --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
-          --token T            bearer token for the API (or RUNWAY_TOKEN)
           --parts LIST         only these parts, comma-separated: raw,main,serial,queued,seeded
           --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
         """;
@@ -63,7 +61,6 @@ internal sealed record BenchOptions
                 case "--clients": options = options with { Clients = Number() }; break;
                 case "--postgres": options = options with { Postgres = Value() }; break;
                 case "--out": options = options with { Out = Value() }; break;
-                case "--token": options = options with { Token = Value() }; break;
                 case "--runway": options = options with { RunwayDll = Value() }; break;
                 case "--parts": options = options with { Parts = Value().Split(',').Where(AllParts.Contains).ToHashSet(StringComparer.Ordinal) }; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");

@@ -20,6 +20,9 @@ internal sealed class ServerProcess : IAsyncDisposable
         Url = url;
     }
 
+    /// <summary>The admin password every server of this benchmark starts with; a token made with it drives the load.</summary>
+    public static readonly string AdminPassword = "bench-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+
     public string Url { get; }
     public int Pid => process.Id;
 
@@ -40,6 +43,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(database);
         }
         info.Environment["DOTNET_NOLOGO"] = "1";
+        // The first start makes the admin account with this password (a fresh data directory each stage).
+        info.Environment["RUNWAY_ADMIN_PASSWORD"] = AdminPassword;
         var started = Stopwatch.GetTimestamp();
         var server = new ServerProcess(new Process { StartInfo = info }, url);
         server.process.OutputDataReceived += (_, e) => server.Keep(e.Data);
