@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +15,6 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 {
     public const string ExecutorName = "local";
 
-    private const string Setsid = "/usr/bin/setsid";
     private const string Shell = "/bin/sh";
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -26,6 +23,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     private static readonly TimeSpan GroupPollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly ProcessWatch watch = new(clock, TimeSpan.FromMilliseconds(250));
+    private readonly ChildProcesses children = new();
 
     // The groups of the runs this executor tracks, with their leader's start time where known, so no
     // signal reaches a process that reused the number. A group leaves once its run has ended.
@@ -33,7 +31,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     public string Name => ExecutorName;
 
-    public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
+    public Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var directory = launch.RunDirectory;
@@ -45,10 +43,6 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         var environment = RunEnvironment(launch);
         var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
-        if (!File.Exists(Setsid))
-        {
-            throw new ExecutorStartException($"{Setsid} is missing: the local executor needs util-linux");
-        }
 
         // Leftovers of an attempt that never got as far as running would confuse Attach.
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
@@ -56,43 +50,21 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
         File.WriteAllText(Path.Combine(directory, RunDirectoryFiles.Script), RunDirectoryFiles.ScriptText);
 
-        var info = new ProcessStartInfo(Setsid) { WorkingDirectory = directory, UseShellExecute = false };
-        info.ArgumentList.Add(Shell);
-        info.ArgumentList.Add(RunDirectoryFiles.Script);
-        info.ArgumentList.Add(program);
-        foreach (var argument in launch.Spec.Argv.Skip(1))
-        {
-            info.ArgumentList.Add(argument);
-        }
-        info.Environment.Clear();
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new ExecutorStartException("the process did not start");
-        }
-        catch (Win32Exception e)
-        {
-            throw new ExecutorStartException($"could not start the process: {e.Message}", e);
-        }
-        // setsid execs in place (this server's child is no group leader), so the pid is the wrapper's and
-        // the new group's id. The start time tells this process from a later one that reuses the pid.
-        // The wrapper writes the pid file too, but only once the shell is up: written here as well, it is
-        // there before the native id reaches the store, so a restart never mistakes this run for unstarted.
-        var pid = process.Id;
+        // The wrapper leads a new session and process group from its first instruction (posix_spawn with
+        // POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop can never miss the group.
+        string[] argv = [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)];
+        var (pid, exited) = children.Start(Shell, argv, environment, directory);
+        // The start time tells this process from a later one that reuses the pid. The wrapper writes the
+        // pid file too, but only once the shell is up: written here as well, it is there before the native
+        // id reaches the store, so a restart never mistakes this run for unstarted.
         leaderStarts[pid] = ProcessTable.StartTime(pid);
         if (leaderStarts[pid] is { } start)
         {
             RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
         }
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Pid, NativeId(pid) + "\n");
-        await WaitForOwnGroupAsync(pid);
         logger.LogInformation("Run {RunId} started as process group {Pid}", launch.RunId, pid);
-        return new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(process, directory));
+        return Task.FromResult(new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(pid, exited, directory)));
     }
 
     public RunHandle Attach(RunLaunch launch, string nativeId)
@@ -153,7 +125,11 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         return null;
     }
 
-    public void Dispose() => watch.Dispose();
+    public void Dispose()
+    {
+        watch.Dispose();
+        children.Dispose();
+    }
 
     /// <summary>The environment of a run: a small fixed base, the pipeline's variables, then Runway's own.</summary>
     internal static Dictionary<string, string> RunEnvironment(RunLaunch launch)
@@ -185,40 +161,17 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         return environment;
     }
 
-    /// <summary>
-    /// Process.Start returns once setsid is exec'd, a moment before it calls setsid(): until then a stop
-    /// would signal a group that does not exist yet and miss the run. So a start returns only once the
-    /// group exists (or the process has already ended).
-    /// </summary>
-    private async Task WaitForOwnGroupAsync(int pid)
-    {
-        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
-        var checks = 0;
-        while (ProcessTable.ProcessGroup(pid) is { } group && group != pid && clock.GetUtcNow() < deadline)
-        {
-            // It takes setsid well under a millisecond, and a timer wait at least one: yield a few times first.
-            if (++checks <= 50)
-            {
-                Thread.Yield();
-                continue;
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(1), clock, CancellationToken.None);
-        }
-    }
-
     private static string NativeId(int pid) => pid.ToString(CultureInfo.InvariantCulture);
 
-    private async Task<RunExit> WaitForExitAsync(Process process, string directory)
+    private async Task<RunExit> WaitForExitAsync(int pid, Task<int?> exited, string directory)
     {
-        using (process)
-        {
-            await process.WaitForExitAsync(CancellationToken.None);
-            var exit = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code
-                ? new RunExit(code)
-                : new RunExit(process.ExitCode);
-            await StopLeftoversAsync(process.Id);
-            return exit;
-        }
+        var status = await exited;
+        // The wrapper's record comes first: it is the command's code even when the wrapper itself was killed.
+        var exit = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code ? new RunExit(code)
+            : status is { } own ? new RunExit(own)
+            : ExitFromFiles(directory);
+        await StopLeftoversAsync(pid);
+        return exit;
     }
 
     private async Task<RunExit> WatchAsync(int pid, long? startTime, string directory)
