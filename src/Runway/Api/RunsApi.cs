@@ -35,7 +35,7 @@ public static class RunsApi
         HttpContext http,
         PipelineCatalog catalog,
         RunwayDb db,
-        IRunStore store,
+        RunStore store,
         RunScheduler scheduler,
         RunwayPaths paths,
         TimeProvider clock,
@@ -82,13 +82,13 @@ public static class RunsApi
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
         };
-        var (stored, created) = await store.AddAsync(run, cancellationToken);
+        // The audit entry commits with the run: one durable transaction, shared with concurrent submissions.
+        var (stored, created) = await store.AddAsync(run, audit.Entry(http, "run.submit", id), cancellationToken);
         if (!created)
         {
             return TypedResults.Ok(RunResponse.From(stored, clock));
         }
         scheduler.Wake();
-        await audit.RecordAsync(http, "run.submit", stored.Id, cancellationToken);
         return TypedResults.Created($"/api/v1/runs/{stored.Id}", RunResponse.From(stored, clock));
     }
 

@@ -17,7 +17,8 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton(database);
         services.AddPooledDbContextFactory<RunwayDb>(database.Configure);
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<RunwayDb>>().CreateDbContext());
-        services.AddSingleton<IRunStore, RunStore>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<IRunStore>(sp => sp.GetRequiredService<RunStore>());
         return services;
     }
 

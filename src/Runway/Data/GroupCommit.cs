@@ -20,10 +20,13 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
     private readonly Lock gate = new();
     private Task? writer;
 
-    /// <summary>True when the run was inserted; false when an existing run holds its owner's idempotency key.</summary>
-    public Task<bool> AddAsync(Run run)
+    /// <summary>
+    /// True when the run (and its audit entry, when given: in the same transaction, so neither is ever
+    /// stored without the other) was inserted; false when an existing run holds its owner's idempotency key.
+    /// </summary>
+    public Task<bool> AddAsync(Run run, Auth.AuditEntry? audit)
     {
-        var pending = new Pending(run, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(run, audit, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!queue.Writer.TryWrite(pending), this);
         lock (gate)
         {
@@ -71,7 +74,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         await using var db = await contexts.CreateDbContextAsync();
         foreach (var pending in batch)
         {
-            Stage(db, pending.Run);
+            Stage(db, pending);
         }
         // One SaveChanges is one transaction: all rows or none.
         await db.SaveChangesAsync();
@@ -98,9 +101,14 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         }
     }
 
-    private static void Stage(RunwayDb db, Run run)
+    private static void Stage(RunwayDb db, Pending pending)
     {
+        var run = pending.Run;
         db.Runs.Add(run);
+        if (pending.Audit is { } audit)
+        {
+            db.AuditEntries.Add(audit);
+        }
         db.RunEvents.Add(new RunEvent { RunId = run.Id, To = RunState.Queued, Reason = "submitted", At = run.SubmittedAt });
     }
 
@@ -118,5 +126,5 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         }
     }
 
-    private sealed record Pending(Run Run, TaskCompletionSource<bool> Done);
+    private sealed record Pending(Run Run, Auth.AuditEntry? Audit, TaskCompletionSource<bool> Done);
 }

@@ -14,7 +14,10 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
 {
     private readonly GroupCommit inserts = new(contexts, logger);
 
-    public async Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken)
+    public Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken) => AddAsync(run, null, cancellationToken);
+
+    /// <summary>As <see cref="AddAsync(Run, CancellationToken)"/>, with the audit entry of the submission in the run's own transaction.</summary>
+    public async Task<(Run Run, bool Created)> AddAsync(Run run, Auth.AuditEntry? audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (run.State != RunState.Queued)
@@ -22,7 +25,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
             throw new ArgumentException($"A new run must be queued, not {run.State.ToWire()}.", nameof(run));
         }
         // Group commit: concurrent submissions share one durable transaction (GroupCommit).
-        if (await inserts.AddAsync(run).WaitAsync(cancellationToken))
+        if (await inserts.AddAsync(run, audit).WaitAsync(cancellationToken))
         {
             logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
             return (run, true);
