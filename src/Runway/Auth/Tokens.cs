@@ -37,24 +37,26 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider c
     {
         var hash = Secrets.Hash(secret);
         await using var db = await databases.CreateDbContextAsync(ct);
-        var token = await db.ApiTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, ct);
+        // Every request with a token comes here.
+        var found = await FindByHash(db, hash, ct);
         // The lookup is by hash, so timing reveals at most the hash's prefix; compare the whole in constant time anyway.
-        if (token is null || !Secrets.Matches(secret, token.TokenHash) || token.RevokedAt is not null
-            || (token.ExpiresAt is { } expires && expires <= clock.GetUtcNow()))
-        {
-            return null;
-        }
-        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Username == token.Username, ct);
-        if (user is not { Enabled: true })
-        {
-            return null;
-        }
-        if (token.ClientId is { } clientId && !await db.OAuthClients.AnyAsync(c => c.ClientId == clientId && c.RevokedAt == null, ct))
+        if (found is not { Token: var token, User: var user, ClientLive: true } || !Secrets.Matches(secret, token.TokenHash)
+            || token.RevokedAt is not null || (token.ExpiresAt is { } expires && expires <= clock.GetUtcNow()) || !user.Enabled)
         {
             return null;
         }
         return new TokenGrant(token, user, Scopes.Effective(token.Scopes, user.Role));
     }
+
+    private sealed record Found(ApiToken Token, UserAccount User, bool ClientLive);
+
+    // One query, not one per table: the token with its user and whether its client (if any) is still live.
+    private static Task<Found?> FindByHash(RunwayDb db, string hash, CancellationToken ct) =>
+        (from t in db.ApiTokens.AsNoTracking()
+         where t.TokenHash == hash
+         join u in db.Users.AsNoTracking() on t.Username equals u.Username
+         select new Found(t, u, t.ClientId == null || db.OAuthClients.Any(c => c.ClientId == t.ClientId && c.RevokedAt == null)))
+        .FirstOrDefaultAsync(ct);
 
     /// <summary>Personal tokens (not client-issued ones) of one user, or of everyone when <paramref name="username"/> is null.</summary>
     public async Task<IReadOnlyList<ApiToken>> ListAsync(string? username, CancellationToken ct)
