@@ -80,8 +80,10 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
 
         Log($"{options.TrivialRuns} trivial runs at concurrency {options.Parallelism}");
         var children = ProcFs.ChildrenCpuTime(stage.Server.Pid);
+        var system = ProcFs.SystemCpuTime(stage.Server.Pid);
         var (perSecond, cpuMs) = await Phases.TrivialThroughputAsync(stage, options.Clients, options.TrivialRuns, options.PhaseLimit, ct);
         results.AddDiagnostic("children_cpu_per_trivial_run_ms", (ProcFs.ChildrenCpuTime(stage.Server.Pid) - children).TotalMilliseconds / options.TrivialRuns);
+        results.AddDiagnostic("server_kernel_cpu_per_trivial_run_ms", (ProcFs.SystemCpuTime(stage.Server.Pid) - system).TotalMilliseconds / options.TrivialRuns);
         results.Add(Figures.TrivialParallel, perSecond);
         results.Add(Figures.CpuPerRun, cpuMs);
 

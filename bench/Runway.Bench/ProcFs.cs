@@ -15,15 +15,18 @@ internal static partial class ProcFs
 
     public static TimeSpan CpuTime(int pid) => Ticks(pid, 11, 12);
 
+    /// <summary>The kernel's share of <see cref="CpuTime"/>: system calls (file writes, fsync, spawning) and page faults.</summary>
+    public static TimeSpan SystemCpuTime(int pid) => Ticks(pid, 12);
+
     /// <summary>cutime + cstime: the CPU time of the children the process has waited for (the run wrappers and commands).</summary>
     public static TimeSpan ChildrenCpuTime(int pid) => Ticks(pid, 13, 14);
 
-    private static TimeSpan Ticks(int pid, int user, int system)
+    private static TimeSpan Ticks(int pid, params int[] fieldIndexes)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         // Fields after the command name, which is in parentheses and may hold spaces.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[user], CultureInfo.InvariantCulture) + long.Parse(fields[system], CultureInfo.InvariantCulture);
+        var ticks = fieldIndexes.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
         return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 

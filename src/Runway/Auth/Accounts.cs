@@ -9,7 +9,7 @@ public sealed record NewUser(string Username, string? Password, string Role = Ro
 /// The users table: the one code path the API, the CLI on the server machine and the first start all go
 /// through, so a user made one way behaves the same as one made another.
 /// </summary>
-public sealed class Accounts(IDbContextFactory<RunwayDb> databases, Passwords passwords, TimeProvider clock)
+public sealed class Accounts(IDbContextFactory<RunwayDb> databases, Passwords passwords, GrantCache cache, TimeProvider clock)
 {
     public const string FirstAdmin = "admin";
 
@@ -96,6 +96,7 @@ public sealed class Accounts(IDbContextFactory<RunwayDb> databases, Passwords pa
         }
         change(user);
         await db.SaveChangesAsync(ct);
+        cache.Clear(); // a disabled user's tokens stop working, a demoted admin's lose the admin scope
         return user;
     }
 

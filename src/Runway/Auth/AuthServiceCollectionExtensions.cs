@@ -20,6 +20,7 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton<Passwords>();
         services.AddSingleton<Accounts>();
+        services.AddSingleton<GrantCache>();
         services.AddSingleton<Tokens>();
         services.AddSingleton<Clients>();
         services.AddSingleton<AuditTrail>();

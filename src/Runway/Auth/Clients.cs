@@ -4,7 +4,7 @@ using Runway.Data;
 namespace Runway.Auth;
 
 /// <summary>OAuth 2.0 confidential clients, registered by an admin and acting for a user.</summary>
-public sealed class Clients(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
+public sealed class Clients(IDbContextFactory<RunwayDb> databases, GrantCache cache, TimeProvider clock)
 {
     public async Task<(OAuthClient Client, string Secret)> AddAsync(string name, string owner, IEnumerable<string> scopes, CancellationToken ct)
     {
@@ -48,6 +48,7 @@ public sealed class Clients(IDbContextFactory<RunwayDb> databases, TimeProvider 
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, c => c.RevokedAt ?? now), ct);
         await db.ApiTokens.Where(t => t.ClientId == clientId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+        cache.Clear();
         return matched > 0;
     }
 }

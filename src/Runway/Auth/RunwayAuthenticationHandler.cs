@@ -11,7 +11,8 @@ namespace Runway.Auth;
 /// <summary>
 /// One scheme for every credential a request may carry: <c>Authorization: Bearer &lt;token&gt;</c> (personal or
 /// OAuth-issued), and HTTP Basic with a user name and either the password or one of the user's tokens.
-/// Tokens are opaque and looked up by hash, so revoking one takes effect on the next request.
+/// Tokens are opaque and looked up by hash; revoking one takes effect on the next request to this server,
+/// and within <see cref="GrantCache.Lifetime"/> on another server of the same database.
 /// </summary>
 public sealed class RunwayAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,

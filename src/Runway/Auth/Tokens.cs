@@ -8,7 +8,7 @@ namespace Runway.Auth;
 public sealed record TokenGrant(ApiToken Token, UserAccount User, IReadOnlyList<string> Scopes);
 
 /// <summary>Personal API tokens and the access tokens issued to OAuth clients: one table, one check.</summary>
-public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
+public sealed class Tokens(IDbContextFactory<RunwayDb> databases, GrantCache cache, TimeProvider clock)
 {
     /// <summary>Stores the hash of a new token and returns the token with its secret, which is never readable again.</summary>
     public async Task<(ApiToken Token, string Secret)> IssueAsync(
@@ -36,6 +36,11 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider c
     public async Task<TokenGrant?> ValidateAsync(string secret, CancellationToken ct)
     {
         var hash = Secrets.Hash(secret);
+        if (cache.Find(hash) is { } recent)
+        {
+            return recent;
+        }
+        var generation = cache.Generation;
         await using var db = await databases.CreateDbContextAsync(ct);
         // Every request with a token comes here.
         var found = await FindByHash(db, hash, ct);
@@ -45,7 +50,9 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider c
         {
             return null;
         }
-        return new TokenGrant(token, user, Scopes.Effective(token.Scopes, user.Role));
+        var grant = new TokenGrant(token, user, Scopes.Effective(token.Scopes, user.Role));
+        cache.Keep(hash, grant, generation);
+        return grant;
     }
 
     private sealed record Found(ApiToken Token, UserAccount User, bool ClientLive);
@@ -78,6 +85,7 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, TimeProvider c
         var matched = await db.ApiTokens
             .Where(t => t.Id == id && (username == null || t.Username == username))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, t => t.RevokedAt ?? now), ct);
+        cache.Clear();
         return matched > 0;
     }
 }

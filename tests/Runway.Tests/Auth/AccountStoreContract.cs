@@ -71,6 +71,49 @@ public abstract class AccountStoreContract(Func<TestDatabase> open) : StoreTest(
     }
 
     [Fact]
+    public async Task Token_InUse_StopsAtOnce_WhenRevoked_OrItsUserDisabled_OrItsClientRevoked()
+    {
+        await using var services = OpenAccounts();
+        var users = services.GetRequiredService<Runway.Auth.Accounts>();
+        var tokens = services.GetRequiredService<Tokens>();
+        var clients = services.GetRequiredService<Clients>();
+        await users.AddAsync(new NewUser("ana", null), "ana-password", Ct);
+        await users.AddAsync(new NewUser("bob", null), "bob-password", Ct);
+        var (revoked, revokedSecret) = await tokens.IssueAsync("ana", "t", [Scopes.RunsRead], null, null, Ct);
+        var (_, bobSecret) = await tokens.IssueAsync("bob", "t", [Scopes.RunsRead], null, null, Ct);
+        var (client, _) = await clients.AddAsync("pipeline-bot", "ana", [Scopes.RunsRead], Ct);
+        var (_, clientSecret) = await tokens.IssueAsync("ana", "bot", [Scopes.RunsRead], null, client.ClientId, Ct);
+        // In use: each has just been validated, so a server may hold on to its grant.
+        Assert.NotNull(await tokens.ValidateAsync(revokedSecret, Ct));
+        Assert.NotNull(await tokens.ValidateAsync(bobSecret, Ct));
+        Assert.NotNull(await tokens.ValidateAsync(clientSecret, Ct));
+
+        await tokens.RevokeAsync(revoked.Id, "ana", Ct);
+        await users.UpdateAsync("bob", u => u.Enabled = false, Ct);
+        await clients.RevokeAsync(client.ClientId, Ct);
+
+        Assert.Null(await tokens.ValidateAsync(revokedSecret, Ct));
+        Assert.Null(await tokens.ValidateAsync(bobSecret, Ct));
+        Assert.Null(await tokens.ValidateAsync(clientSecret, Ct));
+    }
+
+    [Fact]
+    public async Task Token_RevokedThroughAnotherServer_StopsWithinTheCacheLifetime()
+    {
+        await using var here = OpenAccounts();
+        await using var elsewhere = OpenAccounts();
+        await here.GetRequiredService<Runway.Auth.Accounts>().AddAsync(new NewUser("ana", null), "ana-password", Ct);
+        var tokens = here.GetRequiredService<Tokens>();
+        var (token, secret) = await tokens.IssueAsync("ana", "t", [Scopes.RunsRead], null, null, Ct);
+        Assert.NotNull(await tokens.ValidateAsync(secret, Ct));
+
+        await elsewhere.GetRequiredService<Tokens>().RevokeAsync(token.Id, null, Ct);
+        Clock.Advance(GrantCache.Lifetime + TimeSpan.FromSeconds(1));
+
+        Assert.Null(await tokens.ValidateAsync(secret, Ct));
+    }
+
+    [Fact]
     public async Task Token_ForAUserNoLongerAdmin_LosesTheAdminScope()
     {
         await using var services = OpenAccounts();
