@@ -17,7 +17,9 @@ public static class RunwayServer
 {
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is where runway.dll and its appsettings.json are (the log levels), not the
+        // directory it is started from, which only relative paths of settings (--data-dir…) are read against.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddRunwaySettings(args);
         var options = builder.Configuration.GetSection(RunwayOptions.Section).Get<RunwayOptions>() ?? new RunwayOptions();
         builder.Services.AddSingleton(Options.Create(options));
