@@ -29,7 +29,11 @@ public interface IRunStore
     /// </summary>
     Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken);
 
-    /// <summary>Records the executor's id (pid, Slurm job id) of a running run.</summary>
+    /// <summary>
+    /// Records the executor's id (pid, Slurm job id) of a running run. Not necessarily durable at once
+    /// (the next durable write makes it so): a restart that finds it missing asks the executor
+    /// (<see cref="Execution.IStartedRunFinder"/>), so it need not wait for the disk on every start.
+    /// </summary>
     Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken);
 
     /// <summary>

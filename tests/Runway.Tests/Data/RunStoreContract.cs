@@ -195,6 +195,26 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task SetNativeId_SkipsTheSync_ForItselfOnly()
+    {
+        var run = await AddRunningAsync();
+
+        await Store.SetNativeIdAsync(run.Id, "48213", Ct);
+
+        // Every connection the store hands out afterwards still commits durably.
+        await using var db = await OpenDbAsync();
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(Ct);
+        await using var command = connection.CreateCommand();
+        // SQLite: 2 is FULL. PostgreSQL: the server's own setting (the test server's is off), not the override.
+        command.CommandText = db.Database.IsNpgsql()
+            ? "SELECT CASE WHEN setting = reset_val THEN 'server default' ELSE setting END FROM pg_settings WHERE name = 'synchronous_commit'"
+            : "PRAGMA synchronous";
+        var setting = Convert.ToString(await command.ExecuteScalarAsync(Ct), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(db.Database.IsNpgsql() ? "server default" : "2", setting);
+    }
+
+    [Fact]
     public async Task Migrate_LeavesDataAndSchema_WhenRunAgainOnRestart()
     {
         var run = await AddAsync();
