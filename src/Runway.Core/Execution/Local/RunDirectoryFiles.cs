@@ -18,15 +18,17 @@ internal static class RunDirectoryFiles
 
     public const string WrapperPid = "pid.wrapper";
 
-    // Started as `setsid /bin/sh run.sh ARGV...`, so this shell leads a new session and process group.
+    // Started as `/bin/sh run.sh ARGV...` leading a new session and process group (posix_spawn, SETSID).
     // 1. The command's words are positional parameters run as "$@": the shell never parses them. argv[0]
     //    is an absolute path, so no shell builtin or function can stand in for the program.
     // 2. A TERM to the group reaches the command too; the trap only keeps this shell alive to record the
     //    code, and skips the command if the stop came before it started. Caught (not ignored) signals are
     //    reset to default in the command, so it still dies of TERM.
-    //    The command runs in a subshell, where TERM is back to its default (POSIX resets caught traps in
-    //    subshells): a stop landing between the fork and the exec ends the subshell, instead of being
-    //    caught by a copy of this shell that then becomes the command and never sees the TERM.
+    //    A stop landing between the shell's fork and the command's exec can be caught by the child's copy
+    //    of the trap and so never reach the command: the executor sends the wrapper's children started
+    //    since the stop a TERM of their own (LocalExecutor.TermLateCommand). A subshell, `( exec "$@" )`,
+    //    would not close that window either (it too forks with the trap in place), and its fork cost a
+    //    quarter of a trivial run's CPU.
     // 3. Only builtins besides the command: each extra program (mv) cost a fork and an exec, several
     //    times the cost of /bin/true itself. So no rename: each file is one short write(2), which a reader
     //    sees whole or empty, and readers take an empty file for a missing one. The server writes `pid`
@@ -42,7 +44,7 @@ internal static class RunDirectoryFiles
         if [ -n "$stopped" ]; then
             code=143
         else
-            ( exec "$@" )
+            "$@"
             code=$?
         fi
         echo $code >exit_code

@@ -231,7 +231,7 @@ public sealed class LocalExecutorTests : IDisposable
     public async Task Stop_EndsCommandByTerm_WhenStoppedRightAfterStart()
     {
         // A TERM landing while the wrapper forks the command must still reach the command (no KILL after the grace).
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 50; i++)
         {
             var handle = await StartAsync(Launch("/bin/sleep", "300"));
 
