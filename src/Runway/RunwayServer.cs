@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Runway.Api;
 using Runway.Auth;
@@ -19,7 +20,10 @@ public static class RunwayServer
     {
         // The content root is where runway.dll and its appsettings.json are (the log levels), not the
         // directory it is started from, which only relative paths of settings (--data-dir…) are read against.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // The slim builder leaves out what Runway does not use (IIS, HTTP/3, the Debug and EventSource log
+        // providers): less to load and keep in memory. HTTPS endpoints from configuration stay possible.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Configuration.AddRunwaySettings(args);
         var options = builder.Configuration.GetSection(RunwayOptions.Section).Get<RunwayOptions>() ?? new RunwayOptions();
         builder.Services.AddSingleton(Options.Create(options));
@@ -28,6 +32,9 @@ public static class RunwayServer
         var paths = new RunwayPaths(options.DataDir);
         paths.EnsureCreated();
         builder.Services.AddSingleton(paths);
+        // ASP.NET Core's data protection keys (authentication registers it) belong in the data directory,
+        // not in ~/.aspnet: nothing Runway writes may land outside it.
+        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(paths.DataDirectory, "keys")));
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
@@ -45,6 +52,14 @@ public static class RunwayServer
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddRunwayExecution(options);
+
+        // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
+        // is not loaded at start-up (its hosted service) but on first use, if ever: no key file, no XML in memory.
+        foreach (var eager in builder.Services.Where(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
+        {
+            builder.Services.Remove(eager);
+        }
 
         var app = builder.Build();
         app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();

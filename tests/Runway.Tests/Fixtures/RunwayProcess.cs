@@ -31,6 +31,9 @@ public sealed class RunwayProcess : IAsyncDisposable
     public StringWriterLog Output { get; } = new();
     public string? AdminPassword { get; }
 
+    /// <summary>More environment variables for the server (HOME, to see what it writes there).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <summary>A personal token of the admin, made through the API once the server is ready; the CLI gets it as RUNWAY_TOKEN.</summary>
     public string? Token { get; private set; }
 
@@ -42,6 +45,10 @@ public sealed class RunwayProcess : IAsyncDisposable
         if (AdminPassword is not null)
         {
             environment["RUNWAY_ADMIN_PASSWORD"] = AdminPassword;
+        }
+        foreach (var (key, value) in Environment)
+        {
+            environment[key] = value;
         }
         process = Start(["serve", "--urls", Url, "--data-dir", DataDirectory, "--pipelines", PipelinesDirectory, "--concurrency", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)], Output, environment);
         using var http = new HttpClient();

@@ -102,6 +102,29 @@ public sealed class ServerProcessTests : IAsyncLifetime
         Assert.DoesNotContain("generated password", restarted.Output.Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_WritesNothingOutsideItsDataDirectory()
+    {
+        // ASP.NET Core keeps data protection keys in ~/.aspnet unless told otherwise.
+        var home = Directory.CreateTempSubdirectory("runway-test-home-").FullName;
+        try
+        {
+            await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory);
+            server.Environment["HOME"] = home;
+            await server.StartAsync();
+            using var http = server.CreateClient();
+            var id = await SubmitAsync(http, "home", 0);
+            await Eventually.TrueAsync(async () => await StateAsync(http, id) == "succeeded", TimeSpan.FromSeconds(30), "the run to succeed");
+            await server.KillAsync();
+
+            Assert.Empty(Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     private static async Task<string> SubmitAsync(HttpClient http, string marker, int seconds)
     {
         using var response = await http.PostAsJsonAsync("/api/v1/runs", new { pipeline = "count", @params = new { marker, seconds } }, Ct);
