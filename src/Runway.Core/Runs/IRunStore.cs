@@ -42,6 +42,18 @@ public interface IRunStore
     /// </summary>
     Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="TryTransitionAsync"/> of a run's end, then <see cref="ClaimAsync"/> of the runs to take
+    /// its place: a worker's steady state. A store may do both in one transaction (one durable commit
+    /// instead of two); this default does them one after the other.
+    /// </summary>
+    async Task<(bool Transitioned, IReadOnlyList<Run> Claimed)> FinishAndClaimAsync(
+        RunTransition final, string node, int max, CancellationToken cancellationToken)
+    {
+        var transitioned = await TryTransitionAsync(final, cancellationToken);
+        return (transitioned, await ClaimAsync(node, max, cancellationToken));
+    }
+
     /// <summary>The running runs claimed by <paramref name="node"/>: what its reconciler takes back after a restart.</summary>
     Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken);
 

@@ -23,6 +23,9 @@ public sealed class RunScheduler(
     private readonly Dictionary<string, IExecutor> executorsByName = executors.ToDictionary(e => e.Name, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ActiveRun> active = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim signal = new(0, 1);
+    // Claims come from the loop and from runs that end (FinishAsync): one at a time, so that together
+    // they never take more runs than the free slots.
+    private readonly SemaphoreSlim claiming = new(1, 1);
     private CancellationToken stopping;
     private long started;
 
@@ -143,17 +146,35 @@ public sealed class RunScheduler(
 
     private async Task ClaimAsync(CancellationToken cancellationToken)
     {
-        var free = options.Concurrency - active.Count;
-        if (free <= 0)
+        List<ActiveRun> launches;
+        await claiming.WaitAsync(cancellationToken);
+        try
         {
-            return;
+            var free = options.Concurrency - active.Count;
+            if (free <= 0)
+            {
+                return;
+            }
+            launches = Track(await store.ClaimAsync(options.Node, free, cancellationToken));
         }
-        foreach (var claimed in await store.ClaimAsync(options.Node, free, cancellationToken))
+        finally
         {
-            var run = new ActiveRun(claimed);
-            active[claimed.Id] = run;
+            claiming.Release();
+        }
+        foreach (var run in launches)
+        {
             _ = LaunchAsync(run);
         }
+    }
+
+    private List<ActiveRun> Track(IReadOnlyList<Run> claimed)
+    {
+        var runs = claimed.Select(c => new ActiveRun(c)).ToList();
+        foreach (var run in runs)
+        {
+            active[run.Run.Id] = run;
+        }
+        return runs;
     }
 
     private async Task LaunchAsync(ActiveRun run)
@@ -227,8 +248,57 @@ public sealed class RunScheduler(
             exit = new RunExit(null, $"lost track of the run: {e.Message}");
         }
         // Persist the final state first; the executor has already cleaned up the process group.
-        await PersistAsync(RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit));
-        Release(run.Run.Id);
+        await FinishAsync(run.Run.Id, RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit));
+    }
+
+    /// <summary>
+    /// Records a run's end and, in the same transaction, claims what takes its slot (one durable commit
+    /// per run instead of two while a queue drains). If that fails, the end is recorded on its own.
+    /// </summary>
+    private async Task FinishAsync(string runId, RunTransition final)
+    {
+        List<ActiveRun> launches;
+        try
+        {
+            await claiming.WaitAsync(stopping);
+            try
+            {
+                // This run's slot is free once the transaction commits.
+                var free = options.Concurrency - active.Count + 1;
+                var (transitioned, claimed) = await store.FinishAndClaimAsync(final, options.Node, free, CancellationToken.None);
+                if (!transitioned)
+                {
+                    logger.LogWarning("Run {RunId} was no longer running; {State} not recorded", runId, final.To);
+                }
+                active.TryRemove(runId, out _);
+                launches = Track(claimed);
+            }
+            finally
+            {
+                claiming.Release();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            await PersistAsync(final); // shutting down: record the end, claim nothing
+            Release(runId);
+            return;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not record the end of run {RunId} with the next claim; recording it alone", runId);
+            await PersistAsync(final);
+            Release(runId);
+            return;
+        }
+        foreach (var run in launches)
+        {
+            _ = LaunchAsync(run);
+        }
+        if (launches.Count > 0)
+        {
+            Wake(); // the loop's next wait takes the new runs' time limits into account
+        }
     }
 
     private async Task PersistAsync(RunTransition transition)
@@ -335,6 +405,7 @@ public sealed class RunScheduler(
     public override void Dispose()
     {
         signal.Dispose();
+        claiming.Dispose();
         base.Dispose();
     }
 }

@@ -53,13 +53,43 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var claim = db.Database.IsNpgsql() ? PostgresClaim.Claim(db, node, max, now) : SqliteClaim.Claim(db, node, max, now);
-        var claimed = await claim.AsNoTracking().ToListAsync(cancellationToken);
+        var claimed = await ClaimInAsync(db, node, max, now, cancellationToken);
         if (claimed.Count == 0)
         {
             return [];
         }
-        var reason = $"claimed by node {node}";
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return Claimed(claimed, node);
+    }
+
+    /// <summary>The end of one run and the claim of the next in one transaction: one durable commit, not two.</summary>
+    public async Task<(bool Transitioned, IReadOnlyList<Run> Claimed)> FinishAndClaimAsync(
+        RunTransition final, string node, int max, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(final);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        var allowed = Allowed(final);
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var from = allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken);
+        var claimed = max > 0 ? await ClaimInAsync(db, node, max, now, cancellationToken) : [];
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        if (from is { } moved)
+        {
+            LogMove(final.RunId, moved, final.To, final.Reason);
+        }
+        return (from is not null, Claimed(claimed, node));
+    }
+
+    /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events staged for its SaveChanges.</summary>
+    private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, CancellationToken ct)
+    {
+        var claim = db.Database.IsNpgsql() ? PostgresClaim.Claim(db, node, max, now) : SqliteClaim.Claim(db, node, max, now);
+        var claimed = await claim.AsNoTracking().ToListAsync(ct);
+        var reason = ClaimReason(node);
         db.RunEvents.AddRange(claimed.Select(r => new RunEvent
         {
             RunId = r.Id,
@@ -68,21 +98,26 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
             Reason = reason,
             At = now,
         }));
-        await db.SaveChangesAsync(cancellationToken);
-        await tx.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    private Run[] Claimed(List<Run> claimed, string node)
+    {
         foreach (var run in claimed)
         {
-            LogMove(run.Id, RunState.Queued, RunState.Running, reason);
+            LogMove(run.Id, RunState.Queued, RunState.Running, ClaimReason(node));
         }
         // RETURNING gives rows in no particular order; callers start them in claim order.
         return [.. claimed.OrderByDescending(r => r.Priority).ThenBy(r => r.SubmittedAt).ThenBy(r => r.Id, StringComparer.Ordinal)];
     }
 
+    private static string ClaimReason(string node) => $"claimed by node {node}";
+
     public async Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transition);
         // Moves the state machine forbids never reach the database.
-        var allowed = transition.From.Where(f => RunTransitions.IsAllowed(f, transition.To)).Distinct().ToArray();
+        var allowed = Allowed(transition);
         if (allowed.Length == 0)
         {
             return false;
@@ -90,16 +125,28 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, cancellationToken);
-        if (from is null)
+        if (await TransitionInAsync(db, transition, allowed, now, cancellationToken) is not { } from)
         {
             return false;
         }
-        db.RunEvents.Add(new RunEvent { RunId = transition.RunId, From = from, To = transition.To, Reason = transition.Reason, At = now });
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
-        LogMove(transition.RunId, from.Value, transition.To, transition.Reason);
+        LogMove(transition.RunId, from, transition.To, transition.Reason);
         return true;
+    }
+
+    private static RunState[] Allowed(RunTransition transition) =>
+        transition.From.Where(f => RunTransitions.IsAllowed(f, transition.To)).Distinct().ToArray();
+
+    /// <summary>The compare-and-set inside the caller's transaction, with its event staged; the state it left, or null.</summary>
+    private static async Task<RunState?> TransitionInAsync(RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
+    {
+        var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, ct);
+        if (from is not null)
+        {
+            db.RunEvents.Add(new RunEvent { RunId = transition.RunId, From = from, To = transition.To, Reason = transition.Reason, At = now });
+        }
+        return from;
     }
 
     public async Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken)

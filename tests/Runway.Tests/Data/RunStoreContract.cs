@@ -102,6 +102,43 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task FinishAndClaim_EndsTheRun_AndClaimsItsSuccessor_WithBothEvents()
+    {
+        var running = await AddRunningAsync("n1");
+        var next = await AddAsync();
+        var after = await AddAsync();
+        var final = new RunTransition(running.Id, [RunState.Running], RunState.Succeeded, "exited with code 0") { ExitCode = 0 };
+
+        var (transitioned, claimed) = await Store.FinishAndClaimAsync(final, "n1", 1, Ct);
+
+        Assert.True(transitioned);
+        Assert.Equal([next.Id], claimed.Select(r => r.Id));
+        Assert.Equal((RunState.Succeeded, 0), ((await GetAsync(running.Id)).State, (await GetAsync(running.Id)).ExitCode));
+        Assert.Equal((RunState.Running, "n1"), ((await GetAsync(next.Id)).State, (await GetAsync(next.Id)).Node));
+        Assert.Equal(RunState.Queued, (await GetAsync(after.Id)).State);
+        Assert.Equal((RunState.Running, RunState.Succeeded, "exited with code 0"),
+            (await Store.ListEventsAsync(running.Id, Ct)).Select(e => (e.From, e.To, e.Reason)).Last());
+        Assert.Equal((RunState.Queued, RunState.Running, "claimed by node n1"),
+            (await Store.ListEventsAsync(next.Id, Ct)).Select(e => (e.From, e.To, e.Reason)).Last());
+    }
+
+    [Fact]
+    public async Task FinishAndClaim_OfARunNoLongerRunning_LeavesIt_ButStillClaims()
+    {
+        var running = await AddRunningAsync("n1");
+        Assert.True(await Store.TryTransitionAsync(new RunTransition(running.Id, [RunState.Running], RunState.Canceled, "canceled"), Ct));
+        var next = await AddAsync();
+
+        var (transitioned, claimed) = await Store.FinishAndClaimAsync(
+            new RunTransition(running.Id, [RunState.Running], RunState.Succeeded, "exited with code 0") { ExitCode = 0 }, "n1", 2, Ct);
+
+        Assert.False(transitioned);
+        Assert.Equal(RunState.Canceled, (await GetAsync(running.Id)).State);
+        Assert.Equal([next.Id], claimed.Select(r => r.Id));
+        Assert.Empty((await Store.FinishAndClaimAsync(new RunTransition(next.Id, [RunState.Running], RunState.Failed, "x"), "n1", 0, Ct)).Claimed);
+    }
+
+    [Fact]
     public async Task Claim_GivesEachRunToOneClaimer_WhenClaimersRace()
     {
         const int runs = 60;
