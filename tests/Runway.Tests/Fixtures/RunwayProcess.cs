@@ -89,6 +89,16 @@ public sealed class RunwayProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>SIGTERM, as systemd stops a service: the server shuts down cleanly; its runs' processes live on.</summary>
+    public async Task StopAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            Runway.Execution.Local.ProcessTable.Signal(process.Id, Posix.SigTerm);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
     /// <summary>SIGKILL: the server dies at once, as in a crash or an OOM kill; its runs' processes live on.</summary>
     public async Task KillAsync()
     {

@@ -38,8 +38,10 @@ public sealed class ServerProcessTests : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    [Fact]
-    public async Task Restart_WhileRunning_LosesNoRunAndRunsNoneTwice()
+    [Theory]
+    [InlineData("kill")] // a crash
+    [InlineData("stop")] // systemctl restart
+    public async Task Restart_WhileRunning_LosesNoRunAndRunsNoneTwice(string how)
     {
         var marker1 = Path.Combine(dataDirectory, "marker1");
         var marker2 = Path.Combine(dataDirectory, "marker2");
@@ -50,7 +52,7 @@ public sealed class ServerProcessTests : IAsyncLifetime
         var queued = await SubmitAsync(http, marker2, seconds: 0);
         await Eventually.TrueAsync(async () => await StateAsync(http, running) == "running" && File.Exists(marker1), TimeSpan.FromSeconds(30), "the first run to start");
 
-        await server.KillAsync();
+        await (how == "kill" ? server.KillAsync() : server.StopAsync());
         await using var restarted = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
         await restarted.StartAsync();
         using var http2 = restarted.CreateClient();

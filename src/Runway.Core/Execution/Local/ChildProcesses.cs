@@ -35,47 +35,57 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     /// Starts <paramref name="program"/> (an absolute path) with exactly <paramref name="argv"/> and
     /// <paramref name="environment"/>, in <paramref name="workingDirectory"/>, as the leader of a new
     /// session and process group, every signal at its default and none blocked. It returns once the
-    /// program is exec'd (or failed to be): the new group exists by then. Exited gives the exit status
-    /// (128 + the signal for a killed process), or null when something else reaped it.
+    /// program is exec'd (or failed to be): the new group exists by then. StartTime is the child's
+    /// (/proc/pid/stat field 22), read before anything can reap it. Exited gives the exit status (128 +
+    /// the signal for a killed process), or null when something else reaped it; it stays pending if this
+    /// object is disposed first, since the child goes on (a server that stops leaves its runs running).
     /// </summary>
-    public (int Pid, Task<int?> Exited) Start(string program, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory)
+    public (int Pid, long? StartTime, Task<int?> Exited) Start(
+        string program, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
         EnsureReaper();
         var strings = new List<nint>();
-        var attributes = NativeMemory.AllocZeroed(OpaqueBytes);
-        var actions = NativeMemory.AllocZeroed(OpaqueBytes);
-        var mask = NativeMemory.AllocZeroed(SignalSetBytes);
-        var defaults = NativeMemory.AllocZeroed(SignalSetBytes);
-        nint* argvArray = null;
-        nint* envArray = null;
+        void* attributes = null, actions = null, mask = null, defaults = null;
+        nint* paths = null, argvArray = null, envArray = null;
         try
         {
-            argvArray = Strings(argv, strings);
+            attributes = NativeMemory.AllocZeroed(OpaqueBytes);
+            actions = NativeMemory.AllocZeroed(OpaqueBytes);
+            mask = NativeMemory.AllocZeroed(SignalSetBytes);
+            defaults = NativeMemory.AllocZeroed(SignalSetBytes);
+            paths = Strings([program, workingDirectory], strings);
+            argvArray = Strings([.. argv], strings);
             envArray = Strings(environment.Select(e => $"{e.Key}={e.Value}").ToList(), strings);
             Check(SpawnAttrInit(attributes), "posix_spawnattr_init");
-            Check(SpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
             try
             {
-                Check(SigEmptySet(mask), "sigemptyset");
-                Check(SigFillSet(defaults), "sigfillset");
-                Check(SigDelSet(defaults, SigKill), "sigdelset");
-                Check(SigDelSet(defaults, SigStop), "sigdelset");
-                Check(SpawnAttrSetSigMask(attributes, mask), "posix_spawnattr_setsigmask");
-                Check(SpawnAttrSetSigDefault(attributes, defaults), "posix_spawnattr_setsigdefault");
-                Check(SpawnAttrSetFlags(attributes, SpawnSetSid | SpawnSetSignalMask | SpawnSetSignalDefault), "posix_spawnattr_setflags");
-                Check(SpawnFileActionsAddChdir(actions, workingDirectory), "posix_spawn_file_actions_addchdir_np");
-                int pid;
-                var error = PosixSpawn(&pid, program, actions, attributes, argvArray, envArray);
-                if (error != 0)
+                Check(SpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
+                try
                 {
-                    throw new ExecutorStartException($"could not start {program}: {Marshal.GetPInvokeErrorMessage(error)}");
+                    Check(SigEmptySet(mask), "sigemptyset");
+                    Check(SigFillSet(defaults), "sigfillset");
+                    Check(SigDelSet(defaults, SigKill), "sigdelset");
+                    Check(SigDelSet(defaults, SigStop), "sigdelset");
+                    Check(SpawnAttrSetSigMask(attributes, mask), "posix_spawnattr_setsigmask");
+                    Check(SpawnAttrSetSigDefault(attributes, defaults), "posix_spawnattr_setsigdefault");
+                    Check(SpawnAttrSetFlags(attributes, SpawnSetSid | SpawnSetSignalMask | SpawnSetSignalDefault), "posix_spawnattr_setflags");
+                    Check(SpawnFileActionsAddChdir(actions, (byte*)paths[1]), "posix_spawn_file_actions_addchdir_np");
+                    int pid;
+                    var error = PosixSpawn(&pid, (byte*)paths[0], actions, attributes, argvArray, envArray);
+                    if (error != 0)
+                    {
+                        throw new ExecutorStartException($"could not start {program}: {Marshal.GetPInvokeErrorMessage(error)}");
+                    }
+                    var startTime = ProcessTable.StartTimeOfChild(pid);
+                    return (pid, startTime, Track(pid));
                 }
-                return (pid, Track(pid));
+                finally
+                {
+                    _ = SpawnFileActionsDestroy(actions);
+                }
             }
             finally
             {
-                _ = SpawnFileActionsDestroy(actions);
                 _ = SpawnAttrDestroy(attributes);
             }
         }
@@ -85,6 +95,7 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
             {
                 Marshal.FreeCoTaskMem(s);
             }
+            NativeMemory.Free(paths);
             NativeMemory.Free(argvArray);
             NativeMemory.Free(envArray);
             NativeMemory.Free(attributes);
@@ -94,8 +105,13 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops watching. Children still running are left alone and their Exited stays pending: they are
+    /// runs that outlive this server, which the next start takes back from their run directories.
+    /// </summary>
     public void Dispose()
     {
+        Thread? thread;
         lock (gate)
         {
             if (disposed)
@@ -103,18 +119,19 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
                 return;
             }
             disposed = true;
+            WakeLocked();
+            thread = reaper;
         }
-        Wake();
-        reaper?.Join(TimeSpan.FromSeconds(5));
+        // Descriptors are closed only once the reaper is surely gone: it may be using them until then.
+        if (thread is not null && !thread.Join(TimeSpan.FromSeconds(5)))
+        {
+            return;
+        }
         lock (gate)
         {
-            foreach (var child in children.Values)
+            foreach (var child in children.Values.Where(c => c.PidFd >= 0))
             {
-                if (child.PidFd >= 0)
-                {
-                    _ = Close(child.PidFd);
-                }
-                child.Exit.TrySetResult(null);
+                _ = Close(child.PidFd);
             }
             children.Clear();
             if (wakeFd >= 0)
@@ -132,9 +149,18 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
         var child = new Child(pid, pidFd, new TaskCompletionSource<int?>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (gate)
         {
-            children[pid] = child;
+            if (disposed)
+            {
+                // Disposed while this child started: it runs on, unwatched, like the others.
+                if (pidFd >= 0)
+                {
+                    _ = Close(pidFd);
+                }
+                return child.Exit.Task;
+            }
+            children.Add(pid, child);
+            WakeLocked();
         }
-        Wake();
         return child.Exit.Task;
     }
 
@@ -142,6 +168,7 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     {
         lock (gate)
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             if (reaper is not null)
             {
                 return;
@@ -156,7 +183,8 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
         }
     }
 
-    private void Wake()
+    /// <summary>Under <see cref="gate"/>, so the descriptor cannot be closed (and its number reused) meanwhile.</summary>
+    private void WakeLocked()
     {
         ulong one = 1;
         if (wakeFd >= 0)
@@ -170,6 +198,7 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     {
         var fds = new PollFd[16];
         var watched = new List<Child>();
+        var stalled = false;
         while (!disposed)
         {
             var polling = true;
@@ -195,9 +224,12 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
                     polling = false; // no pidfd: look at it every few milliseconds
                 }
             }
+            // A pidfd that says "exited" while waitpid says "not yet" (a tracer holds the zombie): look
+            // again in a while instead of spinning on a descriptor that stays readable.
+            var timeout = !polling || stalled ? (int)FallbackInterval.TotalMilliseconds : -1;
             fixed (PollFd* p = fds)
             {
-                var ready = Poll(p, (nuint)count, polling ? -1 : (int)FallbackInterval.TotalMilliseconds);
+                var ready = Poll(p, (nuint)count, timeout);
                 if (ready < 0 && Marshal.GetLastPInvokeError() != EINTR)
                 {
                     Thread.Sleep(FallbackInterval);
@@ -208,50 +240,83 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
                 ulong drained;
                 _ = Read(wakeFd, &drained, sizeof(ulong));
             }
+            stalled = false;
             foreach (var child in watched)
             {
-                TryReap(child);
+                if (!TryReap(child) && child.PidFd >= 0 && Readable(fds, count, child.PidFd))
+                {
+                    stalled = true;
+                }
             }
         }
     }
 
-    private void TryReap(Child child)
+    private static bool Readable(PollFd[] fds, int count, int fd)
+    {
+        for (var i = 1; i < count; i++)
+        {
+            if (fds[i].Fd == fd)
+            {
+                return fds[i].Revents != 0;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Reaps the child if it has exited and completes its task; false while it runs.</summary>
+    private bool TryReap(Child child)
     {
         int status;
         var reaped = WaitPid(child.Pid, &status, WNoHang);
         if (reaped == 0 || (reaped < 0 && Marshal.GetLastPInvokeError() is EINTR or EAGAIN))
         {
-            return; // still running
+            return false;
         }
         lock (gate)
         {
-            children.Remove(child.Pid);
+            // Only this entry: once reaped, the pid may already belong to a newer child.
+            if (children.TryGetValue(child.Pid, out var tracked) && ReferenceEquals(tracked, child))
+            {
+                children.Remove(child.Pid);
+            }
         }
         if (child.PidFd >= 0)
         {
             _ = Close(child.PidFd);
         }
-        // ECHILD: reaped elsewhere (the runtime reaps every child when it started with SIGCHLD ignored).
+        // ECHILD: reaped by someone else. The runtime reaps every child when this process is pid 1 (a
+        // container without an init), and the kernel does when SIGCHLD is ignored; the wrapper's
+        // exit_code file still tells how the command ended.
         child.Exit.TrySetResult(reaped < 0 ? null : Decode(status));
+        return true;
     }
 
     // WIFEXITED: low 7 bits zero, code in the next 8; otherwise killed by the signal in the low 7 bits.
     private static int Decode(int status) => (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
 
-    private static nint* Strings(IReadOnlyList<string> values, List<nint> allocated)
+    /// <summary>A NULL-terminated array of UTF-8 copies (each added to <paramref name="allocated"/>); NUL inside a value is refused.</summary>
+    private static nint* Strings(List<string> values, List<nint> allocated)
     {
         var array = (nint*)NativeMemory.AllocZeroed((nuint)(values.Count + 1), (nuint)sizeof(nint));
-        for (var i = 0; i < values.Count; i++)
+        try
         {
-            if (values[i].Contains('\0', StringComparison.Ordinal))
+            for (var i = 0; i < values.Count; i++)
             {
-                throw new ExecutorStartException("an argument or environment variable holds a NUL character");
+                if (values[i].Contains('\0', StringComparison.Ordinal))
+                {
+                    throw new ExecutorStartException("an argument, the directory or an environment variable holds a NUL character");
+                }
+                var s = Marshal.StringToCoTaskMemUTF8(values[i]);
+                allocated.Add(s);
+                array[i] = s;
             }
-            var s = Marshal.StringToCoTaskMemUTF8(values[i]);
-            allocated.Add(s);
-            array[i] = s;
+            return array;
         }
-        return array;
+        catch
+        {
+            NativeMemory.Free(array);
+            throw;
+        }
     }
 
     private static void Check(int result, string call)
@@ -272,9 +337,9 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
         public short Revents;
     }
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int PosixSpawn(int* pid, string path, void* fileActions, void* attributes, nint* argv, nint* envp);
+    private static partial int PosixSpawn(int* pid, byte* path, void* fileActions, void* attributes, nint* argv, nint* envp);
 
     [LibraryImport("libc", EntryPoint = "posix_spawnattr_init")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
@@ -304,9 +369,9 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int SpawnFileActionsDestroy(void* actions);
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int SpawnFileActionsAddChdir(void* actions, string path);
+    private static partial int SpawnFileActionsAddChdir(void* actions, byte* path);
 
     [LibraryImport("libc", EntryPoint = "sigemptyset", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

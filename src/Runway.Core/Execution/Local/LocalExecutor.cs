@@ -53,12 +53,13 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         // The wrapper leads a new session and process group from its first instruction (posix_spawn with
         // POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop can never miss the group.
         string[] argv = [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)];
-        var (pid, exited) = children.Start(Shell, argv, environment, directory);
-        // The start time tells this process from a later one that reuses the pid. The wrapper writes the
-        // pid file too, but only once the shell is up: written here as well, it is there before the native
-        // id reaches the store, so a restart never mistakes this run for unstarted.
-        leaderStarts[pid] = ProcessTable.StartTime(pid);
-        if (leaderStarts[pid] is { } start)
+        var (pid, startTime, exited) = children.Start(Shell, argv, environment, directory);
+        // The start time tells this process from a later one that reuses the pid (read before anything
+        // could reap it, so known even for a run that is already over). The wrapper writes the pid file
+        // too, but only once the shell is up: written here as well, it is there before the native id
+        // reaches the store, so a restart never mistakes this run for unstarted.
+        leaderStarts[pid] = startTime;
+        if (startTime is { } start)
         {
             RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
         }

@@ -16,6 +16,9 @@ internal static partial class ProcessTable
     /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
     public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
 
+    /// <summary>Start time of an unreaped child, even one that has already exited (a zombie keeps its /proc entry).</summary>
+    public static long? StartTimeOfChild(int pid) => Read(pid)?.StartTime;
+
     /// <summary>
     /// Whether signalling group <paramref name="processGroup"/> can only reach the run whose leader started at
     /// <paramref name="leaderStart"/>: its leader is that process, or gone (a pid is never reused while a

@@ -24,7 +24,7 @@ public sealed class ChildProcessesTests : IDisposable
     [InlineData("kill -TERM $$", 143)]
     public async Task Exited_GivesTheStatus_OrTheSignalPlus128(string script, int expected)
     {
-        var (_, exited) = children.Start("/bin/sh", ["sh", "-c", script], Environment, temp.Path);
+        var (_, _, exited) = children.Start("/bin/sh", ["sh", "-c", script], Environment, temp.Path);
 
         Assert.Equal(expected, await Poll.CompletesAsync(exited));
     }
@@ -33,17 +33,19 @@ public sealed class ChildProcessesTests : IDisposable
     public async Task Start_LeadsANewSession_InTheDirectory_WithOnlyTheGivenEnvironment_AndNoSignalIgnoredOrBlocked()
     {
         // This test process ignores SIGPIPE (the .NET runtime does): a child must not inherit that.
-        var (pid, exited) = children.Start("/bin/sh",
+        var (pid, startTime, exited) = children.Start("/bin/sh",
             ["sh", "-c", "pwd >where; env >env; cat /proc/$$/stat >stat; grep -E '^Sig(Ign|Blk):' /proc/$$/status >signals"],
             Environment, temp.Path);
 
         Assert.Equal(0, await Poll.CompletesAsync(exited));
+        Assert.NotNull(startTime);
         Assert.Equal(temp.Path, File.ReadAllText(temp.Combine("where")).Trim());
         var stat = File.ReadAllText(temp.Combine("stat"));
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         Assert.Equal(pid.ToString(CultureInfo.InvariantCulture), fields[2]); // process group
         Assert.Equal(pid.ToString(CultureInfo.InvariantCulture), fields[3]); // session
-        var variables = File.ReadAllLines(temp.Combine("env")).Where(l => !l.StartsWith("PWD=", StringComparison.Ordinal) && !l.StartsWith("SHLVL=", StringComparison.Ordinal));
+        var variables = File.ReadAllLines(temp.Combine("env")).Where(l => !l.StartsWith("PWD=", StringComparison.Ordinal) && !l.StartsWith("SHLVL=", StringComparison.Ordinal) && !l.StartsWith("_=", StringComparison.Ordinal));
+        // (those three are the shell's own)
         Assert.Equal(["ONLY=this", "PATH=/usr/bin:/bin"], variables.Order(StringComparer.Ordinal));
         // Signals 1-31 (bits 0-30): the real-time ones above are glibc's own, which sigfillset leaves out.
         Assert.All(File.ReadAllLines(temp.Combine("signals")),
@@ -60,8 +62,34 @@ public sealed class ChildProcessesTests : IDisposable
         var statuses = await Poll.CompletesAsync(Task.WhenAll(started.Select(s => s.Exited)));
 
         Assert.Equal(Enumerable.Range(0, 40).Select(i => (int?)i), statuses);
-        Assert.All(started, s => Assert.False(File.Exists($"/proc/{s.Pid}/stat") && File.ReadAllText($"/proc/{s.Pid}/stat").Contains(") Z ", StringComparison.Ordinal),
-            $"{s.Pid} is left a zombie"));
+    }
+
+    [Fact]
+    public async Task Dispose_LeavesRunningChildrenAlone_AndTheirExitPending()
+    {
+        var (pid, _, exited) = children.Start("/bin/sh", ["sh", "-c", "while [ ! -e release ]; do sleep 0.05; done; echo done >finished"], Environment, temp.Path);
+        try
+        {
+            children.Dispose();
+
+            Assert.False(exited.IsCompleted);
+            Assert.True(Posix.Exists(pid));
+            File.WriteAllText(temp.Combine("release"), "");
+            await Poll.UntilAsync(() => File.Exists(temp.Combine("finished")), "the child to finish on its own");
+            Assert.False(exited.IsCompleted);
+        }
+        finally
+        {
+            Posix.KillGroup(pid, Posix.SigKill);
+        }
+    }
+
+    [Fact]
+    public void Start_RefusesANulCharacter_InAnArgument()
+    {
+        var e = Assert.Throws<ExecutorStartException>(() => children.Start("/bin/sh", ["sh", "-c", "exit 0", "a\0b"], Environment, temp.Path));
+
+        Assert.Contains("NUL", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -241,6 +241,21 @@ public sealed class LocalExecutorTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Dispose_LeavesRunsRunning_AsAServerThatStopsDoes()
+    {
+        var launch = Gated(5);
+        var handle = await StartAsync(launch);
+
+        executor.Dispose();
+        Release(launch);
+
+        // Stopped (TERM) at the dispose, the wrapper would have recorded 143.
+        await Poll.UntilAsync(() => File.Exists(Path.Combine(launch.RunDirectory, "exit_code")), "the run to end on its own");
+        Assert.Equal("5", File.ReadAllText(Path.Combine(launch.RunDirectory, "exit_code")).Trim());
+        Assert.False(handle.Exited.IsCompleted);
+    }
+
     private static LocalExecutor NewExecutor() => new(TimeProvider.System, NullLogger<LocalExecutor>.Instance);
 
     private async Task<RunHandle> StartAsync(RunLaunch launch)
