@@ -61,15 +61,82 @@ internal sealed class Seeder(string dataDir, string? postgres)
     public async Task<IReadOnlyList<string>> SeedAsync(string templateId, int count, bool queued, int sampleEvery, CancellationToken ct)
     {
         await using var connection = Open();
-        var template = await ReadRowAsync(connection, templateId, ct);
+        var (template, types) = await ReadRowAsync(connection, templateId, ct);
         var columns = template.Keys.ToArray();
+        var sample = new List<string>();
+        var rows = Rows(template, templateId, count, queued, sampleEvery, sample);
+        if (connection is NpgsqlConnection npgsql)
+        {
+            await CopyAsync(npgsql, columns, types, rows, ct);
+            return sample;
+        }
         await using var tx = await connection.BeginTransactionAsync(ct);
         await using var insertRun = Command(connection, tx,
             $"INSERT INTO runs ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => $"@p{i}"))})", columns.Length);
         await using var insertEvent = Command(connection, tx,
             "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@p0, NULL, 'queued', 'submitted', @p1)", 2);
+        foreach (var row in rows)
+        {
+            for (var c = 0; c < columns.Length; c++)
+            {
+                insertRun.Parameters[c].Value = row[columns[c]] ?? DBNull.Value;
+            }
+            await insertRun.ExecuteNonQueryAsync(ct);
+            insertEvent.Parameters[0].Value = row["id"];
+            insertEvent.Parameters[1].Value = row["submitted_at"];
+            await insertEvent.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return sample;
+    }
+
+    /// <summary>PostgreSQL: binary COPY, one transaction for both tables (a million single-row INSERTs take many minutes).</summary>
+    private static async Task CopyAsync(NpgsqlConnection connection, string[] columns, string[] types, IEnumerable<Dictionary<string, object?>> rows, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var events = new List<(object Id, object At)>();
+        await using (var runs = await connection.BeginBinaryImportAsync($"COPY runs ({string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var row in rows)
+            {
+                await runs.StartRowAsync(ct);
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    if (row[columns[c]] is { } value)
+                    {
+                        await runs.WriteAsync(value, types[c], ct);
+                    }
+                    else
+                    {
+                        await runs.WriteNullAsync(ct);
+                    }
+                }
+                events.Add((row["id"]!, row["submitted_at"]!));
+            }
+            await runs.CompleteAsync(ct);
+        }
+        await using (var log = await connection.BeginBinaryImportAsync(
+            "COPY run_events (run_id, from_state, to_state, reason, at) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (id, at) in events)
+            {
+                await log.StartRowAsync(ct);
+                await log.WriteAsync(id, "text", ct);
+                await log.WriteNullAsync(ct);
+                await log.WriteAsync("queued", "text", ct);
+                await log.WriteAsync("submitted", "text", ct);
+                await log.WriteAsync(at, "timestamp with time zone", ct);
+            }
+            await log.CompleteAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Copies of the template with new ids, states and times (lazily: a million rows are never all in memory).</summary>
+    private IEnumerable<Dictionary<string, object?>> Rows(
+        Dictionary<string, object?> template, string templateId, int count, bool queued, int sampleEvery, List<string> sample)
+    {
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var sample = new List<string>();
         var spec = (string)template["spec_json"]!;
         for (var i = 0; i < count; i++)
         {
@@ -86,7 +153,7 @@ internal sealed class Seeder(string dataDir, string? postgres)
                 2 => ("system_error", null),
                 _ => ("succeeded", 0),
             };
-            var row = new Dictionary<string, object?>(template)
+            yield return new Dictionary<string, object?>(template)
             {
                 ["id"] = id,
                 ["state"] = state,
@@ -101,17 +168,7 @@ internal sealed class Seeder(string dataDir, string? postgres)
                 ["idempotency_key"] = null,
                 ["spec_json"] = spec.Replace(templateId, id, StringComparison.Ordinal),
             };
-            for (var c = 0; c < columns.Length; c++)
-            {
-                insertRun.Parameters[c].Value = row[columns[c]] ?? DBNull.Value;
-            }
-            await insertRun.ExecuteNonQueryAsync(ct);
-            insertEvent.Parameters[0].Value = id;
-            insertEvent.Parameters[1].Value = Time(submitted);
-            await insertEvent.ExecuteNonQueryAsync(ct);
         }
-        await tx.CommitAsync(ct);
-        return sample;
     }
 
     // SQLite stores unix microseconds, PostgreSQL timestamptz.
@@ -132,7 +189,7 @@ internal sealed class Seeder(string dataDir, string? postgres)
         return command;
     }
 
-    private static async Task<Dictionary<string, object?>> ReadRowAsync(DbConnection connection, string id, CancellationToken ct)
+    private static async Task<(Dictionary<string, object?> Row, string[] Types)> ReadRowAsync(DbConnection connection, string id, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT * FROM runs WHERE id = @id";
@@ -146,11 +203,13 @@ internal sealed class Seeder(string dataDir, string? postgres)
             throw new InvalidOperationException($"template run {id} is not in the database");
         }
         var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var types = new string[reader.FieldCount];
         for (var i = 0; i < reader.FieldCount; i++)
         {
             row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            types[i] = reader.GetDataTypeName(i);
         }
-        return row;
+        return (row, types);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken ct)
