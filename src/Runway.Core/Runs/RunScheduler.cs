@@ -131,12 +131,19 @@ public sealed class RunScheduler(
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         var reconciler = new RunReconciler(store, executorsByName, workspace, logger);
-        foreach (var taken in await reconciler.ReconcileAsync(options.Node, cancellationToken))
+        var taken = new List<ActiveRun>();
+        foreach (var back in await reconciler.ReconcileAsync(options.Node, cancellationToken))
         {
-            var run = new ActiveRun(taken.Run);
-            run.Track(taken.Spec, taken.Executor, taken.Handle, Deadline(taken.Run, taken.Spec));
-            active[taken.Run.Id] = run;
-            if (taken.Run.CancelRequestedAt is not null && run.TrySetCause(StopCause.Canceled))
+            var run = new ActiveRun(back.Run);
+            run.Track(back.Spec, back.Executor, back.Handle, Deadline(back.Run, back.Spec));
+            active[back.Run.Id] = run;
+            taken.Add(run);
+        }
+        // Watched only once all count as active: a run that ended while the server was down finishes at
+        // once, and the claim of its successor must see every slot the others hold.
+        foreach (var run in taken)
+        {
+            if (run.Run.CancelRequestedAt is not null && run.TrySetCause(StopCause.Canceled))
             {
                 Stop(run);
             }
@@ -263,8 +270,8 @@ public sealed class RunScheduler(
             await claiming.WaitAsync(stopping);
             try
             {
-                // This run's slot is free once the transaction commits.
-                var free = options.Concurrency - active.Count + 1;
+                // This run's slot is free once the transaction commits; a server that is stopping claims nothing.
+                var free = stopping.IsCancellationRequested ? 0 : options.Concurrency - active.Count + 1;
                 var (transitioned, claimed) = await store.FinishAndClaimAsync(final, options.Node, free, CancellationToken.None);
                 if (!transitioned)
                 {
@@ -289,6 +296,16 @@ public sealed class RunScheduler(
             logger.LogWarning(e, "Could not record the end of run {RunId} with the next claim; recording it alone", runId);
             await PersistAsync(final);
             Release(runId);
+            return;
+        }
+        if (stopping.IsCancellationRequested)
+        {
+            // Stopping began while they were claimed: hand them back unstarted, for this or another node.
+            foreach (var run in launches)
+            {
+                await PersistAsync(new RunTransition(run.Run.Id, [RunState.Running], RunState.Queued, "node stopping before the run started"));
+                active.TryRemove(run.Run.Id, out _);
+            }
             return;
         }
         foreach (var run in launches)
@@ -405,7 +422,7 @@ public sealed class RunScheduler(
     public override void Dispose()
     {
         signal.Dispose();
-        claiming.Dispose();
+        // Not `claiming`: a run ending during shutdown may still release it; it holds no OS handle.
         base.Dispose();
     }
 }

@@ -44,11 +44,20 @@ public sealed class Clients(IDbContextFactory<RunwayDb> databases, GrantCache ca
     {
         await using var db = await databases.CreateDbContextAsync(ct);
         var now = clock.GetUtcNow();
-        var matched = await db.OAuthClients.Where(c => c.ClientId == clientId)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, c => c.RevokedAt ?? now), ct);
-        await db.ApiTokens.Where(t => t.ClientId == clientId && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
-        cache.Clear();
-        return matched > 0;
+        try
+        {
+            // One transaction: the client and its tokens are revoked together or not at all.
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var matched = await db.OAuthClients.Where(c => c.ClientId == clientId)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedAt, c => c.RevokedAt ?? now), ct);
+            await db.ApiTokens.Where(t => t.ClientId == clientId && t.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), ct);
+            await tx.CommitAsync(ct);
+            return matched > 0;
+        }
+        finally
+        {
+            cache.Clear();
+        }
     }
 }

@@ -257,6 +257,30 @@ public sealed class RunSchedulerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Restart_CountsEveryTakenBackRun_BeforeClaimingForOneThatEndedWhileDown()
+    {
+        await harness.StartAsync(concurrency: 2);
+        var ended = await harness.SubmitAsync(harness.Gated("count", "gate-ended"));
+        await harness.WaitForStartAsync(ended.Id);
+        var live = await harness.SubmitAsync(harness.Gated("count", "gate-live"));
+        await harness.WaitForStartAsync(live.Id);
+        await harness.StopAsync();
+        harness.Open("gate-ended");
+        await Poll.UntilAsync(() => File.Exists(Path.Combine(harness.Paths.RunDirectory(ended.Id), "exit_code")), "a run to end while the node is down");
+        var queued = await harness.SubmitAsync(harness.Gated("count", "gate-queued"));
+
+        await harness.StartAsync(concurrency: 1);
+        await harness.WaitForStateAsync(ended.Id, RunState.Succeeded);
+
+        // The live run holds the only slot: nothing may be claimed along with the ended run's end.
+        Assert.Equal(RunState.Queued, (await harness.Store.GetAsync(queued.Id, Ct))?.State);
+        harness.Open("gate-live");
+        harness.Open("gate-queued");
+        await harness.WaitForStateAsync(queued.Id, RunState.Succeeded);
+        Assert.Equal(RunState.Succeeded, (await harness.Store.GetAsync(live.Id, Ct))?.State);
+    }
+
+    [Fact]
     public async Task Cancel_StopsRun_WhenRequestedThroughAnotherNode()
     {
         await harness.StartAsync();
