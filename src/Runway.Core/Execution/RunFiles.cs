@@ -18,10 +18,23 @@ public static class RunFiles
     /// <summary>The run's own TMPDIR.</summary>
     public const string Temp = "tmp";
 
-    /// <summary>Files of the executor's own (wrapper script, pid, exit code, logs): never listed as outputs.</summary>
+    /// <summary>The local executor's wrapper script.</summary>
+    public const string Script = "run.sh";
+
+    /// <summary>The wrapper's pid (also its process group), written by the server.</summary>
+    public const string Pid = "pid";
+
+    /// <summary>The same pid written by the wrapper itself, before it runs the command.</summary>
+    public const string WrapperPid = "pid.wrapper";
+
+    /// <summary>The wrapper's start time, which tells it from a later process that reuses the pid.</summary>
+    public const string PidStart = "pid_start";
+
+    /// <summary>Files of the executor's own (wrapper script, pids, exit code, logs): never listed as outputs.</summary>
     public static readonly IReadOnlySet<string> Internal = new HashSet<string>(StringComparer.Ordinal)
     {
-        "run.sh", "pid", "pid.tmp", "pid_start", ExitCode, "exit_code.tmp", Stdout, Stderr,
+        Script, Pid, WrapperPid, PidStart, ExitCode, Stdout, Stderr,
+        "pid.tmp", "exit_code.tmp", // written by the wrappers of earlier versions
     };
 
     public static string Log(string stream) => stream == "stderr" ? Stderr : Stdout;

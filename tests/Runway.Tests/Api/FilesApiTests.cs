@@ -92,6 +92,18 @@ public sealed class FilesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Outputs_OfAPipelineWithoutGlobs_LeaveOutTheExecutorsOwnFiles()
+    {
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "sleep", @params = new { seconds = 0 } })).GetProperty("id").GetString()!;
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, id)).GetProperty("state").GetString());
+
+        var outputs = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}/outputs", Ct);
+
+        // The run wrote nothing of its own: run.sh, pid, pid.wrapper, pid_start, exit_code and the logs are Runway's.
+        Assert.Empty(outputs.GetProperty("outputs").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Run_ReadsUploadedFile_AndServesOutputsRangesAndArchive()
     {
         var text = string.Join('\n', Enumerable.Repeat("alpha beta gamma alpha delta", 50));

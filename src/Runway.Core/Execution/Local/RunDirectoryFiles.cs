@@ -8,15 +8,14 @@ namespace Runway.Execution.Local;
 /// </summary>
 internal static class RunDirectoryFiles
 {
-    public const string Script = "run.sh";
-    public const string Pid = "pid";
-    public const string PidStart = "pid_start";
+    public const string Script = RunFiles.Script;
+    public const string Pid = RunFiles.Pid;
+    public const string PidStart = RunFiles.PidStart;
+    public const string WrapperPid = RunFiles.WrapperPid;
     public const string ExitCode = RunFiles.ExitCode;
     public const string Stdout = RunFiles.Stdout;
     public const string Stderr = RunFiles.Stderr;
     public const string Temp = RunFiles.Temp;
-
-    public const string WrapperPid = "pid.wrapper";
 
     // Started as `/bin/sh run.sh ARGV...` leading a new session and process group (posix_spawn, SETSID).
     // 1. The command's words are positional parameters run as "$@": the shell never parses them. argv[0]
