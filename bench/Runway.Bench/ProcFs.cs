@@ -1,15 +1,10 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace Runway.Bench;
 
-/// <summary>What the benchmark reads of other processes: /proc, and kill(2) for signals and liveness.</summary>
-internal static partial class ProcFs
+/// <summary>What the benchmark reads of other processes: /proc, and Runway's own kill(2) (Posix) for signals and liveness.</summary>
+internal static class ProcFs
 {
-    private const int SigTerm = 15;
-    private const int SigKill = 9;
-    private const int Esrch = 3;
-
     // The kernel reports CPU time in clock ticks; USER_HZ is 100 on every Linux this runs on.
     private const double TicksPerSecond = 100;
 
@@ -44,20 +39,10 @@ internal static partial class ProcFs
         return 0;
     }
 
-    public static void KillGroup(int pgid)
-    {
-        if (pgid > 1)
-        {
-            Kill(-pgid, SigKill);
-        }
-    }
+    public static void KillGroup(int pgid) => Posix.KillGroup(pgid, Posix.SigKill);
 
-    public static bool Terminate(int pid) => Kill(pid, SigTerm) == 0;
+    public static bool Terminate(int pid) => Posix.Signal(pid, Posix.SigTerm);
 
-    /// <summary>Whether any process of the group is left (signal 0 to -pgid answers ESRCH once none is).</summary>
-    public static bool GroupExists(int pgid) => pgid > 1 && (Kill(-pgid, 0) == 0 || Marshal.GetLastPInvokeError() != Esrch);
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Kill(int pid, int signal);
+    /// <summary>Whether any process of the group is left, zombies included (signal 0 to -pgid).</summary>
+    public static bool GroupExists(int pgid) => pgid > 1 && Posix.Exists(-pgid);
 }

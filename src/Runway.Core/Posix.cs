@@ -26,6 +26,9 @@ public static partial class Posix
         }
     }
 
+    /// <summary>Sends <paramref name="signal"/> to one process; false if it is gone.</summary>
+    public static bool Signal(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
+
     /// <summary>Sends <paramref name="signal"/> to every process of the group; false if the group is gone.</summary>
     public static bool KillGroup(int processGroup, int signal) => processGroup > 1 && Kill(-processGroup, signal) == 0;
 

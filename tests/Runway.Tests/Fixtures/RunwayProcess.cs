@@ -94,7 +94,7 @@ public sealed class RunwayProcess : IAsyncDisposable
     {
         if (process is { HasExited: false })
         {
-            Runway.Execution.Local.ProcessTable.Signal(process.Id, Posix.SigTerm);
+            Posix.Signal(process.Id, Posix.SigTerm);
             await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
     }

@@ -240,7 +240,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             if (signalled.Add(child))
             {
-                ProcessTable.Signal(child, Posix.SigTerm);
+                Posix.Signal(child, Posix.SigTerm);
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace Runway.Execution.Local;
 
@@ -8,11 +7,8 @@ namespace Runway.Execution.Local;
 /// and whether a process group still has live members. Zombies count as gone: this machine's init may
 /// reap orphans late, and a zombie runs nothing.
 /// </summary>
-internal static partial class ProcessTable
+internal static class ProcessTable
 {
-    /// <summary>Sends <paramref name="signal"/> to one process (Posix.KillGroup signals whole groups).</summary>
-    public static bool Signal(int pid, int signal) => pid > 1 && Kill(pid, signal) == 0;
-
     /// <summary>Start time of the process in clock ticks since boot (/proc/pid/stat field 22), or null if it is gone.</summary>
     public static long? StartTime(int pid) => Read(pid) is { } stat && stat.State != 'Z' ? stat.StartTime : null;
 
@@ -107,8 +103,4 @@ internal static partial class ProcessTable
     }
 
     private sealed record Stat(char State, int Parent, int ProcessGroup, long StartTime);
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Kill(int pid, int signal);
 }
