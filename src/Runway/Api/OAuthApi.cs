@@ -21,8 +21,8 @@ public static class OAuthApi
         return app;
     }
 
-    public static async Task<Results<JsonHttpResult<TokenResponse>, JsonHttpResult<OAuthError>>> TokenAsync(
-        HttpContext http, Clients clients, Accounts accounts, Tokens tokens, LoginThrottle throttle, AuthOptions options,
+    public static async Task<Results<JsonHttpResult<TokenResponse>, JsonHttpResult<OAuthError>, ProblemHttpResult>> TokenAsync(
+        HttpContext http, Clients clients, Accounts accounts, Tokens tokens, [FromKeyedServices(LoginThrottle.Clients)] LoginThrottle throttle, AuthOptions options,
         AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
         http.Response.Headers.CacheControl = "no-store";
@@ -44,10 +44,14 @@ public static class OAuthApi
         }
         var address = http.Connection.RemoteIpAddress?.ToString();
         var presented = basic ?? posted;
-        if (presented is { } attempt && throttle.IsBlocked(attempt.Id, address))
+        // RFC 6749 has no error for this; the endpoint's rate limiter answers 429 as problem details, and so does this.
+        if (presented is { } attempt && throttle.RetryAfter(attempt.Id, address) is { } wait)
         {
-            http.Response.Headers.RetryAfter = ((int)throttle.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Error("invalid_client", "too many failed attempts for this client or from this address; try again later", StatusCodes.Status429TooManyRequests);
+            var seconds = LoginThrottle.Seconds(wait);
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed client logins",
+                detail: $"too many failed attempts for this client or from this address; try again in {seconds} seconds",
+                type: "https://www.rfc-editor.org/rfc/rfc6585#section-4");
         }
         if (presented is not var (clientId, secret)
             || await clients.VerifyAsync(clientId, secret, ct) is not { } client
@@ -61,6 +65,7 @@ public static class OAuthApi
             http.Response.Headers.WWWAuthenticate = "Basic realm=\"runway\"";
             return Error("invalid_client", "unknown client, wrong secret, or no client authentication", StatusCodes.Status401Unauthorized);
         }
+        throttle.RecordSuccess(clientId, address);
         if (form["grant_type"] != "client_credentials")
         {
             return Error("unsupported_grant_type", "only grant_type=client_credentials is supported");

@@ -32,6 +32,7 @@ public static class AuthServiceCollectionExtensions
     {
         services.AddRunwayAccounts(configuration);
         services.AddSingleton<LoginThrottle>();
+        services.AddKeyedSingleton<LoginThrottle>(LoginThrottle.Clients);
         services.AddAuthentication(RunwayAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null);
         var authorization = services.AddAuthorizationBuilder()
@@ -58,6 +59,7 @@ public static class AuthServiceCollectionExtensions
                     HttpContext = context.HttpContext,
                     ProblemDetails = new ProblemDetails
                     {
+                        Type = "https://www.rfc-editor.org/rfc/rfc6585#section-4",
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
                         Detail = "too many token requests from this address; try again in a minute",

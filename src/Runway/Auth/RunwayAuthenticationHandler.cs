@@ -44,15 +44,13 @@ public sealed class RunwayAuthenticationHandler(
         var value = header[(space + 1)..].Trim();
         var address = Context.Connection.RemoteIpAddress?.ToString();
         var ct = Context.RequestAborted;
+        // A token is never throttled: it cannot be guessed, and refusing a valid one would let anyone who shares
+        // its address (a proxy, a NAT) lock its owner out. Wrong tokens are not counted either.
         if (kind.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            if (throttle.IsBlocked(null, address))
-            {
-                return Throttle();
-            }
             return await tokens.ValidateAsync(value, ct) is { } grant
                 ? Success(grant.User, grant.Scopes, "token", grant.Token)
-                : Failure(null, address, "bearer", badToken: true);
+                : Failure("bearer", badToken: true);
         }
         if (!kind.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
@@ -62,28 +60,36 @@ public sealed class RunwayAuthenticationHandler(
         {
             return AuthenticateResult.Fail("malformed Basic credentials");
         }
-        if (throttle.IsBlocked(username, address))
-        {
-            return Throttle();
-        }
         if (Secrets.LooksLikeToken(secret))
         {
             return await tokens.ValidateAsync(secret, ct) is { } grant && grant.User.Username == username
                 ? Success(grant.User, grant.Scopes, "basic-token", grant.Token)
-                : Failure(username, address, "basic-token");
+                : Failure("basic-token", username, address);
         }
-        return await accounts.VerifyPasswordAsync(username, secret, ct) is { } user
-            ? Success(user, Scopes.OfRole(user.Role), "password", null)
-            : Failure(username, address, "password");
+        // Passwords can be guessed: a throttled user or address tries none, right or wrong, until its window frees a slot.
+        if (throttle.RetryAfter(username, address) is { } wait)
+        {
+            Context.Items[Throttled] = wait;
+            return AuthenticateResult.Fail("too many failed logins");
+        }
+        if (await accounts.VerifyPasswordAsync(username, secret, ct) is { } user)
+        {
+            throttle.RecordSuccess(username, address);
+            return Success(user, Scopes.OfRole(user.Role), "password", null);
+        }
+        throttle.RecordFailure(username, address);
+        return Failure("password", username, address);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        if (Context.Items.ContainsKey(Throttled))
+        if (Context.Items[Throttled] is TimeSpan wait)
         {
-            Response.Headers.RetryAfter = ((int)throttle.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var seconds = LoginThrottle.Seconds(wait);
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await WriteProblemAsync(StatusCodes.Status429TooManyRequests, "Too many failed logins",
-                $"too many failed logins for this user or from this address; try again in {throttle.Window.TotalMinutes:0.#} minutes");
+                $"too many failed logins for this user or from this address; try again in {seconds} seconds, or use a token",
+                "https://www.rfc-editor.org/rfc/rfc6585#section-4");
             return;
         }
         Response.Headers.Append("WWW-Authenticate", "Basic realm=\"runway\", charset=\"UTF-8\"");
@@ -124,22 +130,15 @@ public sealed class RunwayAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    private AuthenticateResult Failure(string? username, string? address, string method, bool badToken = false)
+    private AuthenticateResult Failure(string method, string? username = null, string? address = null, bool badToken = false)
     {
         if (badToken)
         {
             Context.Items[BadToken] = true;
         }
-        throttle.RecordFailure(username, address);
         // The user name and address only: the presented secret is never logged.
-        Logger.LogInformation("Failed {Method} login for {User} from {Address}", method, username ?? "(token)", address);
+        Logger.LogInformation("Failed {Method} login for {User} from {Address}", method, username ?? "(token)", address ?? Context.Connection.RemoteIpAddress?.ToString());
         return AuthenticateResult.Fail("invalid credentials");
-    }
-
-    private AuthenticateResult Throttle()
-    {
-        Context.Items[Throttled] = true;
-        return AuthenticateResult.Fail("too many failed logins");
     }
 
     private static (string Username, string Secret)? DecodeBasic(string value)
@@ -156,14 +155,14 @@ public sealed class RunwayAuthenticationHandler(
         }
     }
 
-    private async Task WriteProblemAsync(int status, string title, string detail)
+    private async Task WriteProblemAsync(int status, string title, string detail, string? type = null)
     {
         Response.StatusCode = status;
         var problems = Context.RequestServices.GetRequiredService<IProblemDetailsService>();
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+            ProblemDetails = new ProblemDetails { Type = type, Status = status, Title = title, Detail = detail },
         });
     }
 }

@@ -38,6 +38,7 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         // Fast hashing and generous login limits for tests only; the defaults stay production-strength.
         builder.UseSetting("Runway:Auth:PasswordIterations", "1000");
         builder.UseSetting("Runway:Auth:FailedLoginsPerUser", "10000");
+        builder.UseSetting("Runway:Auth:FailedLoginsPerUserAndAddress", "10000");
         builder.UseSetting("Runway:Auth:FailedLoginsPerAddress", "10000");
         builder.UseSetting("Runway:Auth:TokenRequestsPerMinute", "10000");
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
