@@ -36,6 +36,11 @@ public static class TokensApi
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
                 detail: "a token issued to an OAuth client cannot create tokens; ask for a new one at /oauth/token");
         }
+        if (!Caller.MayManageTokens(user))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "creating tokens takes your password or a token with all your scopes; this token carries only " + Scopes.Format(Caller.ScopesOf(user)));
+        }
         var mine = Caller.ScopesOf(user);
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request?.Name) || request.Name.Length > 100)
@@ -48,9 +53,20 @@ public static class TokensApi
             errors["scopes"] = [$"a token can only narrow your rights: choose among {Scopes.Format(mine)}"];
         }
         DateTimeOffset? expires = request?.ExpiresInDays is { } days ? clock.GetUtcNow().AddDays(days) : request?.ExpiresAt;
+        var expiryField = request?.ExpiresInDays is null && request?.ExpiresAt is not null ? "expires_at" : "expires_in_days";
         if (request?.ExpiresInDays is <= 0 or > 3650 || (expires is { } e && e <= clock.GetUtcNow()))
         {
-            errors["expires_in_days"] = ["must lie in the future, within ten years"];
+            errors[expiryField] = ["must lie in the future, within ten years"];
+        }
+        // A token cannot outlive the token that made it: asked for no expiry, it gets its maker's; asked for a
+        // later one, it is refused rather than silently shortened, so the caller learns what it got.
+        else if (Caller.TokenExpiryOf(user) is { } ceiling)
+        {
+            if (expires > ceiling)
+            {
+                errors[expiryField] = [$"must not be later than this token's own expiry, {ceiling:O}"];
+            }
+            expires ??= ceiling;
         }
         if (errors.Count > 0)
         {
@@ -80,6 +96,12 @@ public static class TokensApi
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
         string id, ClaimsPrincipal user, HttpContext http, Tokens tokens, AuditTrail audit, CancellationToken ct)
     {
+        // Any token may revoke itself (`runway logout`); other tokens take a full credential (see Caller.MayManageTokens).
+        if (id != Caller.TokenIdOf(user) && !Caller.MayManageTokens(user))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "revoking other tokens takes your password or a token with all your scopes; a token may always revoke itself");
+        }
         if (!await tokens.RevokeAsync(id, Caller.IsAdmin(user) ? null : Caller.NameOf(user), ct))
         {
             return Problems.NotFound($"no token with id '{id}'");

@@ -24,6 +24,9 @@ public sealed class RunwayAuthenticationHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Runway";
+
+    /// <summary>When the presented token expires, so the tokens it makes cannot outlive it.</summary>
+    public const string TokenExpiresClaim = "token_expires";
     private const string Throttled = "runway.throttled";
     private const string BadToken = "runway.bad_token";
 
@@ -121,6 +124,10 @@ public sealed class RunwayAuthenticationHandler(
         if (token is not null)
         {
             claims.Add(new Claim("token_id", token.Id));
+            if (token.ExpiresAt is { } expires)
+            {
+                claims.Add(new Claim(TokenExpiresClaim, expires.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+            }
             if (token.ClientId is not null)
             {
                 claims.Add(new Claim("client_id", token.ClientId));

@@ -15,6 +15,9 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, GrantCache cac
         string username, string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, string? clientId, CancellationToken ct)
     {
         var secret = Secrets.NewToken();
+        // Whole microseconds, as the databases store them: the answer then shows exactly the expiry that a later
+        // check (and a token this one makes) reads back.
+        expiresAt = expiresAt is { } at ? new DateTimeOffset(at.UtcTicks - at.UtcTicks % 10, TimeSpan.Zero) : null;
         var token = new ApiToken
         {
             Id = "tok_" + Ids.NewUlid(clock.GetUtcNow()),
