@@ -12,19 +12,31 @@ public static class AdminApi
     public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/admin").WithTags("Admin").RequireAuthorization(Scopes.Admin);
-        api.MapGet("/users", ListUsersAsync).WithSummary("Every user");
+        api.MapGet("/users", ListUsersAsync).WithSummary("Users by name; ?limit= (1-1000, default 100), then ?cursor=next_cursor");
         api.MapPost("/users", AddUserAsync).WithSummary("Add a user; without a password one is generated and answered once");
         api.MapGet("/users/{username}", GetUserAsync).WithSummary("One user");
         api.MapPatch("/users/{username}", UpdateUserAsync).WithSummary("Change a user: display_name, email, role, groups, enabled, password");
-        api.MapGet("/clients", ListClientsAsync).WithSummary("Every OAuth client");
+        api.MapGet("/clients", ListClientsAsync).WithSummary("OAuth clients by id; ?limit= (1-1000, default 100), then ?cursor=next_cursor");
         api.MapPost("/clients", AddClientAsync).WithSummary("Register an OAuth client acting for a user; its secret is in this answer only");
         api.MapDelete("/clients/{clientId}", RevokeClientAsync).WithSummary("Revoke a client and the tokens issued to it");
-        api.MapGet("/audit", AuditAsync).WithSummary("The audit trail, newest first (?actor=, ?action=, ?target=, ?before=, ?limit=)");
+        api.MapGet("/audit", AuditAsync).WithSummary("The audit trail, newest first (?actor=, ?action=, ?target=, ?limit=, then ?cursor=next_cursor)");
         return app;
     }
 
-    public static async Task<Ok<UserListResponse>> ListUsersAsync(Accounts accounts, CancellationToken ct) =>
-        TypedResults.Ok(new UserListResponse((await accounts.ListAsync(ct)).Select(UserResponse.From).ToList()));
+    public static async Task<Results<Ok<UserListResponse>, ProblemHttpResult>> ListUsersAsync(int? limit, string? cursor, RunwayDb db, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var size = Keyset.Limit(limit, errors);
+        var after = Keyset.After(cursor, name => name.Length > 0, errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+        var query = db.Users.AsNoTracking();
+        query = after is null ? query : query.Where(u => u.Username.CompareTo(after) > 0);
+        var page = await query.OrderBy(u => u.Username).Take(size + 1).ToListAsync(ct);
+        return TypedResults.Ok(new UserListResponse(page.Take(size).Select(UserResponse.From).ToList(), Keyset.Next(page, size, u => u.Username)));
+    }
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetUserAsync(string username, Accounts accounts, CancellationToken ct) =>
         await accounts.FindAsync(username, ct) is { } user ? TypedResults.Ok(UserResponse.From(user)) : Problems.NotFound($"no user named '{username}'");
@@ -85,8 +97,21 @@ public static class AdminApi
         return TypedResults.Ok(UserResponse.From(updated));
     }
 
-    public static async Task<Ok<ClientListResponse>> ListClientsAsync(Clients clients, CancellationToken ct) =>
-        TypedResults.Ok(new ClientListResponse((await clients.ListAsync(ct)).Select(ClientResponse.From).ToList()));
+    // In client id order, the one unique key: ids are random, so this order says nothing, but pages never overlap.
+    public static async Task<Results<Ok<ClientListResponse>, ProblemHttpResult>> ListClientsAsync(int? limit, string? cursor, RunwayDb db, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var size = Keyset.Limit(limit, errors);
+        var after = Keyset.After(cursor, id => id.StartsWith("rwc_", StringComparison.Ordinal), errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+        var query = db.OAuthClients.AsNoTracking();
+        query = after is null ? query : query.Where(c => c.ClientId.CompareTo(after) > 0);
+        var page = await query.OrderBy(c => c.ClientId).Take(size + 1).ToListAsync(ct);
+        return TypedResults.Ok(new ClientListResponse(page.Take(size).Select(ClientResponse.From).ToList(), Keyset.Next(page, size, c => c.ClientId)));
+    }
 
     public static async Task<Results<Created<AddedClientResponse>, ProblemHttpResult>> AddClientAsync(
         AddClientRequest? request, HttpContext http, Accounts accounts, Clients clients, AuditTrail audit, CancellationToken ct)
@@ -126,12 +151,18 @@ public static class AdminApi
     }
 
     public static async Task<Results<Ok<AuditListResponse>, ProblemHttpResult>> AuditAsync(
-        string? actor, string? action, string? target, long? before, int? limit, RunwayDb db, CancellationToken ct)
+        string? actor, string? action, string? target, long? before, int? limit, string? cursor, RunwayDb db, CancellationToken ct)
     {
-        var size = limit ?? 100;
-        if (size is < 1 or > 1000)
+        var errors = new Dictionary<string, string[]>();
+        var size = Keyset.Limit(limit, errors);
+        // next_cursor pages as every other list does; next_before, the older way, stays for the clients that use it.
+        if (Keyset.After(cursor, id => long.TryParse(id, System.Globalization.CultureInfo.InvariantCulture, out _), errors) is { } after)
         {
-            return Problems.Invalid("limit", "must be between 1 and 1000");
+            before = long.Parse(after, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
         }
         var query = db.AuditEntries.AsNoTracking();
         query = string.IsNullOrEmpty(actor) ? query : query.Where(a => a.Actor == actor);
@@ -140,7 +171,8 @@ public static class AdminApi
         query = before is { } b ? query.Where(a => a.Id < b) : query;
         var page = await query.OrderByDescending(a => a.Id).Take(size + 1).ToListAsync(ct);
         var next = page.Count > size ? page[size - 1].Id : (long?)null;
-        return TypedResults.Ok(new AuditListResponse(page.Take(size).ToList(), next));
+        return TypedResults.Ok(new AuditListResponse(page.Take(size).ToList(), next,
+            Keyset.Next(page, size, a => a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 }
 
@@ -153,7 +185,7 @@ public sealed record UserResponse(string Username, string? DisplayName, string? 
     public static UserResponse From(UserAccount u) => new(u.Username, u.DisplayName, u.Email, u.Role, u.GroupList, u.Enabled, u.CreatedAt);
 }
 
-public sealed record UserListResponse(IReadOnlyList<UserResponse> Users);
+public sealed record UserListResponse(IReadOnlyList<UserResponse> Users, string? NextCursor);
 
 public sealed record AddedUserResponse(UserResponse User, string? GeneratedPassword);
 
@@ -164,8 +196,8 @@ public sealed record ClientResponse(string ClientId, string Name, string Owner, 
     public static ClientResponse From(OAuthClient c) => new(c.ClientId, c.Name, c.Owner, Auth.Scopes.Parse(c.Scopes), c.CreatedAt, c.RevokedAt);
 }
 
-public sealed record ClientListResponse(IReadOnlyList<ClientResponse> Clients);
+public sealed record ClientListResponse(IReadOnlyList<ClientResponse> Clients, string? NextCursor);
 
 public sealed record AddedClientResponse(ClientResponse Client, string ClientSecret);
 
-public sealed record AuditListResponse(IReadOnlyList<AuditEntry> Entries, long? NextBefore);
+public sealed record AuditListResponse(IReadOnlyList<AuditEntry> Entries, long? NextBefore, string? NextCursor);

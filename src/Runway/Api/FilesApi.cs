@@ -7,6 +7,7 @@ using Microsoft.Net.Http.Headers;
 using Runway.Auth;
 using Runway.Data;
 using Runway.Files;
+using Runway.Runs;
 
 namespace Runway.Api;
 
@@ -19,7 +20,7 @@ public static class FilesApi
         var api = app.MapGroup("/api/v1/files").WithTags("Files");
         api.MapPost("/", UploadAsync).WithSummary("Upload a file (multipart/form-data, field 'file'), streamed to disk")
             .Accepts<IFormFile>("multipart/form-data").DisableAntiforgery().RequireAuthorization(Scopes.FilesWrite);
-        api.MapGet("/", ListAsync).WithSummary("The caller's files (an admin's: everyone's), newest first").RequireAuthorization(Scopes.FilesRead);
+        api.MapGet("/", ListAsync).WithSummary("The caller's files (an admin's: everyone's), newest first; ?limit= (1-1000, default 100), then ?cursor=next_cursor").RequireAuthorization(Scopes.FilesRead);
         api.MapGet("/{id}", DownloadAsync).WithSummary("Download a file; honours Range").RequireAuthorization(Scopes.FilesRead);
         api.MapDelete("/{id}", DeleteAsync).WithSummary("Delete a file").RequireAuthorization(Scopes.FilesWrite);
         return app;
@@ -75,12 +76,21 @@ public static class FilesApi
         return Problems.Invalid("file", "no file field named 'file' in the multipart body (curl -F file=@path)");
     }
 
-    public static async Task<Ok<FileListResponse>> ListAsync(HttpContext http, RunwayDb db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<FileListResponse>, ProblemHttpResult>> ListAsync(
+        int? limit, string? cursor, HttpContext http, RunwayDb db, CancellationToken cancellationToken)
     {
+        var errors = new Dictionary<string, string[]>();
+        var size = Keyset.Limit(limit, errors);
+        var after = Keyset.After(cursor, Ids.IsFileId, errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
         var owner = Caller.NameOf(http.User);
         var visible = Caller.IsAdmin(http.User) ? db.Files.AsNoTracking() : db.Files.AsNoTracking().Where(f => f.Owner == owner);
-        var files = await visible.OrderByDescending(f => f.Id).Take(1000).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new FileListResponse(files.Select(FileResponse.From).ToList()));
+        visible = after is null ? visible : visible.Where(f => f.Id.CompareTo(after) < 0);
+        var files = await visible.OrderByDescending(f => f.Id).Take(size + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new FileListResponse(files.Take(size).Select(FileResponse.From).ToList(), Keyset.Next(files, size, f => f.Id)));
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> DownloadAsync(
@@ -123,4 +133,4 @@ public sealed record FileResponse(string Id, string Name, long Size, string Sha2
     public static FileResponse From(StoredFile f) => new(f.Id, f.Name, f.Size, f.Sha256, f.Owner, f.CreatedAt);
 }
 
-public sealed record FileListResponse(IReadOnlyList<FileResponse> Files);
+public sealed record FileListResponse(IReadOnlyList<FileResponse> Files, string? NextCursor);

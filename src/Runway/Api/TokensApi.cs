@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Runway.Auth;
+using Runway.Data;
 
 namespace Runway.Api;
 
@@ -17,7 +19,7 @@ public static class TokensApi
     {
         var api = app.MapGroup("/api/v1/tokens").WithTags("Account");
         api.MapPost("/", CreateAsync).WithSummary("Create a personal API token; its secret is in this answer only");
-        api.MapGet("/", ListAsync).WithSummary("The caller's tokens (an admin may pass ?user=name, or ?user=* for all)");
+        api.MapGet("/", ListAsync).WithSummary("The caller's tokens, newest first (an admin may pass ?user=name, or ?user=* for all); ?limit=, ?cursor=next_cursor");
         api.MapDelete("/{id}", RevokeAsync).WithSummary("Revoke a token");
         return app;
     }
@@ -78,7 +80,8 @@ public static class TokensApi
         return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenResponse(token.Id, token.Name, secret, Scopes.Parse(token.Scopes), token.ExpiresAt));
     }
 
-    public static async Task<Results<Ok<TokenListResponse>, ProblemHttpResult>> ListAsync(string? user, ClaimsPrincipal caller, Tokens tokens, CancellationToken ct)
+    public static async Task<Results<Ok<TokenListResponse>, ProblemHttpResult>> ListAsync(
+        string? user, int? limit, string? cursor, ClaimsPrincipal caller, RunwayDb db, CancellationToken ct)
     {
         var whose = Caller.NameOf(caller);
         if (!string.IsNullOrEmpty(user) && user != whose)
@@ -89,8 +92,19 @@ public static class TokensApi
             }
             whose = user == "*" ? null : user;
         }
-        var list = await tokens.ListAsync(whose, ct);
-        return TypedResults.Ok(new TokenListResponse(list.Select(TokenResponseItem.From).ToList()));
+        var errors = new Dictionary<string, string[]>();
+        var size = Keyset.Limit(limit, errors);
+        var after = Keyset.After(cursor, id => id.StartsWith("tok_", StringComparison.Ordinal), errors);
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+        // Personal tokens only: those issued to OAuth clients are listed and revoked with their client.
+        var query = db.ApiTokens.AsNoTracking().Where(t => t.ClientId == null);
+        query = whose is null ? query : query.Where(t => t.Username == whose);
+        query = after is null ? query : query.Where(t => t.Id.CompareTo(after) < 0);
+        var page = await query.OrderByDescending(t => t.Id).Take(size + 1).ToListAsync(ct);
+        return TypedResults.Ok(new TokenListResponse(page.Take(size).Select(TokenResponseItem.From).ToList(), Keyset.Next(page, size, t => t.Id)));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
@@ -122,4 +136,4 @@ public sealed record TokenResponseItem(string Id, string Username, string Name, 
     public static TokenResponseItem From(ApiToken t) => new(t.Id, t.Username, t.Name, Auth.Scopes.Parse(t.Scopes), t.CreatedAt, t.ExpiresAt, t.RevokedAt);
 }
 
-public sealed record TokenListResponse(IReadOnlyList<TokenResponseItem> Tokens);
+public sealed record TokenListResponse(IReadOnlyList<TokenResponseItem> Tokens, string? NextCursor);

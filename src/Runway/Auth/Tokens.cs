@@ -68,18 +68,6 @@ public sealed class Tokens(IDbContextFactory<RunwayDb> databases, GrantCache cac
          select new Found(t, u, t.ClientId == null || db.OAuthClients.Any(c => c.ClientId == t.ClientId && c.RevokedAt == null)))
         .FirstOrDefaultAsync(ct);
 
-    /// <summary>Personal tokens (not client-issued ones) of one user, or of everyone when <paramref name="username"/> is null.</summary>
-    public async Task<IReadOnlyList<ApiToken>> ListAsync(string? username, CancellationToken ct)
-    {
-        await using var db = await databases.CreateDbContextAsync(ct);
-        var query = db.ApiTokens.AsNoTracking().Where(t => t.ClientId == null);
-        if (username is not null)
-        {
-            query = query.Where(t => t.Username == username);
-        }
-        return await query.OrderByDescending(t => t.Id).Take(1000).ToListAsync(ct);
-    }
-
     /// <summary>Revokes the token when it belongs to <paramref name="username"/> (any user's when null); false when there is none.</summary>
     public async Task<bool> RevokeAsync(string id, string? username, CancellationToken ct)
     {
