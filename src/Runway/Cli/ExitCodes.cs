@@ -16,6 +16,9 @@ internal static class ExitCodes
     public const int SystemError = 5;
     public const int WaitTimedOut = 6;
 
+    /// <summary>The server knows no run with that id (or not one the caller may see): not a run that failed.</summary>
+    public const int NoSuchRun = 7;
+
     /// <summary>Anything else that went wrong: server unreachable, server error, local I/O.</summary>
     public const int Error = 1;
 
@@ -28,6 +31,7 @@ internal static class ExitCodes
           4  the run hit its time limit (timed_out)
           5  system_error: Runway could not start or track the run
           6  --timeout passed before the run finished (the run goes on)
+          7  no run with that id
         """;
 
     public static int ForState(string state) => RunStates.TryParse(state, out var parsed)

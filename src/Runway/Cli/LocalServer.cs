@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Data.Sqlite;
 using Runway.Auth;
 using Runway.Data;
 
@@ -38,6 +39,16 @@ internal sealed class LocalServer
         configuration.AddEnvironmentVariables();
         configuration.AddRunwaySettings([.. flags]);
         var options = configuration.GetSection(RunwayOptions.Section).Get<RunwayOptions>() ?? new RunwayOptions();
+        // Migrating would create an empty database wherever the verb happened to run, and the user added
+        // there would never reach the server: refuse, and say where it looked.
+        var connection = DatabaseConnection.Parse(options.Database, options.DataDir);
+        if (connection.Provider == DatabaseProvider.Sqlite
+            && new SqliteConnectionStringBuilder(connection.ConnectionString).DataSource is { Length: > 0 } file and not ":memory:"
+            && !File.Exists(file))
+        {
+            throw new FileNotFoundException(
+                $"no Runway database at {file}; run this on the server machine with the --data-dir or --database that `runway serve` uses (or RUNWAY_DATA_DIR, RUNWAY_DATABASE)", file);
+        }
         var services = new ServiceCollection()
             .AddRunwayData(options.Database, options.DataDir)
             .AddRunwayAccounts(configuration)

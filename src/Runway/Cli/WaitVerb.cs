@@ -69,6 +69,13 @@ internal static class WaitVerb
                 interval = Longer(interval);
                 continue;
             }
+            catch (RunwayApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+            {
+                // A mistyped id must not read as a failed run to a script that branches on the code.
+                progress.Clear();
+                CliErrors.WriteProblem(e, context.Error);
+                return ExitCodes.NoSuchRun;
+            }
             var run = reply.Value;
             if (RunStates.TryParse(run.State, out var state) && state.IsFinal())
             {
