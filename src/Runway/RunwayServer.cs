@@ -51,6 +51,7 @@ public static class RunwayServer
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<Uploads>();
         builder.Services.AddRunwayExecution(options);
 
         // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
