@@ -52,6 +52,7 @@ public static class RunwayServer
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
+        builder.Services.AddSingleton<Submissions>();
         builder.Services.AddRunwayExecution(options);
 
         // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
