@@ -1,14 +1,9 @@
 using System.Security.Claims;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Runway.Auth;
 using Runway.Data;
-using Runway.Execution;
-using Runway.Files;
-using Runway.Pipelines;
 using Runway.Runs;
 
 namespace Runway.Api;
