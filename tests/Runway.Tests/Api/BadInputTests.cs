@@ -87,6 +87,23 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Upload_StoresNoLoneSurrogate_WhenTheFileNameIsNotUtf8()
+    {
+        // %ED%A0%80 is a UTF-16 surrogate encoded as if it were a character; PostgreSQL refuses such text.
+        const string body = "--cut\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%ED%A0%80%FF.txt\r\n\r\nbytes\r\n--cut--\r\n";
+        using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=cut");
+        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True((int)response.StatusCode is 201 or 400 or 422, $"answered {(int)response.StatusCode}: {text}");
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            Assert.DoesNotContain(JsonDocument.Parse(text).RootElement.GetProperty("name").GetString()!, char.IsSurrogate);
+        }
+    }
+
+    [Fact]
     public async Task Upload_Answers400Problem_WhenTheHeadersOfAPartAreCut()
     {
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes("--cut\r\nContent-Disposition: form-da"));
