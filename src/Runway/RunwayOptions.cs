@@ -26,6 +26,12 @@ public sealed class RunwayOptions
     /// <summary>The largest upload accepted, in bytes.</summary>
     public long MaxUploadBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// The group whose members may submit runs with a priority above the default (0), as admins may;
+    /// empty for admins only. Everyone may lower their own runs' priority.
+    /// </summary>
+    public string PriorityGroup { get; set; } = "";
+
     /// <summary>How long a stopped run gets between TERM and KILL.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 

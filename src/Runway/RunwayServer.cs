@@ -39,7 +39,7 @@ public static class RunwayServer
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.Complete);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures (a query value of the wrong type, JSON of the wrong shape) reach the handler above,
         // which answers a 400 that says what was wrong instead of an empty one.
@@ -51,6 +51,8 @@ public static class RunwayServer
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<Uploads>();
+        builder.Services.AddSingleton<Submissions>();
         builder.Services.AddRunwayExecution(options);
 
         // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring

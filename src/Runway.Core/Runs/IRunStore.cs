@@ -13,6 +13,12 @@ public interface IRunStore
     /// </summary>
     Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="AddAsync(Run, CancellationToken)"/>, and stores <paramref name="audit"/> in the run's own
+    /// transaction: neither is ever stored without the other. No entry is stored when the run was not created.
+    /// </summary>
+    Task<(Run Run, bool Created)> AddAsync(Run run, AuditRecord? audit, CancellationToken cancellationToken);
+
     Task<Run?> GetAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>

@@ -36,4 +36,10 @@ public sealed class Run
 
     /// <summary>Client-chosen key that makes a retried submission return this run (scoped to the owner).</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>
+    /// A hash of the submission that carried <see cref="IdempotencyKey"/>: a retry must send the same one,
+    /// and a different submission under the same key is refused rather than answered with this run.
+    /// </summary>
+    public string? IdempotencyFingerprint { get; init; }
 }

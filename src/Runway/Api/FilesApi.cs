@@ -1,9 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Net.Http.Headers;
 using Runway.Auth;
 using Runway.Data;
 using Runway.Files;
@@ -26,54 +24,18 @@ public static class FilesApi
         return app;
     }
 
-    /// <summary>
-    /// Reads the multipart body section by section with MultipartReader, so the file goes straight from the
-    /// socket through the hash into its temporary file; IFormFile would buffer it first.
-    /// </summary>
     public static async Task<Results<Created<FileResponse>, ProblemHttpResult>> UploadAsync(
-        HttpRequest request, RunwayDb db, FileStore store, RunwayOptions options, AuditTrail audit, CancellationToken cancellationToken)
+        HttpRequest request, Uploads uploads, CancellationToken cancellationToken)
     {
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
-            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
-            || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
+        var http = request.HttpContext;
+        var result = await uploads.SaveMultipartAsync(request.ContentType, request.Body, Caller.NameOf(http.User), Audit.AddressOf(http), cancellationToken);
+        return result switch
         {
-            return Problems.Invalid("file", "send the file as multipart/form-data in a field named 'file' (curl -F file=@path)");
-        }
-        var reader = new MultipartReader(boundary, request.Body);
-        try
-        {
-            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
-            {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.IsFileDisposition() || disposition.Name.Value?.Trim('"') != "file")
-                {
-                    continue;
-                }
-                var clientName = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
-                var file = await store.SaveAsync(section.Body, clientName, Caller.NameOf(request.HttpContext.User), options.MaxUploadBytes, cancellationToken);
-                db.Files.Add(file);
-                try
-                {
-                    await db.SaveChangesAsync(cancellationToken);
-                }
-                catch
-                {
-                    store.Delete(file.Id);
-                    throw;
-                }
-                await audit.RecordAsync(request.HttpContext, "file.upload", file.Id, cancellationToken);
-                return TypedResults.Created($"/api/v1/files/{file.Id}", FileResponse.From(file));
-            }
-        }
-        catch (FileTooLargeException tooLarge)
-        {
-            return Problems.TooLarge(tooLarge.Message);
-        }
-        catch (InvalidDataException malformed)
-        {
-            return Problems.BadRequest($"the multipart body is malformed: {malformed.Message}");
-        }
-        return Problems.Invalid("file", "no file field named 'file' in the multipart body (curl -F file=@path)");
+            { File: { } file } => TypedResults.Created($"/api/v1/files/{file.Id}", FileResponse.From(file)),
+            { Failure: UploadFailure.TooLarge } => Problems.TooLarge(result.Detail!),
+            { Failure: UploadFailure.Malformed } => Problems.BadRequest(result.Detail!),
+            _ => Problems.Invalid("file", result.Detail!),
+        };
     }
 
     public static async Task<Results<Ok<FileListResponse>, ProblemHttpResult>> ListAsync(

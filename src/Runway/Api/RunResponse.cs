@@ -49,6 +49,20 @@ public sealed record RunResponse(
         run.CancelRequestedAt,
         events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList());
 
+    /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
+    public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
+    {
+        State = RunState.Queued,
+        Message = null,
+        ExitCode = null,
+        NativeId = null,
+        Node = null,
+        StartedAt = null,
+        FinishedAt = null,
+        ElapsedSeconds = null,
+        CancelRequestedAt = null,
+    };
+
     private static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
         ? Math.Round(((run.FinishedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 3)
         : null;

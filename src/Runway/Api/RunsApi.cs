@@ -1,14 +1,9 @@
 using System.Security.Claims;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Runway.Auth;
 using Runway.Data;
-using Runway.Execution;
-using Runway.Files;
-using Runway.Pipelines;
 using Runway.Runs;
 
 namespace Runway.Api;
@@ -29,68 +24,41 @@ public static class RunsApi
         return app;
     }
 
-    public static async Task<Results<Created<RunResponse>, Ok<RunResponse>, ProblemHttpResult>> SubmitAsync(
+    public static async Task<Results<Created<RunResponse>, ProblemHttpResult>> SubmitAsync(
         SubmitRunRequest? request,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         HttpContext http,
-        PipelineCatalog catalog,
-        RunwayDb db,
-        RunStore store,
-        RunScheduler scheduler,
-        RunwayPaths paths,
+        Submissions submissions,
         TimeProvider clock,
-        AuditTrail audit,
         CancellationToken cancellationToken)
     {
         if (request is null)
         {
             return Problems.BadRequest("the body must be a JSON object such as {\"pipeline\": \"hello\", \"params\": {}}");
         }
-        if (string.IsNullOrWhiteSpace(request.Pipeline))
+        var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey);
+        var result = await submissions.SubmitAsync(submission, SubmitterOf(http), cancellationToken);
+        if (result.Run is { } run)
         {
-            return Problems.Invalid("pipeline", "is required");
+            // A replay answers what the first request did: the run as it was submitted, with its Location.
+            var response = result.Replayed ? RunResponse.AsSubmitted(run, clock) : RunResponse.From(run, clock);
+            return TypedResults.Created($"/api/v1/runs/{run.Id}", response);
         }
-        if (catalog.Find(request.Pipeline) is not { } pipeline || !Caller.MayUse(http.User, pipeline))
+        return result.Failure switch
         {
-            return Problems.NotFound($"no pipeline named '{request.Pipeline}'");
-        }
-        var owner = Caller.NameOf(http.User);
-        var validation = ParameterValidator.Validate(pipeline, request.Params);
-        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
-        SubmissionRules.Check(request, idempotencyKey, errors);
-        var files = await ResolveFilesAsync(pipeline, validation.Params, owner, db, errors, cancellationToken);
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid(errors);
-        }
-
-        var id = Ids.NewRunId(clock);
-        var spec = RunSpecFactory.Create(pipeline, validation.Params, id, paths.RunDirectory(id), files);
-        var run = new Run
-        {
-            Id = id,
-            Pipeline = pipeline.Name,
-            PipelineVersion = pipeline.Version,
-            Name = request.Name,
-            ParamsJson = validation.Params.ToJsonString(),
-            TagsJson = JsonSerializer.Serialize(request.Tags ?? []),
-            Priority = request.Priority ?? 0,
-            Owner = owner,
-            State = RunState.Queued,
-            Executor = pipeline.Executor,
-            SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
-            SpecJson = RunSpecJson.Serialize(spec),
-            IdempotencyKey = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
+            SubmissionFailure.UnknownPipeline => Problems.NotFound(result.Detail!),
+            SubmissionFailure.PriorityNotAllowed => Problems.Forbidden(result.Detail!),
+            SubmissionFailure.KeyReused => TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                title: "Idempotency-Key reused with a different request", detail: result.Detail),
+            _ => Problems.Invalid(result.Errors!.ToDictionary()),
         };
-        // The audit entry commits with the run: one durable transaction, shared with concurrent submissions.
-        var (stored, created) = await store.AddAsync(run, audit.Entry(http, "run.submit", id), cancellationToken);
-        if (!created)
-        {
-            return TypedResults.Ok(RunResponse.From(stored, clock));
-        }
-        scheduler.Wake();
-        return TypedResults.Created($"/api/v1/runs/{stored.Id}", RunResponse.From(stored, clock));
     }
+
+    private static Submitter SubmitterOf(HttpContext http) => new(
+        Caller.NameOf(http.User),
+        Caller.IsAdmin(http.User),
+        http.User.FindAll("group").Select(g => g.Value).ToList(),
+        Audit.AddressOf(http));
 
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, int? limit, string? cursor,
@@ -135,30 +103,5 @@ public static class RunsApi
         }
         await audit.RecordAsync(http, "run.cancel", id, cancellationToken);
         return TypedResults.Ok(RunResponse.From(run, clock));
-    }
-
-    /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
-    private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
-
-    /// <summary>Each file parameter names an upload of the caller's: look them up, or say which is missing.</summary>
-    private static async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(
-        Pipeline pipeline, JsonObject validated, string owner, RunwayDb db, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
-    {
-        var files = new Dictionary<string, StoredFile>();
-        foreach (var parameter in pipeline.Parameters.Where(p => p.Type == ParameterType.File))
-        {
-            if (validated[parameter.Name]?.GetValue<string>() is not { } fileId || errors.ContainsKey($"params.{parameter.Name}"))
-            {
-                continue;
-            }
-            var file = await db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == fileId && f.Owner == owner, cancellationToken);
-            if (file is null)
-            {
-                errors[$"params.{parameter.Name}"] = [$"no uploaded file with id '{fileId}'"];
-                continue;
-            }
-            files[parameter.Name] = file;
-        }
-        return files;
     }
 }

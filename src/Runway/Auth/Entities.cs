@@ -68,6 +68,15 @@ public sealed class AuditEntry
     public required string Action { get; init; }
     public string? Target { get; init; }
     public string? Address { get; init; }
+
+    public static AuditEntry From(AuditRecord record) => new()
+    {
+        At = record.At,
+        Actor = record.Actor,
+        Action = record.Action,
+        Target = record.Target,
+        Address = record.Address,
+    };
 }
 
 public static class Roles

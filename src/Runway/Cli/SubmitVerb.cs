@@ -37,7 +37,7 @@ internal static class SubmitVerb
         var paramsFile = new Option<string?>("--params", "-p") { Description = "A JSON object of parameter values", HelpName = "file.json" };
         var name = new Option<string?>("--name", "-n") { Description = "A name for the run" };
         var tags = new Option<string[]>("--tag", "-t") { Description = "A tag key=value (repeatable)", HelpName = "key=value" };
-        var priority = new Option<int?>("--priority") { Description = "Higher runs first among your queued runs" };
+        var priority = new Option<int?>("--priority") { Description = "Higher runs first; above 0 only for admins and the server's priority group" };
         var idempotency = new Option<string?>("--idempotency-key") { Description = "Submitting again with the same key returns the first run instead of a new one", HelpName = "key" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait until the run finishes and exit like `runway wait`" };
         var timeout = WaitVerb.TimeoutOption();

@@ -56,7 +56,14 @@ public sealed record DatabaseConnection(DatabaseProvider Provider, string Connec
         }
         options.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>();
         // One Information line per SQL statement would drown the store's one line per state change.
-        options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandExecuted, LogLevel.Debug)));
+        // EF Core logs a failed statement or SaveChanges at Error, with its SQL, before the caller sees the
+        // exception; only the caller knows whether it is one. A handled one (an idempotency race, a unique
+        // key) is no error; an unhandled one is logged with its stack by whoever catches it last (the
+        // exception handler, a loop's catch), so nothing is lost by keeping EF's own line at Debug.
+        options.ConfigureWarnings(w => w.Log(
+            (RelationalEventId.CommandExecuted, LogLevel.Debug),
+            (RelationalEventId.CommandError, LogLevel.Debug),
+            (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
     }
 
     /// <summary>The SQLite file's folder, which must exist before the first open; null for PostgreSQL or :memory:.</summary>

@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/…_Initial.cs: the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -31,6 +31,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.CancelRequestedAt).HasColumnName("cancel_requested_at");
         b.Property(r => r.SpecJson).HasColumnName("spec_json");
         b.Property(r => r.IdempotencyKey).HasColumnName("idempotency_key");
+        b.Property(r => r.IdempotencyFingerprint).HasColumnName("idempotency_fingerprint");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Runway.Auth;
 using Runway.Runs;
 
 namespace Runway.Data;
@@ -16,8 +17,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
 
     public Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken) => AddAsync(run, null, cancellationToken);
 
-    /// <summary>As <see cref="AddAsync(Run, CancellationToken)"/>, with the audit entry of the submission in the run's own transaction.</summary>
-    public async Task<(Run Run, bool Created)> AddAsync(Run run, Auth.AuditEntry? audit, CancellationToken cancellationToken)
+    public async Task<(Run Run, bool Created)> AddAsync(Run run, AuditRecord? audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (run.State != RunState.Queued)
@@ -25,7 +25,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
             throw new ArgumentException($"A new run must be queued, not {run.State.ToWire()}.", nameof(run));
         }
         // Group commit: concurrent submissions share one durable transaction (GroupCommit).
-        if (await inserts.AddAsync(run, audit).WaitAsync(cancellationToken))
+        if (await inserts.AddAsync(run, audit is null ? null : AuditEntry.From(audit)).WaitAsync(cancellationToken))
         {
             logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
             return (run, true);

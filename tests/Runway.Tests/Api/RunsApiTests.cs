@@ -150,7 +150,7 @@ public sealed class RunsApiTests : IAsyncLifetime
         var (secondStatus, secondId) = await PostAsync();
 
         Assert.Equal(HttpStatusCode.Created, firstStatus);
-        Assert.Equal(HttpStatusCode.OK, secondStatus);
+        Assert.Equal(HttpStatusCode.Created, secondStatus);
         Assert.Equal(firstId, secondId);
         var list = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
         Assert.Single(list.GetProperty("runs").EnumerateArray());

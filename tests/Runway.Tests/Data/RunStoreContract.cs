@@ -25,6 +25,7 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
             SubmittedAt = Clock.GetUtcNow().AddTicks(1230), // sub-millisecond, whole microseconds
             SpecJson = """{"argv":["/bin/echo","hi"]}""",
             IdempotencyKey = "k-1",
+            IdempotencyFingerprint = "0f1e2d",
         };
 
         var (stored, created) = await Store.AddAsync(run, Ct);
@@ -36,6 +37,21 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
         Assert.Equal(TimeSpan.Zero, read.SubmittedAt.Offset);
         var e = Assert.Single(await Store.ListEventsAsync(run.Id, Ct));
         Assert.Equal((null, RunState.Queued, "submitted", run.SubmittedAt), (e.From, e.To, e.Reason, e.At));
+    }
+
+    [Fact]
+    public async Task Add_StoresTheAuditEntryWithTheRun_AndNoneForARetry()
+    {
+        var first = NewRun(idempotencyKey: "k");
+        var retry = NewRun(idempotencyKey: "k");
+
+        await Store.AddAsync(first, new AuditRecord(Clock.GetUtcNow(), "ana", "run.submit", first.Id, "192.0.2.1"), Ct);
+        var (_, created) = await Store.AddAsync(retry, new AuditRecord(Clock.GetUtcNow(), "ana", "run.submit", retry.Id, "192.0.2.1"), Ct);
+
+        Assert.False(created);
+        await using var db = await OpenDbAsync();
+        var entry = Assert.Single(await db.AuditEntries.ToListAsync(Ct));
+        Assert.Equal(("ana", "run.submit", first.Id, "192.0.2.1"), (entry.Actor, entry.Action, entry.Target, entry.Address));
     }
 
     [Fact]
@@ -262,7 +278,8 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
         }
 
         await using var db = await OpenDbAsync();
-        Assert.Equal(["20261124000000_Initial", "20261124090000_Accounts"], await db.Database.GetAppliedMigrationsAsync(Ct));
+        // Every migration of the provider's set, once each, whatever later changes add.
+        Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync(Ct));
         Assert.Empty(await db.Database.GetPendingMigrationsAsync(Ct));
     }
 }

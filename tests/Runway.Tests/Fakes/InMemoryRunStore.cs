@@ -14,6 +14,9 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
     private readonly List<RunEvent> events = [];
     private int maxRunning;
 
+    /// <summary>The audit entries stored with new runs (read it once the writes are done).</summary>
+    public List<AuditRecord> Audits { get; } = [];
+
     public InMemoryRunStore() : this(TimeProvider.System)
     {
     }
@@ -29,7 +32,9 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
-    public Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken)
+    public Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken) => AddAsync(run, null, cancellationToken);
+
+    public Task<(Run Run, bool Created)> AddAsync(Run run, AuditRecord? audit, CancellationToken cancellationToken)
     {
         lock (gate)
         {
@@ -38,6 +43,10 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
             if (existing is not null)
             {
                 return Task.FromResult((Copy(existing), false));
+            }
+            if (audit is not null)
+            {
+                Audits.Add(audit);
             }
             var stored = Copy(run);
             stored.State = RunState.Queued;
@@ -188,5 +197,6 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         CancelRequestedAt = run.CancelRequestedAt,
         SpecJson = run.SpecJson,
         IdempotencyKey = run.IdempotencyKey,
+        IdempotencyFingerprint = run.IdempotencyFingerprint,
     };
 }

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Runway.Tests.Fixtures;
 
@@ -21,6 +23,9 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("runway-test-").FullName;
 
     public string PipelinesDirectory { get; } = pipelinesDirectory ?? Repository.PipelinesDirectory;
+
+    /// <summary>What the server logged, from its first line.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -41,6 +46,7 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         builder.UseSetting("Runway:Auth:FailedLoginsPerUserAndAddress", "10000");
         builder.UseSetting("Runway:Auth:FailedLoginsPerAddress", "10000");
         builder.UseSetting("Runway:Auth:TokenRequestsPerMinute", "10000");
+        builder.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(Logs));
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);

@@ -1,4 +1,4 @@
-namespace Runway.Api;
+namespace Runway.Runs;
 
 /// <summary>The limits on a submission's own fields (the parameters are the pipeline's to check).</summary>
 public static class SubmissionRules
@@ -10,7 +10,15 @@ public static class SubmissionRules
     public const int MaxIdempotencyKeyLength = 200;
     public const int MaxPriority = 1000;
 
-    public static void Check(SubmitRunRequest request, string? idempotencyKey, Dictionary<string, string[]> errors)
+    /// <summary>
+    /// Whether the submitter may ask for this priority: anyone for the default (0) or lower, only admins and
+    /// members of the operator's priority group (Runway:PriorityGroup) above it, so no user jumps the queue.
+    /// </summary>
+    public static bool MayUsePriority(int? priority, Submitter submitter, string? priorityGroup) =>
+        priority is not > 0 || submitter.IsAdmin
+        || (!string.IsNullOrWhiteSpace(priorityGroup) && submitter.Groups.Contains(priorityGroup, StringComparer.Ordinal));
+
+    public static void Check(RunSubmission request, Dictionary<string, string[]> errors)
     {
         if (request.Name is { Length: > MaxNameLength })
         {
@@ -43,7 +51,7 @@ public static class SubmissionRules
                 errors["tags"] = [.. problems];
             }
         }
-        if (idempotencyKey is { Length: > MaxIdempotencyKeyLength })
+        if (request.IdempotencyKey is { Length: > MaxIdempotencyKeyLength })
         {
             errors["Idempotency-Key"] = [$"must be at most {MaxIdempotencyKeyLength} characters"];
         }

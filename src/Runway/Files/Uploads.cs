@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Net.Http.Headers;
+using Runway.Auth;
+using Runway.Data;
+
+namespace Runway.Files;
+
+public enum UploadFailure
+{
+    /// <summary>Not multipart/form-data, or no part named 'file' (422).</summary>
+    NoFile,
+
+    /// <summary>Over Runway:MaxUploadBytes (413).</summary>
+    TooLarge,
+
+    /// <summary>The multipart body is cut short or not multipart at all inside (400).</summary>
+    Malformed,
+}
+
+public sealed record UploadResult(StoredFile? File, UploadFailure? Failure = null, string? Detail = null);
+
+/// <summary>
+/// Stores an upload: the bytes (<see cref="FileStore"/>), then its row, then its audit entry. The one path
+/// for the API, the web UI's form and later protocol views; a failed upload leaves nothing behind.
+/// </summary>
+public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore store, RunwayOptions options, AuditTrail audit)
+{
+    /// <summary>
+    /// Reads a multipart/form-data body section by section with MultipartReader, so the file goes straight
+    /// from the socket through the hash into its temporary file; IFormFile would buffer it first.
+    /// </summary>
+    public async Task<UploadResult> SaveMultipartAsync(string? contentType, Stream body, string owner, string? address, CancellationToken cancellationToken)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
+        {
+            return new UploadResult(null, UploadFailure.NoFile, "send the file as multipart/form-data in a field named 'file' (curl -F file=@path)");
+        }
+        var reader = new MultipartReader(boundary, body);
+        try
+        {
+            while (await NextSectionAsync(reader, cancellationToken) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.IsFileDisposition() || disposition.Name.Value?.Trim('"') != "file")
+                {
+                    continue;
+                }
+                var clientName = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                await using var content = new TruncationGuard(section.Body);
+                return new UploadResult(await SaveAsync(content, clientName, owner, address, cancellationToken));
+            }
+        }
+        catch (FileTooLargeException tooLarge)
+        {
+            return new UploadResult(null, UploadFailure.TooLarge, tooLarge.Message);
+        }
+        catch (InvalidDataException malformed)
+        {
+            return new UploadResult(null, UploadFailure.Malformed, $"the multipart body is malformed: {malformed.Message}");
+        }
+        return new UploadResult(null, UploadFailure.NoFile, "no file field named 'file' in the multipart body (curl -F file=@path)");
+    }
+
+    /// <summary>Stores one file's bytes under a new id, then its row and audit entry. Throws <see cref="FileTooLargeException"/>.</summary>
+    public async Task<StoredFile> SaveAsync(Stream content, string? clientName, string owner, string? address, CancellationToken cancellationToken)
+    {
+        var file = await store.SaveAsync(content, clientName, owner, options.MaxUploadBytes, cancellationToken);
+        try
+        {
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            db.Files.Add(file);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            store.Delete(file.Id);
+            throw;
+        }
+        await audit.RecordAsync(owner, "file.upload", file.Id, address, cancellationToken);
+        return file;
+    }
+
+    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(cancellationToken);
+        }
+        catch (IOException cut)
+        {
+            throw TruncationGuard.Truncated(cut);
+        }
+    }
+}

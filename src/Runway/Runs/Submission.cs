@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Runway.Runs;
+
+/// <summary>A run as a user asks for it, from the API, a web form or a later protocol view.</summary>
+public sealed record RunSubmission(
+    string? Pipeline,
+    JsonObject? Params,
+    string? Name,
+    IReadOnlyDictionary<string, string>? Tags,
+    int? Priority,
+    string? IdempotencyKey)
+{
+    /// <summary>
+    /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so
+    /// whitespace does not count but any value, name or tag does.
+    /// </summary>
+    public string Fingerprint()
+    {
+        var canonical = new JsonObject
+        {
+            ["pipeline"] = Pipeline,
+            ["params"] = Params?.DeepClone(),
+            ["name"] = Name,
+            ["tags"] = Tags is null ? null : new JsonObject(Tags.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))),
+            ["priority"] = Priority,
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
+    }
+}
+
+/// <summary>Who submits, as the caller's credential says; built by the API (Api/Caller) or a page.</summary>
+public sealed record Submitter(string Name, bool IsAdmin, IReadOnlyCollection<string> Groups, string? Address);
+
+public enum SubmissionFailure
+{
+    /// <summary>Fields are wrong; <see cref="SubmissionResult.Errors"/> says which (422).</summary>
+    Invalid,
+
+    /// <summary>No such pipeline, or not one the submitter may use (404: its existence is not revealed).</summary>
+    UnknownPipeline,
+
+    /// <summary>A priority above the default from someone who may not jump the queue (403).</summary>
+    PriorityNotAllowed,
+
+    /// <summary>The idempotency key already names a run submitted with a different body (422).</summary>
+    KeyReused,
+}
+
+public sealed record SubmissionResult
+{
+    public Run? Run { get; private init; }
+
+    /// <summary>The run is an earlier submission's under the same idempotency key, not a new one.</summary>
+    public bool Replayed { get; private init; }
+
+    public SubmissionFailure? Failure { get; private init; }
+    public string? Detail { get; private init; }
+    public IReadOnlyDictionary<string, string[]>? Errors { get; private init; }
+
+    public static SubmissionResult Accepted(Run run, bool replayed) => new() { Run = run, Replayed = replayed };
+
+    public static SubmissionResult Failed(SubmissionFailure failure, string detail) => new() { Failure = failure, Detail = detail };
+
+    public static SubmissionResult Invalid(IReadOnlyDictionary<string, string[]> errors) =>
+        new() { Failure = SubmissionFailure.Invalid, Detail = "the request is not valid", Errors = errors };
+}

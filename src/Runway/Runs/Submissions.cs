@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Runway.Data;
+using Runway.Execution;
+using Runway.Files;
+using Runway.Pipelines;
+
+namespace Runway.Runs;
+
+/// <summary>
+/// Turns a submission into a queued run: the one path for the API, the web UI and later protocol views.
+/// Checks it, answers a retry under the same idempotency key with the first run, and stores the run
+/// with its audit entry in one transaction (<see cref="IRunStore.AddAsync(Run, AuditRecord?, CancellationToken)"/>).
+/// </summary>
+public sealed class Submissions(
+    PipelineCatalog catalog,
+    IDbContextFactory<RunwayDb> databases,
+    IRunStore store,
+    RunScheduler scheduler,
+    RunwayPaths paths,
+    RunwayOptions options,
+    TimeProvider clock)
+{
+    public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        ArgumentNullException.ThrowIfNull(submitter);
+        // Nothing may read or hash parameters that are not text (they fail when read), so this comes first.
+        if (JsonText.FindInvalid(submission.Params, "params") is { } broken)
+        {
+            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [broken] = ["is not valid text: invalid UTF-8 or a lone UTF-16 surrogate"] });
+        }
+
+        // A retry is answered with the first run before anything else is checked: the pipeline may have
+        // changed since, and the answer must not. The store settles a race of two first tries.
+        var key = string.IsNullOrEmpty(submission.IdempotencyKey) ? null : submission.IdempotencyKey;
+        var fingerprint = key is null ? null : submission.Fingerprint();
+        if (key is not null && await FindByKeyAsync(submitter.Name, key, cancellationToken) is { } earlier)
+        {
+            return Replay(earlier, fingerprint);
+        }
+
+        if (string.IsNullOrWhiteSpace(submission.Pipeline))
+        {
+            return SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] });
+        }
+        if (catalog.Find(submission.Pipeline) is not { } pipeline || !MayUse(submitter, pipeline))
+        {
+            return SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'");
+        }
+        var validation = ParameterValidator.Validate(pipeline, submission.Params);
+        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
+        SubmissionRules.Check(submission, errors);
+        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return SubmissionResult.Invalid(errors);
+        }
+        if (!SubmissionRules.MayUsePriority(submission.Priority, submitter, options.PriorityGroup))
+        {
+            return SubmissionResult.Failed(SubmissionFailure.PriorityNotAllowed,
+                $"only admins{(string.IsNullOrWhiteSpace(options.PriorityGroup) ? "" : $" and members of the group '{options.PriorityGroup}'")} may set a priority above 0");
+        }
+
+        var id = Ids.NewRunId(clock);
+        var spec = RunSpecFactory.Create(pipeline, validation.Params, id, paths.RunDirectory(id), files);
+        var run = new Run
+        {
+            Id = id,
+            Pipeline = pipeline.Name,
+            PipelineVersion = pipeline.Version,
+            Name = submission.Name,
+            ParamsJson = validation.Params.ToJsonString(),
+            TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
+            Priority = submission.Priority ?? 0,
+            Owner = submitter.Name,
+            State = RunState.Queued,
+            Executor = pipeline.Executor,
+            SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
+            SpecJson = RunSpecJson.Serialize(spec),
+            IdempotencyKey = key,
+            IdempotencyFingerprint = fingerprint,
+        };
+        var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
+        var (stored, created) = await store.AddAsync(run, audit, cancellationToken);
+        if (!created)
+        {
+            return Replay(stored, fingerprint);
+        }
+        scheduler.Wake();
+        return SubmissionResult.Accepted(stored, replayed: false);
+    }
+
+    /// <summary>
+    /// As draft-ietf-httpapi-idempotency-key-header says: the same key with the same body gets the first
+    /// answer, with a different body a 422. A run stored before fingerprints were kept matches any body.
+    /// </summary>
+    private static SubmissionResult Replay(Run earlier, string? fingerprint) =>
+        earlier.IdempotencyFingerprint is null || earlier.IdempotencyFingerprint == fingerprint
+            ? SubmissionResult.Accepted(earlier, replayed: true)
+            : SubmissionResult.Failed(SubmissionFailure.KeyReused,
+                $"the Idempotency-Key '{earlier.IdempotencyKey}' was used for run {earlier.Id} with a different request body; use a new key for a new run");
+
+    private async Task<Run?> FindByKeyAsync(string owner, string key, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Owner == owner && r.IdempotencyKey == key, cancellationToken);
+    }
+
+    /// <summary>A pipeline restricted to groups is for their members and admins only (as Api/Caller.MayUse).</summary>
+    private static bool MayUse(Submitter submitter, Pipeline pipeline) =>
+        pipeline.AllowedGroups.Count == 0 || submitter.IsAdmin || submitter.Groups.Any(pipeline.AllowedGroups.Contains);
+
+    /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
+    private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
+
+    /// <summary>Each file parameter names an upload of the submitter's: look them up, or say which is missing.</summary>
+    private async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(
+        Pipeline pipeline, JsonObject validated, string owner, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    {
+        var files = new Dictionary<string, StoredFile>();
+        var wanted = pipeline.Parameters.Where(p => p.Type == ParameterType.File && !errors.ContainsKey($"params.{p.Name}")).ToList();
+        if (wanted.Count == 0)
+        {
+            return files;
+        }
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        foreach (var parameter in wanted)
+        {
+            if (validated[parameter.Name]?.GetValue<string>() is not { } fileId)
+            {
+                continue;
+            }
+            var file = await db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == fileId && f.Owner == owner, cancellationToken);
+            if (file is null)
+            {
+                errors[$"params.{parameter.Name}"] = [$"no uploaded file with id '{fileId}'"];
+                continue;
+            }
+            files[parameter.Name] = file;
+        }
+        return files;
+    }
+}
