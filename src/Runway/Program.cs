@@ -19,7 +19,7 @@ return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token, Ser
 
 static async Task<int> ServeAsync(string[] serveArgs, CancellationToken cancellationToken)
 {
-    var app = RunwayServer.Build(serveArgs);
+    var app = await RunwayServer.BuildAsync(serveArgs, cancellationToken);
     await app.RunAsync();
     return 0;
 }

@@ -16,7 +16,7 @@ namespace Runway;
 /// <summary>The server's table of contents: one line per feature.</summary>
 public static class RunwayServer
 {
-    public static WebApplication Build(string[] args)
+    public static async Task<WebApplication> BuildAsync(string[] args, CancellationToken cancellationToken)
     {
         // The content root is where runway.dll and its appsettings.json are (the log levels), not the
         // directory it is started from, which only relative paths of settings (--data-dir…) are read against.
@@ -62,8 +62,8 @@ public static class RunwayServer
         }
 
         var app = builder.Build();
-        app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
-        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
+        await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
+        await app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
