@@ -55,7 +55,7 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
             // Stopping began while they were claimed: hand them back unstarted, for this or another node.
             foreach (var run in launches)
             {
-                await PersistAsync(new RunTransition(run.Run.Id, [RunState.Running], RunState.Queued, "node stopping before the run started"));
+                await HandBackAsync(run.Run.Id);
                 active.Remove(run.Run.Id);
             }
             return [];
@@ -86,6 +86,19 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 logger.LogError(e, "Could not record the end of run {RunId}", transition.RunId);
                 return;
             }
+        }
+    }
+
+    private async Task HandBackAsync(string runId)
+    {
+        try
+        {
+            await RunHandBack.HandBackAsync(store, runId, "node stopping before the run started", CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Still running in the store, never started: the next start of this node hands it back.
+            logger.LogError(e, "Could not hand run {RunId} back to the queue", runId);
         }
     }
 

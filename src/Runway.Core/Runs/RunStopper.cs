@@ -12,28 +12,31 @@ internal sealed class RunStopper(IRunStore store, ActiveRuns active, TimeProvide
     /// <summary>See <see cref="RunScheduler.CancelAsync"/>.</summary>
     public async Task<Run?> CancelAsync(string runId, CancellationToken cancellationToken)
     {
-        var run = await store.GetAsync(runId, cancellationToken);
-        if (run is { State: RunState.Queued })
+        var toCanceled = new RunTransition(runId, [RunState.Queued], RunState.Canceled, RunOutcome.CanceledByUser) { Message = RunOutcome.CanceledByUser };
+        // A run may move between reading it and acting on it: claimed (queued → running) or handed back
+        // (running → queued). Each failed attempt means it moved; read it again and act on what it is now.
+        for (var attempt = 0; attempt < 5; attempt++)
         {
-            var toCanceled = new RunTransition(runId, [RunState.Queued], RunState.Canceled, RunOutcome.CanceledByUser) { Message = RunOutcome.CanceledByUser };
-            if (await store.TryTransitionAsync(toCanceled, cancellationToken))
+            var run = await store.GetAsync(runId, cancellationToken);
+            if (run is { State: RunState.Queued } && await store.TryTransitionAsync(toCanceled, cancellationToken))
             {
                 return await store.GetAsync(runId, cancellationToken);
             }
-            // Lost a race with a claim: it is running now.
-            run = await store.GetAsync(runId, cancellationToken);
+            if (run is { State: RunState.Running } && await store.RequestCancelAsync(runId, cancellationToken))
+            {
+                // A run of another node is stopped there, when its poll sees the request.
+                if (active.TryGet(runId, out var local) && local.TrySetCause(StopCause.Canceled))
+                {
+                    Stop(local);
+                }
+                return await store.GetAsync(runId, cancellationToken);
+            }
+            if (run is null || run.State.IsFinal())
+            {
+                return run;
+            }
         }
-        if (run is not { State: RunState.Running })
-        {
-            return run;
-        }
-        await store.RequestCancelAsync(runId, cancellationToken);
-        // A run of another node is stopped there, when its poll sees the request.
-        if (active.TryGet(runId, out var local) && local.TrySetCause(StopCause.Canceled))
-        {
-            Stop(local);
-        }
-        return await store.GetAsync(runId, cancellationToken);
+        throw new InvalidOperationException($"run {runId} kept changing state while it was being canceled");
     }
 
     /// <summary>Stops this node's runs whose cancel was requested elsewhere (another node's API).</summary>
