@@ -32,6 +32,9 @@ public static class RunwayServer
         var paths = new RunwayPaths(options.DataDir);
         paths.EnsureCreated();
         builder.Services.AddSingleton(paths);
+        // Before anything touches the database or the runs: a second server here must stop now.
+        var node = NodeIdentity.Acquire(options.Node, paths.DataDirectory);
+        builder.Services.AddSingleton(_ => node); // built by a factory, so the container releases the lock at shutdown
         // ASP.NET Core's data protection keys (authentication registers it) belong in the data directory,
         // not in ~/.aspnet: nothing Runway writes may land outside it.
         builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(paths.DataDirectory, "keys")));
@@ -51,7 +54,7 @@ public static class RunwayServer
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
-        builder.Services.AddRunwayExecution(options);
+        builder.Services.AddRunwayExecution(options, node.Name);
 
         // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
         // is not loaded at start-up (its hosted service) but on first use, if ever: no key file, no XML in memory.
@@ -95,13 +98,13 @@ public static class RunwayServer
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 
-    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options)
+    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton<IExecutor, LocalExecutor>();
         services.AddSingleton(new SchedulerOptions
         {
-            Node = options.EffectiveNode,
+            Node = node,
             Concurrency = options.EffectiveConcurrency,
             StopGrace = options.StopGrace,
         });
