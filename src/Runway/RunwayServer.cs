@@ -66,6 +66,7 @@ public static class RunwayServer
 
         var app = builder.Build();
         await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
+        await app.Services.GetRequiredService<NodeRegistry>().ClaimAsync(node.Name, paths.DataDirectory, cancellationToken);
         await app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
@@ -108,6 +109,8 @@ public static class RunwayServer
             Concurrency = options.EffectiveConcurrency,
             StopGrace = options.StopGrace,
         });
+        services.AddSingleton<NodeRegistry>();
+        services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<RunScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<RunScheduler>());
         return services;

@@ -57,6 +57,21 @@ public sealed class NodeIdentityTests
     }
 
     [Fact]
+    public async Task Serve_Refuses_WhenAnotherLiveServerSharingTheDatabaseHasTheSameName()
+    {
+        using var shared = new TempDirectory();
+        var database = Path.Combine(shared.Path, "shared.db");
+        await using var first = new RunwayApp(settings: new Dictionary<string, string> { ["Runway:Node"] = "worker-1", ["Runway:Database"] = database });
+        using var client = first.CreateClient();
+        await using var second = new RunwayApp(settings: new Dictionary<string, string> { ["Runway:Node"] = "worker-1", ["Runway:Database"] = database });
+
+        var refused = Record.Exception(() => second.CreateClient());
+
+        Assert.NotNull(refused);
+        Assert.Contains("another live Runway server is node 'worker-1'", Messages(refused), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Acquire_TakesOver_WhenThePreviousHolderIsGone()
     {
         using var temp = new TempDirectory();
