@@ -27,6 +27,11 @@ internal sealed class RunLauncher(
     {
         var stopping = active.Stopping;
         var id = run.Run.Id;
+        if (run.Run.CancelRequestedAt is not null)
+        {
+            // Queued with a cancel request (a hand-back from before RunHandBack): it ends canceled, unstarted.
+            run.TrySetCause(StopCause.Canceled);
+        }
         try
         {
             var spec = RunSpecJson.Deserialize(run.Run.SpecJson);

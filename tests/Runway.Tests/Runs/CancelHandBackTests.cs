@@ -48,6 +48,23 @@ public sealed class CancelHandBackTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Claim_EndsRunCanceledUnstarted_WhenAQueuedRunCarriesACancelRequest()
+    {
+        // As a hand-back before this rule left it: queued, with the user's cancel recorded.
+        var run = harness.NewRun(harness.Gated("count", "gate"));
+        run.CancelRequestedAt = TimeProvider.System.GetUtcNow();
+        harness.Store.Put(run);
+        harness.Open("gate");
+
+        var scheduler = await harness.StartAsync();
+
+        var done = await harness.WaitForAsync(run.Id, r => r.State.IsFinal(), "the run to end");
+        Assert.Equal(RunState.Canceled, done.State);
+        Assert.Equal(0, harness.Count("count"));
+        Assert.Equal(0, scheduler.StartedCount);
+    }
+
+    [Fact]
     public async Task HandBack_EndsRunCanceled_WhenCancelWasRequested()
     {
         var (run, _) = await harness.Store.AddAsync(harness.NewRun(SchedulerHarness.Shell("exit 0")), Ct);
