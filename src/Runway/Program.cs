@@ -15,11 +15,24 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     interrupt.Cancel();
 };
-return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token, ServeAsync);
+return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token, ServeFromCliAsync);
+
+static async Task<int> ServeFromCliAsync(string[] serveArgs, CancellationToken cancellationToken)
+{
+    try
+    {
+        return await ServeAsync(serveArgs, cancellationToken);
+    }
+    catch (NodeInUseException e)
+    {
+        await Console.Error.WriteLineAsync($"runway: {e.Message}");
+        return 1;
+    }
+}
 
 static async Task<int> ServeAsync(string[] serveArgs, CancellationToken cancellationToken)
 {
-    var app = RunwayServer.Build(serveArgs);
+    var app = await RunwayServer.BuildAsync(serveArgs, cancellationToken);
     await app.RunAsync();
     return 0;
 }

@@ -20,7 +20,7 @@ public sealed class RunwayOptions
     /// <summary>Empty for SQLite in the data directory; a PostgreSQL connection string to share one database between nodes.</summary>
     public string Database { get; set; } = "";
 
-    /// <summary>This node's name in the runs it claims; defaults to the host name.</summary>
+    /// <summary>This node's name in the runs it claims; when empty, an id kept in the data directory (<see cref="NodeIdentity"/>).</summary>
     public string Node { get; set; } = "";
 
     /// <summary>The largest upload accepted, in bytes.</summary>
@@ -36,6 +36,4 @@ public sealed class RunwayOptions
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
-
-    public string EffectiveNode => string.IsNullOrWhiteSpace(Node) ? Environment.MachineName : Node;
 }

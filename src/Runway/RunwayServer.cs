@@ -16,7 +16,7 @@ namespace Runway;
 /// <summary>The server's table of contents: one line per feature.</summary>
 public static class RunwayServer
 {
-    public static WebApplication Build(string[] args)
+    public static async Task<WebApplication> BuildAsync(string[] args, CancellationToken cancellationToken)
     {
         // The content root is where runway.dll and its appsettings.json are (the log levels), not the
         // directory it is started from, which only relative paths of settings (--data-dir…) are read against.
@@ -32,6 +32,9 @@ public static class RunwayServer
         var paths = new RunwayPaths(options.DataDir);
         paths.EnsureCreated();
         builder.Services.AddSingleton(paths);
+        // Before anything touches the database or the runs: a second server here must stop now.
+        var node = NodeIdentity.Acquire(options.Node, paths.DataDirectory);
+        builder.Services.AddSingleton(_ => node); // built by a factory, so the container releases the lock at shutdown
         // ASP.NET Core's data protection keys (authentication registers it) belong in the data directory,
         // not in ~/.aspnet: nothing Runway writes may land outside it.
         builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(paths.DataDirectory, "keys")));
@@ -53,7 +56,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<Submissions>();
-        builder.Services.AddRunwayExecution(options);
+        builder.Services.AddRunwayExecution(options, node.Name);
 
         // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
         // is not loaded at start-up (its hosted service) but on first use, if ever: no key file, no XML in memory.
@@ -64,8 +67,9 @@ public static class RunwayServer
         }
 
         var app = builder.Build();
-        app.Services.MigrateRunwayDatabaseAsync(CancellationToken.None).GetAwaiter().GetResult();
-        app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
+        await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
+        await app.Services.GetRequiredService<NodeRegistry>().ClaimAsync(node.Name, paths.DataDirectory, cancellationToken);
+        await app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
@@ -97,16 +101,18 @@ public static class RunwayServer
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 
-    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options)
+    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton<IExecutor, LocalExecutor>();
         services.AddSingleton(new SchedulerOptions
         {
-            Node = options.EffectiveNode,
+            Node = node,
             Concurrency = options.EffectiveConcurrency,
             StopGrace = options.StopGrace,
         });
+        services.AddSingleton<NodeRegistry>();
+        services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<RunScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<RunScheduler>());
         return services;

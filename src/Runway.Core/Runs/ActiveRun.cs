@@ -16,12 +16,13 @@ internal sealed class ActiveRun(Run run)
     public RunHandle? Handle => Volatile.Read(ref handle);
     public StopCause Cause => (StopCause)Volatile.Read(ref cause);
 
-    // The handle is published last: whoever sees it also sees the rest.
-    public void Track(RunSpec spec, IExecutor executor, RunHandle started, DateTimeOffset? deadline)
+    // The handle is published last: whoever sees it also sees the rest. Deadlines hold across restarts:
+    // they count from started_at, not from when this process saw the run.
+    public void Track(RunSpec spec, IExecutor executor, RunHandle started, DateTimeOffset now)
     {
         Spec = spec;
         Executor = executor;
-        Deadline = deadline;
+        Deadline = spec.TimeLimit is { } limit ? (Run.StartedAt ?? now) + limit : null;
         Volatile.Write(ref handle, started);
     }
 

@@ -31,6 +31,7 @@ public interface IRunStore
     /// Compare-and-set: moves the run to <see cref="RunTransition.To"/> only if its state is one of
     /// <see cref="RunTransition.From"/> and the move is allowed, appending a run event in the same
     /// transaction. Sets started_at when entering running and finished_at when entering a final state.
+    /// A run with a cancel request is never moved back to queued (see <see cref="RunHandBack"/>).
     /// A lost race or an invalid move returns false; it never throws for those.
     /// </summary>
     Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken);

@@ -12,7 +12,8 @@ namespace Runway.Runs;
 /// it; a live process is watched until it ends; a process gone without a recorded exit → system_error.</item>
 /// <item>running, no native id, the executor finds one (<see cref="IStartedRunFinder"/>: a local run's pid
 /// file) → it started before the server died: record the id and attach as above.</item>
-/// <item>running, no native id, none found → it never started: back to queued, so it runs exactly once.</item>
+/// <item>running, no native id, none found → it never started: back to queued, so it runs exactly once;
+/// canceled instead when a cancel was requested (<see cref="RunHandBack"/>).</item>
 /// <item>spec unreadable, or no executor of that name here → system_error.</item>
 /// <item>cancel requested → attached, then stopped by the scheduler (ends canceled).</item>
 /// <item>time limit passed (started_at + limit) → attached; the scheduler's deadline check stops it (timed_out).</item>
@@ -64,8 +65,8 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
         var nativeId = run.NativeId ?? (executor as IStartedRunFinder)?.FindNativeId(launch);
         if (nativeId is null)
         {
-            var requeued = await store.TryTransitionAsync(new RunTransition(run.Id, [RunState.Running], RunState.Queued, NotStarted), cancellationToken);
-            logger.LogInformation("Run {RunId} was claimed but never started; queued again: {Requeued}", run.Id, requeued);
+            var now = await RunHandBack.HandBackAsync(store, run.Id, NotStarted, cancellationToken);
+            logger.LogInformation("Run {RunId} was claimed but never started; handed back: {State}", run.Id, now?.ToWire());
             return null;
         }
         if (run.NativeId is null)

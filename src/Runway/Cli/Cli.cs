@@ -138,7 +138,7 @@ public static class Cli
           --concurrency N         RUNWAY_CONCURRENCY       runs executed at once on this node [processor count]
           --database CONNECTION   RUNWAY_DATABASE          a PostgreSQL connection string [SQLite in the data dir]
           --max-upload-bytes N    RUNWAY_MAX_UPLOAD_BYTES  largest accepted upload [10 GiB]
-          --node NAME             RUNWAY_NODE              this node's name in its runs [host name]
+          --node NAME             RUNWAY_NODE              this node's name in its runs [id kept in data dir]
 
         Example:
           runway serve --urls http://0.0.0.0:8080 --data-dir /srv/runway --pipelines /srv/pipelines

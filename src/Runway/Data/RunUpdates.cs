@@ -35,7 +35,13 @@ internal static class RunUpdates
 
     private static async Task<bool> TrySetAsync(RunwayDb db, RunTransition t, RunState from, DateTimeOffset now, CancellationToken ct)
     {
-        var affected = await db.Runs.Where(r => r.Id == t.RunId && r.State == from).ExecuteUpdateAsync(s =>
+        var run = db.Runs.Where(r => r.Id == t.RunId && r.State == from);
+        if (t.To == RunState.Queued)
+        {
+            // A run with a cancel request is never queued again (RunHandBack ends it canceled instead).
+            run = run.Where(r => r.CancelRequestedAt == null);
+        }
+        var affected = await run.ExecuteUpdateAsync(s =>
         {
             s.SetProperty(r => r.State, t.To);
             if (t.To == RunState.Running)

@@ -19,6 +19,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<OAuthClient> OAuthClients => Set<OAuthClient>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<NodeRecord> Nodes => Set<NodeRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

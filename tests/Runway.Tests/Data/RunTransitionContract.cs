@@ -95,6 +95,20 @@ public abstract class RunTransitionContract(Func<TestDatabase> open) : StoreTest
     }
 
     [Fact]
+    public async Task Transition_KeepsRunRunning_WhenHandedBackAfterACancelRequest()
+    {
+        var run = await AddRunningAsync("n1");
+        Assert.True(await Store.RequestCancelAsync(run.Id, Ct));
+
+        // A run with a cancel request is never queued again: it would be claimed and run, or left queued.
+        Assert.False(await Store.TryTransitionAsync(new(run.Id, [RunState.Running], RunState.Queued, "node stopping"), Ct));
+
+        var read = await GetAsync(run.Id);
+        Assert.Equal((RunState.Running, "n1"), (read.State, read.Node));
+        Assert.NotNull(read.CancelRequestedAt);
+    }
+
+    [Fact]
     public async Task Transition_SetsStartedAt_WhenQueuedRunStartsDirectly()
     {
         var run = await AddAsync();

@@ -91,7 +91,8 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         {
             if (!runs.TryGetValue(transition.RunId, out var run)
                 || !transition.From.Contains(run.State)
-                || !RunTransitions.IsAllowed(run.State, transition.To))
+                || !RunTransitions.IsAllowed(run.State, transition.To)
+                || (transition.To == RunState.Queued && run.CancelRequestedAt is not null))
             {
                 return Task.FromResult(false);
             }
@@ -131,16 +132,28 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
-    public Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Runs just before each <see cref="RequestCancelAsync"/>: lets a test land a move in the middle of a cancel.</summary>
+    public Func<string, Task>? BeforeRequestCancel { get; set; }
+
+    public async Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken)
+    {
+        if (BeforeRequestCancel is { } hook)
+        {
+            await hook(id);
+        }
+        return RequestCancel(id);
+    }
+
+    private bool RequestCancel(string id)
     {
         lock (gate)
         {
             if (!runs.TryGetValue(id, out var run) || run.State != RunState.Running)
             {
-                return Task.FromResult(false);
+                return false;
             }
             run.CancelRequestedAt ??= clock.GetUtcNow();
-            return Task.FromResult(true);
+            return true;
         }
     }
 

@@ -70,13 +70,16 @@ internal static class PrivateCluster
             start.ArgumentList.Add(a);
         }
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-        var stderr = process.StandardError.ReadToEndAsync();
+        // Both pipes drain at once (a full one would block the child); this runs in ProcessExit too, so no task to block on.
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => stderr.AppendLine(e.Data);
+        process.BeginErrorReadLine();
         var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        process.WaitForExit(); // also waits for the last ErrorDataReceived
         if (process.ExitCode != 0 && throwOnError)
         {
             throw new InvalidOperationException(
-                $"{Path.GetFileName(file)} exited with {process.ExitCode}: {stderr.GetAwaiter().GetResult()}{stdout}");
+                $"{Path.GetFileName(file)} exited with {process.ExitCode}: {stderr}{stdout}");
         }
     }
 }

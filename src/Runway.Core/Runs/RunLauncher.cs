@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Runway.Execution;
+
+namespace Runway.Runs;
+
+/// <summary>
+/// Starts claimed runs and watches them until they end: prepares the run directory, starts the executor,
+/// records the native id, and on exit hands the outcome to <see cref="RunFinisher"/>, launching what it
+/// claimed in the freed slot.
+/// </summary>
+internal sealed class RunLauncher(
+    IRunStore store,
+    IReadOnlyDictionary<string, IExecutor> executors,
+    RunWorkspace workspace,
+    ActiveRuns active,
+    RunStopper stopper,
+    RunFinisher finisher,
+    TimeProvider clock,
+    ILogger logger)
+{
+    private long started;
+
+    public long StartedCount => Interlocked.Read(ref started);
+
+    public async Task LaunchAsync(ActiveRun run)
+    {
+        var stopping = active.Stopping;
+        var id = run.Run.Id;
+        if (run.Run.CancelRequestedAt is not null)
+        {
+            // Queued with a cancel request (a hand-back from before RunHandBack): it ends canceled, unstarted.
+            run.TrySetCause(StopCause.Canceled);
+        }
+        try
+        {
+            var spec = RunSpecJson.Deserialize(run.Run.SpecJson);
+            if (!executors.TryGetValue(run.Run.Executor, out var executor))
+            {
+                throw new ExecutorStartException($"no executor named {run.Run.Executor} on this node");
+            }
+            var directory = await workspace.PrepareAsync(id, spec, stopping);
+            if (run.Cause == StopCause.Canceled)
+            {
+                // Cancelled between claim and start: nothing to stop.
+                await finisher.PersistAsync(RunOutcome.Final(id, new RunExit(null), StopCause.Canceled, null));
+                finisher.Release(id);
+                return;
+            }
+            var handle = await executor.StartAsync(new RunLaunch(id, directory, spec), stopping);
+            Interlocked.Increment(ref started);
+            run.Track(spec, executor, handle, clock.GetUtcNow());
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return; // Claimed, maybe not started: the next start of this node sorts it out.
+        }
+        catch (Exception e)
+        {
+            var message = e is ExecutorStartException or InputStagingException ? e.Message
+                : e is JsonException ? $"the run's spec is unreadable: {e.Message}"
+                : $"could not start the run: {e.Message}";
+            logger.LogWarning(e, "Run {RunId} could not start: {Message}", id, message);
+            await finisher.PersistAsync(new RunTransition(id, [RunState.Running], RunState.SystemError, message) { Message = message });
+            finisher.Release(id);
+            return;
+        }
+        if (run.Cause != StopCause.None)
+        {
+            stopper.Stop(run); // Cancelled while it was starting.
+        }
+        try
+        {
+            await store.SetNativeIdAsync(id, run.Handle!.NativeId, stopping);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The run goes on; a restart would find it by its pid file (IStartedRunFinder).
+            logger.LogError(e, "Could not record the native id of run {RunId}", id);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await WatchAsync(run);
+    }
+
+    public async Task WatchAsync(ActiveRun run)
+    {
+        RunExit exit;
+        try
+        {
+            exit = await run.Handle!.Exited.WaitAsync(active.Stopping);
+        }
+        catch (OperationCanceledException) when (active.Stopping.IsCancellationRequested)
+        {
+            return; // Shutting down: the run goes on, and the next start takes it back.
+        }
+        catch (Exception e)
+        {
+            exit = new RunExit(null, $"lost track of the run: {e.Message}");
+        }
+        // Persist the final state first; the executor has already cleaned up the process group.
+        var launches = await finisher.FinishAsync(run.Run.Id, RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit));
+        foreach (var next in launches)
+        {
+            _ = LaunchAsync(next);
+        }
+        if (launches.Count > 0)
+        {
+            active.Wake(); // the loop's next wait takes the new runs' time limits into account
+        }
+    }
+}

@@ -1,7 +1,0 @@
-namespace Runway.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void True_IsTrue() => Assert.True(true);
-}
