@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
@@ -9,7 +7,7 @@ using Runway.Runs;
 
 namespace Runway.Api;
 
-/// <summary>What a run leaves on disk: its logs, its outputs, and its whole directory as an archive.</summary>
+/// <summary>What a run leaves on disk: its logs, its outputs, and those as an archive (the fetch rule is <see cref="RunOutputs"/>).</summary>
 public static class RunFilesApi
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
@@ -20,7 +18,7 @@ public static class RunFilesApi
         api.MapGet("/{id}/log", LogAsync).WithSummary("stdout or stderr (?stream=); ?follow=true streams until the run ends");
         api.MapGet("/{id}/outputs", OutputsAsync).WithSummary("The files the run produced");
         api.MapGet("/{id}/outputs/{**path}", OutputAsync).WithSummary("One output file; honours Range");
-        api.MapGet("/{id}/archive", ArchiveAsync).WithSummary("The run directory as a streamed .tar.gz");
+        api.MapGet("/{id}/archive", ArchiveAsync).WithSummary("Outputs, logs and run.sh as a streamed .tar.gz");
         return app;
     }
 
@@ -35,14 +33,17 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        var path = Path.Combine(paths.RunDirectory(id), RunFiles.Log(stream ?? "stdout"));
+        var runDirectory = paths.RunDirectory(id);
+        var name = RunFiles.Log(stream ?? "stdout");
         if (follow != true)
         {
-            return File.Exists(path)
-                ? TypedResults.File(OpenShared(path), "text/plain; charset=utf-8")
+            // No log yet, or something the run put in its place that is not a regular file: nothing to show.
+            using var tree = RunTree.Open(runDirectory);
+            return tree?.OpenFile(name) is { } log
+                ? TypedResults.File(log, "text/plain; charset=utf-8", lastModified: log.ModifiedAt)
                 : TypedResults.Stream(_ => Task.CompletedTask, "text/plain; charset=utf-8");
         }
-        return TypedResults.Stream(body => LogFollower.CopyUntilFinalAsync(run.Id, path, body, store, clock, cancellationToken), "text/plain; charset=utf-8");
+        return TypedResults.Stream(body => LogFollower.CopyUntilFinalAsync(run.Id, runDirectory, name, body, store, clock, cancellationToken), "text/plain; charset=utf-8");
     }
 
     public static async Task<Results<Ok<OutputListResponse>, ProblemHttpResult>> OutputsAsync(
@@ -52,12 +53,16 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        var spec = RunSpecJson.Deserialize(run.SpecJson);
-        var outputs = RunOutputs.List(paths.RunDirectory(id), spec.Outputs);
-        return TypedResults.Ok(new OutputListResponse(outputs));
+        using var tree = RunTree.Open(paths.RunDirectory(id));
+        if (tree is null)
+        {
+            return TypedResults.Ok(new OutputListResponse([], Truncated: false));
+        }
+        var (outputs, truncated) = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs).List(tree);
+        return TypedResults.Ok(new OutputListResponse(outputs, truncated));
     }
 
-    public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> OutputAsync(
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> OutputAsync(
         string id, string path, HttpContext http, IRunStore store, RunwayPaths paths, AuditTrail audit, CancellationToken cancellationToken)
     {
         if (path.Split('/', '\\').Any(segment => segment is ".." or "") || path.Contains('\0', StringComparison.Ordinal))
@@ -68,14 +73,16 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        var runDirectory = paths.RunDirectory(id);
-        if (RunwayPaths.ResolveInside(runDirectory, path) is not { } full || !File.Exists(full))
+        // The fetch rule (RunOutputs) first, by name; then RunTree opens it without following any link.
+        var rule = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs);
+        using var tree = rule.IsFetchable(path) ? RunTree.Open(paths.RunDirectory(id)) : null;
+        if (tree?.OpenFile(path) is not { } file)
         {
             return Problems.NotFound($"run '{id}' has no file '{path}'");
         }
-        var contentType = ContentTypes.TryGetContentType(full, out var type) ? type : "application/octet-stream";
+        var contentType = ContentTypes.TryGetContentType(path, out var type) ? type : "application/octet-stream";
         await audit.RecordAsync(http, "run.download", $"{id}/{path}", cancellationToken);
-        return TypedResults.PhysicalFile(full, contentType, Path.GetFileName(full), enableRangeProcessing: true);
+        return TypedResults.File(file, contentType, Path.GetFileName(path), file.ModifiedAt, enableRangeProcessing: true);
     }
 
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> ArchiveAsync(
@@ -86,29 +93,11 @@ public static class RunFilesApi
             return Problems.NotFound($"no run with id '{id}'");
         }
         var runDirectory = paths.RunDirectory(id);
+        var rule = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs);
         await audit.RecordAsync(http, "run.download", $"{id}/archive", cancellationToken);
-        return TypedResults.Stream(body => WriteArchiveAsync(runDirectory, id, body, cancellationToken), "application/gzip", $"{id}.tar.gz");
+        return TypedResults.Stream(body => RunArchive.WriteAsync(runDirectory, id, rule, body, cancellationToken), "application/gzip", $"{id}.tar.gz");
     }
-
-    /// <summary>Streams the directory as tar inside gzip, file by file: nothing is staged in memory or on disk.</summary>
-    private static async Task WriteArchiveAsync(string runDirectory, string id, Stream body, CancellationToken cancellationToken)
-    {
-        await using var gzip = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
-        await using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
-        if (!Directory.Exists(runDirectory))
-        {
-            return;
-        }
-        foreach (var entry in new DirectoryInfo(runDirectory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).OrderBy(e => e.FullName, StringComparer.Ordinal))
-        {
-            var name = id + "/" + Path.GetRelativePath(runDirectory, entry.FullName).Replace('\\', '/');
-            // Links are archived as links, never followed: a run cannot make the archive read outside its directory.
-            await tar.WriteEntryAsync(entry.FullName, name, cancellationToken);
-        }
-    }
-
-    private static FileStream OpenShared(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
 }
 
-public sealed record OutputListResponse(IReadOnlyList<RunOutput> Outputs);
+/// <param name="Truncated">The run directory holds more than one listing may look at (too many entries, or too deep): this is a part.</param>
+public sealed record OutputListResponse(IReadOnlyList<RunOutput> Outputs, bool Truncated);

@@ -48,7 +48,7 @@ internal sealed record RunEventInfo(string To, string? From = null, string? Reas
 
 internal sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextCursor = null);
 
-internal sealed record OutputList(IReadOnlyList<OutputInfo> Outputs);
+internal sealed record OutputList(IReadOnlyList<OutputInfo> Outputs, bool Truncated = false);
 
 internal sealed record OutputInfo(string Path, long Size = 0, DateTimeOffset? ModifiedAt = null);
 

@@ -13,7 +13,7 @@ internal static class DownloadVerb
     private const string Epilog = """
         Without PATH: every output into --output (default ./<run id>/).
         With PATH: that one output to --output, or to its base name here.
-        With --archive: the run directory as .tar.gz to --output (default <run id>.tar.gz).
+        With --archive: outputs, logs and run.sh as .tar.gz to --output (default <run id>.tar.gz).
 
         Examples:
           runway download $ID
@@ -26,8 +26,8 @@ internal static class DownloadVerb
         var id = new Argument<string>("id") { Description = "The run id" };
         var path = new Argument<string?>("path") { Description = "One output, as `runway download` lists it", Arity = ArgumentArity.ZeroOrOne };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write (a directory for all outputs, a file otherwise)", HelpName = "path" };
-        var archive = new Option<bool>("--archive") { Description = "Download the whole run directory as .tar.gz" };
-        var command = new Command("download", "Download a run's outputs, one of them, or its whole directory")
+        var archive = new Option<bool>("--archive") { Description = "Download the outputs, logs and run.sh as one .tar.gz" };
+        var command = new Command("download", "Download a run's outputs, one of them, or all with its logs as .tar.gz")
         {
             id, path, output, archive,
         }.WithEpilog(Epilog);
@@ -75,6 +75,10 @@ internal static class DownloadVerb
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             using var response = await context.Client.OpenOutputAsync(id, output.Path, ct);
             await SaveAsync(context, response, target, ct);
+        }
+        if (outputs.Value.Truncated)
+        {
+            await context.Error.WriteLineAsync($"runway: run {id} has more outputs than the server lists at once; downloaded the {outputs.Value.Outputs.Count} it listed");
         }
         if (outputs.Value.Outputs.Count == 0)
         {

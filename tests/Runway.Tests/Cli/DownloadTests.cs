@@ -32,6 +32,19 @@ public sealed class DownloadTests : IDisposable
     }
 
     [Fact]
+    public async Task Download_SaysSo_WhenTheServerCutTheList()
+    {
+        var server = new FakeServer()
+            .OnJson(HttpMethod.Get, $"/api/v1/runs/{Id}/outputs", """{"outputs":[{"path":"a.txt","size":1}],"truncated":true}""")
+            .On(HttpMethod.Get, $"/api/v1/runs/{Id}/outputs/a.txt", _ => FakeServer.Bytes("a"u8.ToArray()));
+
+        var run = await CliRun.RunAsync(server, "download", Id, "--output", Path.Combine(_dir, "out"));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("more outputs than the server lists", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Download_OnePath_GoesToItsBaseName_InTheOutputDirectory()
     {
         var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}/outputs/plots/my%20plot.svg", _ => FakeServer.Bytes("<svg/>"u8.ToArray()));

@@ -48,7 +48,8 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
-        File.WriteAllText(Path.Combine(directory, RunDirectoryFiles.Script), RunDirectoryFiles.ScriptText);
+        // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
+        RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText);
 
         // The wrapper leads a new session and process group from its first instruction (posix_spawn with
         // POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop can never miss the group.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Runway.Execution.Local;
 
@@ -66,24 +67,32 @@ internal static class RunDirectoryFiles
     public static void WriteAtomically(string runDirectory, string name, string text)
     {
         // Not name.tmp: the wrapper uses that, and the two may write the pid file at the same time.
+        // CreateNew (O_CREAT|O_EXCL) never follows a link: one the run planted at the temporary name is
+        // deleted, and one planted again in between makes this throw rather than write where it points.
         var temporary = Path.Combine(runDirectory, name + ".runway-tmp");
-        File.WriteAllText(temporary, text);
+        File.Delete(temporary);
+        using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+        }
         File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
     }
 
+    /// <summary>
+    /// The run may have put a link, a FIFO or an endless file (a link to /dev/zero) where these were: read
+    /// only a regular file, reached without following links or waiting (<see cref="RunTree"/>), and only
+    /// its first bytes, which are all a pid or an exit code needs.
+    /// </summary>
     private static string? ReadText(string runDirectory, string name)
     {
-        try
-        {
-            return File.ReadAllText(Path.Combine(runDirectory, name));
-        }
-        catch (FileNotFoundException)
+        using var tree = RunTree.Open(runDirectory);
+        using var file = tree?.OpenFile(name);
+        if (file is null)
         {
             return null;
         }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
+        var buffer = new byte[64];
+        var read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        return Encoding.UTF8.GetString(buffer, 0, read);
     }
 }

@@ -40,6 +40,20 @@ public sealed class LocalExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_DoesNotWriteThroughALinkLeftWhereTheScriptGoes()
+    {
+        var launch = Launch("/bin/true");
+        var victim = temp.Combine("victim");
+        File.WriteAllText(victim, "precious\n");
+        File.CreateSymbolicLink(Path.Combine(launch.RunDirectory, "run.sh"), victim);
+
+        var exit = await Poll.CompletesAsync((await StartAsync(launch)).Exited);
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("precious\n", File.ReadAllText(victim));
+    }
+
+    [Fact]
     public async Task Start_PassesEachArgumentLiterally_WhenItHoldsShellSyntax()
     {
         string[] hostile = ["a b; rm -rf / $(id) `id`", "'\"*?[x]", "$HOME", "-n", "", "x\ny"];

@@ -1,0 +1,163 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Runway;
+
+/// <summary>
+/// The libc calls for reading a tree that someone else controls (a run directory): every call is relative to
+/// a directory handle and none follows a symbolic link in the last component, so a directory swapped for a
+/// link between two calls cannot redirect the reader. Linux only, as Runway is.
+/// </summary>
+internal static partial class PosixFiles
+{
+    public const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxBasicStats = 0x7ff;
+
+    // O_DIRECTORY and O_NOFOLLOW differ between architectures (asm-generic vs the ARM and PowerPC values);
+    // O_NONBLOCK, O_NOCTTY and O_CLOEXEC are the same on every architecture .NET runs on under Linux.
+    private static readonly bool ArmLayout = RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64 or Architecture.Ppc64le;
+    private static readonly int Directory = ArmLayout ? 0x4000 : 0x10000;
+    private static readonly int NoFollow = ArmLayout ? 0x8000 : 0x20000;
+    private const int NonBlock = 0x800;
+    private const int NoCtty = 0x100;
+    private const int CloseOnExec = 0x80000;
+
+    /// <summary>Opens a directory, refusing a link in its last component; -1 when absent, not a directory, or a link.</summary>
+    public static int OpenDirectory(int parent, string name) => OpenAt(parent, name, Directory | NoFollow | CloseOnExec, 0);
+
+    /// <summary>
+    /// Opens for reading without following a link and without blocking (a FIFO answers at once instead of
+    /// waiting for a writer); the caller checks the handle's type. -1 on failure.
+    /// </summary>
+    public static int OpenReadNoFollow(int parent, string name) => OpenAt(parent, name, NoFollow | NonBlock | NoCtty | CloseOnExec, 0);
+
+    /// <summary>lstat relative to a directory handle: the entry itself, a link included, never what it points at.</summary>
+    public static bool TryStat(int parent, string name, out FileStatus status) => Stat(parent, name, AtSymlinkNoFollow, out status);
+
+    /// <summary>fstat: what an open handle refers to, whatever its name now is.</summary>
+    public static bool TryStat(int handle, out FileStatus status) => Stat(handle, "", AtEmptyPath, out status);
+
+    /// <summary>A link's target as text, read relative to its directory; null when it is not a link (any more).</summary>
+    public static string? ReadLink(int parent, string name)
+    {
+        var buffer = new byte[4096];
+        var length = ReadLinkAt(parent, name, buffer, buffer.Length);
+        return length < 0 || length >= buffer.Length ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+    }
+
+    public static SafeFileHandle Own(int handle) => new(handle, ownsHandle: true);
+
+    public static void Close(int handle)
+    {
+        if (handle >= 0)
+        {
+            _ = NativeClose(handle);
+        }
+    }
+
+    /// <summary>Names and types (d_type) of a directory's entries, without . and ..; stops after <paramref name="max"/>.</summary>
+    /// <returns>Whether the directory held more than <paramref name="max"/> entries.</returns>
+    public static bool ReadEntries(int directory, List<(string Name, byte Type)> into, int max)
+    {
+        // fdopendir takes the descriptor it is given: hand it a fresh one of the same directory ("."
+        // relative to the handle), so the caller's handle stays open for the *at calls on the entries.
+        var own = OpenAt(directory, ".", Directory | CloseOnExec, 0);
+        var stream = own < 0 ? IntPtr.Zero : FdOpenDir(own);
+        if (stream == IntPtr.Zero)
+        {
+            Close(own);
+            return false;
+        }
+        try
+        {
+            while (ReadDir(stream) is var entry && entry != IntPtr.Zero)
+            {
+                // struct dirent on 64-bit Linux (glibc and musl): d_ino 8, d_off 8, d_reclen 2, d_type 1, d_name.
+                var name = Marshal.PtrToStringUTF8(entry + 19)!;
+                if (name is "." or "..")
+                {
+                    continue;
+                }
+                if (into.Count >= max)
+                {
+                    return true;
+                }
+                into.Add((name, Marshal.ReadByte(entry, 18)));
+            }
+            return false;
+        }
+        finally
+        {
+            _ = CloseDir(stream);
+        }
+    }
+
+    private static bool Stat(int directory, string name, int flags, out FileStatus status)
+    {
+        // statx rather than fstatat: its buffer has one layout on every architecture, struct stat has not.
+        if (NativeStatx(directory, name, flags, StatxBasicStats, out var buffer) != 0)
+        {
+            status = default;
+            return false;
+        }
+        status = new FileStatus(buffer.Mode, buffer.LinkCount, buffer.Owner, (long)buffer.Size,
+            DateTimeOffset.FromUnixTimeSeconds(buffer.ModifiedSeconds).AddTicks(buffer.ModifiedNanoseconds / 100));
+        return true;
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct StatxBuffer
+    {
+        [FieldOffset(16)] public uint LinkCount;
+        [FieldOffset(20)] public uint Owner;
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(40)] public ulong Size;
+        [FieldOffset(112)] public long ModifiedSeconds;
+        [FieldOffset(120)] public uint ModifiedNanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int OpenAt(int directory, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int NativeStatx(int directory, string path, int flags, uint mask, out StatxBuffer buffer);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial nint ReadLinkAt(int directory, string path, [Out] byte[] buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial IntPtr FdOpenDir(int handle);
+
+    [LibraryImport("libc", EntryPoint = "readdir", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial IntPtr ReadDir(IntPtr stream);
+
+    [LibraryImport("libc", EntryPoint = "closedir")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int CloseDir(IntPtr stream);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int NativeClose(int handle);
+}
+
+/// <summary>What statx says of one entry; the type is in the high bits of <see cref="Mode"/>, as in st_mode.</summary>
+internal readonly record struct FileStatus(ushort Mode, uint LinkCount, uint Owner, long Size, DateTimeOffset ModifiedAt)
+{
+    public const byte TypeUnknown = 0, TypeDirectory = 4, TypeRegular = 8, TypeLink = 10;
+
+    public bool IsRegular => (Mode & 0xF000) == 0x8000;
+    public bool IsDirectory => (Mode & 0xF000) == 0x4000;
+    public bool IsLink => (Mode & 0xF000) == 0xA000;
+
+    /// <summary>The entry's type as readdir's d_type gives it.</summary>
+    public byte DirentType => IsRegular ? TypeRegular : IsDirectory ? TypeDirectory : IsLink ? TypeLink : (byte)1;
+
+    public UnixFileMode Permissions => (UnixFileMode)(Mode & 0x1FF);
+}

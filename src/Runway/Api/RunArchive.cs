@@ -1,0 +1,58 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using Runway.Execution;
+
+namespace Runway.Api;
+
+/// <summary>
+/// A run's fetchable files (<see cref="RunOutputs"/>) as tar inside gzip, streamed file by file: nothing is
+/// staged in memory or on disk beyond the list of names.
+/// </summary>
+/// <remarks>
+/// Files come from <see cref="RunTree"/>, each by the length it had when opened; links are written as link
+/// entries with their target text, never followed. No entry lies beneath a link entry (the walk never
+/// crosses a link), so unpacking cannot write through one. When the walk stopped at a limit, the last
+/// entry is <see cref="IncompleteNote"/>, saying so: the headers are sent before anyone knows.
+/// </remarks>
+public static class RunArchive
+{
+    public const string IncompleteNote = "ARCHIVE-INCOMPLETE.txt";
+
+    public static async Task WriteAsync(string runDirectory, string id, RunOutputs rule, Stream body, CancellationToken cancellationToken)
+    {
+        await using var gzip = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
+        await using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
+        using var tree = RunTree.Open(runDirectory);
+        if (tree is null)
+        {
+            return;
+        }
+        var listing = rule.Archive(tree);
+        foreach (var entry in listing.Entries)
+        {
+            var name = $"{id}/{entry.Path}";
+            if (entry.IsLink)
+            {
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, name) { LinkName = entry.LinkTarget!, ModificationTime = entry.ModifiedAt }, cancellationToken);
+                continue;
+            }
+            // Opened again by name, every component without following links: what changed since the walk is
+            // checked again, and a file that is no longer a plain file of the run's is left out.
+            await using var file = tree.OpenFile(entry.Path);
+            if (file is not null)
+            {
+                var tarEntry = new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = file, ModificationTime = file.ModifiedAt, Mode = file.Permissions };
+                await tar.WriteEntryAsync(tarEntry, cancellationToken);
+            }
+        }
+        if (listing.Truncated)
+        {
+            var limits = RunTreeLimits.Default;
+            var text = $"This archive is incomplete: run {id} holds more than {limits.MaxEntries} files to fetch, more than "
+                + $"{limits.MaxVisited} entries, or directories more than {limits.MaxDepth} levels deep, and Runway stopped there.\n";
+            using var note = new MemoryStream(Encoding.UTF8.GetBytes(text));
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, $"{id}/{IncompleteNote}") { DataStream = note }, cancellationToken);
+        }
+    }
+}
