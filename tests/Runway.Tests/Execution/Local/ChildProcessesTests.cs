@@ -32,9 +32,11 @@ public sealed class ChildProcessesTests : IDisposable
     [Fact]
     public async Task Start_LeadsANewSession_InTheDirectory_WithOnlyTheGivenEnvironment_AndNoSignalIgnoredOrBlocked()
     {
-        // This test process ignores SIGPIPE (the .NET runtime does): a child must not inherit that.
+        // This test process ignores SIGPIPE (the .NET runtime does): a child must not inherit that. The
+        // signals are read by the shell's own process once it execs grep: read from outside, /proc/$$ of a
+        // dash that is waiting for a child shows every signal blocked (it blocks them around wait).
         var (pid, startTime, exited) = children.Start("/bin/sh",
-            ["sh", "-c", "pwd >where; env >env; cat /proc/$$/stat >stat; grep -E '^Sig(Ign|Blk):' /proc/$$/status >signals"],
+            ["sh", "-c", "pwd >where; env >env; cat /proc/$$/stat >stat; exec grep -E '^Sig(Ign|Blk):' /proc/self/status >signals"],
             Environment, temp.Path);
 
         Assert.Equal(0, await Poll.CompletesAsync(exited));
