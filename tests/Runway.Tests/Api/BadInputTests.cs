@@ -7,21 +7,9 @@ using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Api;
 
-/// <summary>Input a client should not send still gets a 4xx problem that names what was wrong, never a 500.</summary>
-public sealed class BadInputTests : IAsyncLifetime
+/// <summary>Input a Client should not send still gets a 4xx problem that names what was wrong, never a 500.</summary>
+public sealed class BadInputTests : UserClientTest
 {
-    private readonly RunwayApp app = new();
-    private HttpClient client = null!;
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => client = await app.CreateUserClientAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        client.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("""{"pipeline": "hello", "params": {"name": "\ud800"}}""")]
     [InlineData("""{"pipeline": "hello", "params": {"name": "a\udc00b"}}""")]
@@ -31,7 +19,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Submit_Answers4xxProblem_WhenStringHasALoneSurrogate(string body)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("/api/v1/runs", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/runs", content, Ct);
 
         await AssertProblemAsync(response, 400, 422);
         await AssertStillServingAsync();
@@ -46,7 +34,7 @@ public sealed class BadInputTests : IAsyncLifetime
         byte[] bytes = [.. Encoding.UTF8.GetBytes(before), 0xff, 0xfe, 0xc3, .. Encoding.UTF8.GetBytes(after)];
         using var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await client.PostAsync("/api/v1/runs", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/runs", content, Ct);
 
         await AssertProblemAsync(response, 400, 422);
         await AssertStillServingAsync();
@@ -62,7 +50,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Submit_NamesTheFieldNotDotNetTypes_WhenAValueHasTheWrongType(string body, string field)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("/api/v1/runs", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/runs", content, Ct);
 
         var problem = await AssertProblemAsync(response, 400);
         var text = problem.ToString();
@@ -78,11 +66,11 @@ public sealed class BadInputTests : IAsyncLifetime
         const string head = "--cut\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nsome bytes and then nothing";
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(head));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=cut");
-        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/files", content, Ct);
 
         await AssertProblemAsync(response, 400);
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "files")));
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "tmp")));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(App.DataDirectory, "files")));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(App.DataDirectory, "tmp")));
         await AssertStillServingAsync();
     }
 
@@ -93,7 +81,7 @@ public sealed class BadInputTests : IAsyncLifetime
         const string body = "--cut\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%ED%A0%80%FF.txt\r\n\r\nbytes\r\n--cut--\r\n";
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes(body));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=cut");
-        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/files", content, Ct);
 
         var text = await response.Content.ReadAsStringAsync(Ct);
         Assert.True((int)response.StatusCode is 201 or 400 or 422, $"answered {(int)response.StatusCode}: {text}");
@@ -108,7 +96,7 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         using var content = new ByteArrayContent(Encoding.ASCII.GetBytes("--cut\r\nContent-Disposition: form-da"));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=cut");
-        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/files", content, Ct);
 
         await AssertProblemAsync(response, 400);
     }
@@ -126,7 +114,7 @@ public sealed class BadInputTests : IAsyncLifetime
         {
             request.Content = new StringContent(body, Encoding.UTF8, contentType!);
         }
-        using var response = await client.SendAsync(request, Ct);
+        using var response = await Client.SendAsync(request, Ct);
 
         await AssertProblemAsync(response, status);
     }
@@ -136,7 +124,7 @@ public sealed class BadInputTests : IAsyncLifetime
     {
         using var content = new MultipartFormDataContent();
         content.Add(new ByteArrayContent(new byte[2 * 1024 * 1024]), "file", "big.bin");
-        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+        using var response = await Client.PostAsync("/api/v1/files", content, Ct);
 
         await AssertProblemAsync(response, 413);
     }
@@ -177,9 +165,9 @@ public sealed class BadInputTests : IAsyncLifetime
 
     private async Task AssertStillServingAsync()
     {
-        using var response = await client.GetAsync("/api/v1/pipelines", Ct);
+        using var response = await Client.GetAsync("/api/v1/pipelines", Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var runs = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
+        var runs = await Client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
         Assert.Equal(JsonValueKind.Array, runs.GetProperty("runs").ValueKind);
     }
 }

@@ -8,27 +8,15 @@ using Runway.Tests.Fixtures;
 namespace Runway.Tests.Api;
 
 /// <summary>POST /api/v1/runs with an Idempotency-Key, as draft-ietf-httpapi-idempotency-key-header describes it.</summary>
-public sealed class IdempotencyTests : IAsyncLifetime
+public sealed class IdempotencyTests : UserClientTest
 {
-    private readonly RunwayApp app = new();
-    private HttpClient client = null!;
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => client = await app.CreateUserClientAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        client.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Fact]
     public async Task Replay_AnswersExactlyWhatTheFirstRequestDid_LocationIncluded()
     {
         const string body = """{"pipeline": "hello", "params": {"name": "Ada"}, "tags": {"batch": "7"}}""";
         var (firstStatus, firstLocation, firstBody) = await PostAsync("batch-7", body);
         var id = JsonDocument.Parse(firstBody).RootElement.GetProperty("id").GetString()!;
-        await RunwayApp.WaitFinalAsync(client, id);
+        await RunwayApp.WaitFinalAsync(Client, id);
 
         var (status, location, replayed) = await PostAsync("batch-7", body);
 
@@ -37,7 +25,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.Equal($"/api/v1/runs/{id}", firstLocation);
         Assert.Equal(firstLocation, location);
         Assert.Equal(firstBody, replayed);
-        var list = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
+        var list = await Client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
         Assert.Single(list.GetProperty("runs").EnumerateArray());
     }
 
@@ -51,21 +39,21 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var (firstStatus, _, _) = await PostAsync("key-1", """{"pipeline": "hello", "params": {"name": "Ada"}}""");
 
         using var request = Request("key-1", other);
-        using var response = await client.SendAsync(request, Ct);
+        using var response = await Client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.Created, firstStatus);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Contains("Idempotency-Key", problem.ToString(), StringComparison.Ordinal);
-        var list = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
+        var list = await Client.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct);
         Assert.Single(list.GetProperty("runs").EnumerateArray());
     }
 
     [Fact]
     public async Task SameKey_OfAnotherUser_IsAnotherRun()
     {
-        using var other = await app.CreateUserClientAsync("bo");
+        using var other = await App.CreateUserClientAsync("bo");
         var (first, _, a) = await PostAsync("shared", """{"pipeline": "hello"}""");
         using var request = Request("shared", """{"pipeline": "sleep", "params": {"seconds": 0}}""");
         using var response = await other.SendAsync(request, Ct);
@@ -86,14 +74,14 @@ public sealed class IdempotencyTests : IAsyncLifetime
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.Status));
         Assert.Single(answers.Select(a => a.Body).Append(again).Distinct());
-        var errors = app.Logs.Entries.Where(e => e.Level >= LogLevel.Error).ToList();
+        var errors = App.Logs.Entries.Where(e => e.Level >= LogLevel.Error).ToList();
         Assert.True(errors.Count == 0, string.Join('\n', errors));
     }
 
     private async Task<(HttpStatusCode Status, string? Location, string Body)> PostAsync(string key, string body)
     {
         using var request = Request(key, body);
-        using var response = await client.SendAsync(request, Ct);
+        using var response = await Client.SendAsync(request, Ct);
         return (response.StatusCode, response.Headers.Location?.OriginalString, await response.Content.ReadAsStringAsync(Ct));
     }
 
