@@ -1,14 +1,13 @@
 namespace Runway.Runs;
 
 /// <summary>
-/// Creates a run's directory and stages its inputs there. An input is hard-linked from the file store
-/// (no copy, however large), or copied when a link is refused (another file system).
+/// Creates a run's directory and stages its inputs there. An input is a copy of the stored upload: a
+/// reflink (copy-on-write, no data copied) where the file system can, else a plain copy. Read-only (0444).
 /// </summary>
 /// <remarks>
-/// A hard link shares the upload's inode, so a pipeline that wrote into its input in place would change
-/// the upload itself and every other run's copy. Uploads never change once stored, so the shared inode is
-/// made read-only: such a write then fails instead (except for root, whom permissions do not stop).
-/// Copy-on-write would need a reflink-capable file system.
+/// Never a hard link: that shares the upload's inode, and the run owns its directory (and, under the run
+/// account, its inputs), so it could make the file writable and change the upload behind its recorded
+/// sha256, and every later run's input with it. A copy it may change at will.
 /// </remarks>
 public sealed class RunWorkspace(RunwayPaths paths)
 {
@@ -53,21 +52,22 @@ public sealed class RunWorkspace(RunwayPaths paths)
 
         // Staging again (a run handed back before it started) replaces what the first attempt left.
         File.Delete(target);
-        if (!Posix.Link(source, target))
-        {
-            await CopyAsync(source, target, cancellationToken);
-        }
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(target, ReadOnly);
-        }
+        await CopyAsync(source, target, cancellationToken);
     }
 
+    /// <summary>A reflink where the file system shares blocks, else a copy; CreateNew never writes through a link.</summary>
     private static async Task CopyAsync(string source, string target, CancellationToken cancellationToken)
     {
         await using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         await using var to = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        await from.CopyToAsync(to, cancellationToken);
+        if (!PosixIo.Reflink(from.SafeFileHandle, to.SafeFileHandle))
+        {
+            await from.CopyToAsync(to, cancellationToken);
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(to.SafeFileHandle, ReadOnly);
+        }
     }
 }
 

@@ -24,15 +24,28 @@ public sealed class RunWorkspaceTests : IDisposable
     public void Dispose() => temp.Dispose();
 
     [Fact]
-    public async Task Prepare_HardLinksInputReadOnly_IntoNestedPath()
+    public async Task Prepare_CopiesInputReadOnly_IntoNestedPath()
     {
         var directory = await workspace.PrepareAsync(RunId, Spec("inputs/deep/a.txt"), TestContext.Current.CancellationToken);
 
         var staged = Path.Combine(directory, "inputs", "deep", "a.txt");
         Assert.Equal(paths.RunDirectory(RunId), directory);
         Assert.Equal("payload", File.ReadAllText(staged));
-        Assert.Equal(Inode(paths.FilePath(FileId)), Inode(staged));
+        Assert.NotEqual(Inode(paths.FilePath(FileId)), Inode(staged));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(staged));
+    }
+
+    [Fact]
+    public async Task Prepare_KeepsStoredUpload_WhenRunWritesItsInput()
+    {
+        var directory = await workspace.PrepareAsync(RunId, Spec("a.txt"), TestContext.Current.CancellationToken);
+        var staged = Path.Combine(directory, "a.txt");
+
+        // The run owns its directory and its inputs: it can always make one writable.
+        File.SetUnixFileMode(staged, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(staged, "changed by the run");
+
+        Assert.Equal("payload", File.ReadAllText(paths.FilePath(FileId)));
     }
 
     [Fact]
