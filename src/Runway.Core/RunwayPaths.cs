@@ -35,6 +35,48 @@ public sealed class RunwayPaths
     }
 
     /// <summary>
+    /// Nobody but the server's user may read the data directory, whatever the isolation of runs: it holds
+    /// runway.db (password and token hashes), the keys and every user's uploads. The data directory and
+    /// Runway's directories in it become 0700, Runway's files 0600: what an older Runway, or a hand, left
+    /// more open. The run directories inside runs/ are the runs' own (runs/ itself is 0700). New files get
+    /// these modes from the server's umask 077 (Program.cs). Links are left alone, never followed.
+    /// </summary>
+    public void MakePrivate()
+    {
+        const UnixFileMode directoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode fileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        File.SetUnixFileMode(DataDirectory, directoryMode);
+        foreach (var entry in new DirectoryInfo(DataDirectory).EnumerateFileSystemInfos())
+        {
+            if (entry.LinkTarget is not null)
+            {
+                continue;
+            }
+            if (entry is FileInfo)
+            {
+                entry.UnixFileMode = fileMode;
+                continue;
+            }
+            entry.UnixFileMode = directoryMode;
+            if (entry.FullName == RunsDirectory)
+            {
+                continue;
+            }
+            foreach (var file in ((DirectoryInfo)entry).EnumerateFiles())
+            {
+                if (file.LinkTarget is null)
+                {
+                    file.UnixFileMode = fileMode;
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Resolves a user-given relative path inside <paramref name="root"/>, or null when it would leave it
     /// (absolute, <c>..</c>, or through a symbolic link that points outside).
     /// </summary>

@@ -19,6 +19,10 @@ return await Cli.RunAsync(args, Console.Out, Console.Error, interrupt.Token, Ser
 
 static async Task<int> ServeFromCliAsync(string[] serveArgs, CancellationToken cancellationToken)
 {
+    // Everything the server creates is its own alone (0600 files, 0700 directories): the data directory
+    // holds password and token hashes, keys and uploads (RunwayPaths.MakePrivate fixes what exists). Set
+    // here, not in RunwayServer: tests host the server in their own process, whose files are not its data.
+    PosixIo.SetUmask(0b000_111_111);
     try
     {
         return await ServeAsync(serveArgs, cancellationToken);

@@ -18,6 +18,7 @@ public static class RunwayConfiguration
         ("--database", "RUNWAY_DATABASE", "Runway:Database"),
         ("--node", "RUNWAY_NODE", "Runway:Node"),
         ("--max-upload-bytes", "RUNWAY_MAX_UPLOAD_BYTES", "Runway:MaxUploadBytes"),
+        ("--run-as", "RUNWAY_RUN_AS", "Runway:RunAs"),
         // No flag: a password on the command line would show in `ps`.
         (null, "RUNWAY_ADMIN_PASSWORD", "Runway:Auth:AdminPassword"),
     ];

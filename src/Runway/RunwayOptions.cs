@@ -32,6 +32,12 @@ public sealed class RunwayOptions
     /// </summary>
     public string PriorityGroup { get; set; } = "";
 
+    /// <summary>
+    /// The unprivileged account local runs run as when the server runs as root (README, "Run isolation").
+    /// Runway creates no account: where this one does not exist, runs are isolated by namespaces only.
+    /// </summary>
+    public string RunAs { get; set; } = "runway-run";
+
     /// <summary>How long a stopped run gets between TERM and KILL.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -31,6 +31,7 @@ public static class RunwayServer
 
         var paths = new RunwayPaths(options.DataDir);
         paths.EnsureCreated();
+        paths.MakePrivate();
         builder.Services.AddSingleton(paths);
         // Before anything touches the database or the runs: a second server here must stop now.
         var node = NodeIdentity.Acquire(options.Node, paths.DataDirectory);
@@ -101,9 +102,25 @@ public static class RunwayServer
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 
+    /// <summary>Says once at start how runs are isolated; a warning when they are not.</summary>
+    private static RunIsolation LogIsolation(RunIsolation isolation, IServiceProvider services)
+    {
+        var logger = services.GetRequiredService<ILogger<RunIsolation>>();
+        if (isolation.Mode == IsolationMode.None)
+        {
+            logger.LogWarning("Run isolation: none: {Detail}", isolation.Detail);
+        }
+        else
+        {
+            logger.LogInformation("Run isolation: {Mode}: {Detail}", isolation.WireName, isolation.Detail);
+        }
+        return isolation;
+    }
+
     private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
+        services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
         services.AddSingleton<IExecutor, LocalExecutor>();
         services.AddSingleton(new SchedulerOptions
         {

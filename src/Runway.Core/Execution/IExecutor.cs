@@ -39,8 +39,9 @@ public sealed record RunHandle(string RunId, string NativeId, Task<RunExit> Exit
 /// <summary>
 /// How a run ended, as the backend saw it: an exit code, or none with the reason (killed while Runway was
 /// down, lost by the cluster). <see cref="BackendState"/> keeps backend verdicts such as Slurm's TIMEOUT
-/// or OUT_OF_MEMORY apart.
+/// or OUT_OF_MEMORY apart. <see cref="EndedAt"/> is when the run ended by its own record (a local run's
+/// exit_code file), where known: a run that ended while the server was down did not end when it noticed.
 /// </summary>
-public sealed record RunExit(int? ExitCode, string? Error = null, string? BackendState = null);
+public sealed record RunExit(int? ExitCode, string? Error = null, string? BackendState = null, DateTimeOffset? EndedAt = null);
 
 public sealed class ExecutorStartException(string message, Exception? inner = null) : Exception(message, inner);

@@ -31,7 +31,7 @@ public static class RunOutcome
         {
             reason += $" ({backend})";
         }
-        return new RunTransition(runId, [RunState.Running], to, reason) { ExitCode = exit.ExitCode, Message = message };
+        return new RunTransition(runId, [RunState.Running], to, reason) { ExitCode = exit.ExitCode, Message = message, EndedAt = exit.EndedAt };
     }
 
     /// <summary>

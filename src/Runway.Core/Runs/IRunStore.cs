@@ -70,5 +70,8 @@ public interface IRunStore
 public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, RunState To, string Reason)
 {
     public int? ExitCode { get; init; }
+
+    /// <summary>When a final state was reached, if earlier than the store's now (the run's exit record): finished_at and the event's time.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
     public string? Message { get; init; }
 }

@@ -99,8 +99,14 @@ internal sealed class RunLauncher(
         {
             exit = new RunExit(null, $"lost track of the run: {e.Message}");
         }
-        // Persist the final state first; the executor has already cleaned up the process group.
-        var launches = await finisher.FinishAsync(run.Run.Id, RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit));
+        // Persist the final state first; the executor has already cleaned up the process group. The exit
+        // record's time is the run's end, but never before its start (the run could touch its own record).
+        var final = RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit);
+        if (final.EndedAt is { } ended && run.Run.StartedAt is { } startedAt && ended < startedAt)
+        {
+            final = final with { EndedAt = startedAt };
+        }
+        var launches = await finisher.FinishAsync(run.Run.Id, final);
         foreach (var next in launches)
         {
             _ = LaunchAsync(next);

@@ -1,4 +1,5 @@
 using Runway.Data;
+using Runway.Execution.Local;
 using Runway.Pipelines;
 
 namespace Runway.Api;
@@ -15,13 +16,15 @@ public static class HealthApi
     /// <summary>Liveness: the process answers.</summary>
     public static IResult Live() => TypedResults.Text("ok\n");
 
-    /// <summary>Readiness: the database answers and the pipelines directory has been read.</summary>
-    public static async Task<IResult> ReadyAsync(RunwayDb db, PipelineCatalog catalog, CancellationToken cancellationToken)
+    /// <summary>Readiness: the database answers and the pipelines directory has been read; and how runs are isolated.</summary>
+    public static async Task<IResult> ReadyAsync(RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "the database does not answer");
         }
-        return TypedResults.Text($"ok: {catalog.All.Count} pipelines\n");
+        return TypedResults.Ok(new Readiness("ok", catalog.All.Count, isolation.WireName, isolation.Detail));
     }
+
+    public sealed record Readiness(string Status, int Pipelines, string Isolation, string IsolationDetail);
 }

@@ -141,6 +141,11 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
     /// <summary>The compare-and-set inside the caller's transaction, with its event staged; the state it left, or null.</summary>
     private static async Task<RunState?> TransitionInAsync(RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
     {
+        // A run that ended while nobody watched (its exit record says when) ended then, never later than now.
+        if (transition.To.IsFinal() && transition.EndedAt is { } ended && ended < now)
+        {
+            now = ended;
+        }
         var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, ct);
         if (from is not null)
         {

@@ -24,6 +24,30 @@ public abstract class RunTransitionContract(Func<TestDatabase> open) : StoreTest
     }
 
     [Fact]
+    public async Task Transition_FinishesAtExitRecordTime_WhenRunEndedBeforeItWasNoticed()
+    {
+        var run = await AddRunningAsync();
+        var ended = run.StartedAt!.Value + TimeSpan.FromSeconds(5);
+        Clock.Advance(TimeSpan.FromHours(1)); // the server was down meanwhile
+
+        Assert.True(await Store.TryTransitionAsync(new(run.Id, [RunState.Running], RunState.Succeeded, "exited with code 0") { ExitCode = 0, EndedAt = ended }, Ct));
+
+        Assert.Equal(ended, (await GetAsync(run.Id)).FinishedAt);
+        Assert.Equal(ended, (await Store.ListEventsAsync(run.Id, Ct))[^1].At);
+    }
+
+    [Fact]
+    public async Task Transition_FinishesNow_WhenExitRecordTimeIsInTheFuture()
+    {
+        var run = await AddRunningAsync();
+        Clock.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.True(await Store.TryTransitionAsync(new(run.Id, [RunState.Running], RunState.Failed, "exited with code 1") { ExitCode = 1, EndedAt = Clock.GetUtcNow().AddDays(1) }, Ct));
+
+        Assert.Equal(Clock.GetUtcNow(), (await GetAsync(run.Id)).FinishedAt);
+    }
+
+    [Fact]
     public async Task Transition_ReturnsFalse_WhenStateIsNotAnExpectedOne()
     {
         var run = await AddAsync();

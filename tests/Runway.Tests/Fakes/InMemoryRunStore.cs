@@ -110,11 +110,14 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
                 run.NativeId = null;
                 run.StartedAt = null;
             }
+            var at = clock.GetUtcNow();
             if (transition.To.IsFinal())
             {
-                run.FinishedAt = clock.GetUtcNow();
+                // As RunStore: a run that ended before anyone noticed (its exit record says when) ended then.
+                at = transition.EndedAt is { } ended && ended < at ? ended : at;
+                run.FinishedAt = at;
             }
-            Append(run.Id, from, transition.To, transition.Reason);
+            Append(run.Id, from, transition.To, transition.Reason, at);
             CountRunning();
             return Task.FromResult(true);
         }
@@ -183,8 +186,8 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
-    private void Append(string id, RunState? from, RunState to, string reason) =>
-        events.Add(new RunEvent { Id = events.Count + 1, RunId = id, From = from, To = to, Reason = reason, At = clock.GetUtcNow() });
+    private void Append(string id, RunState? from, RunState to, string reason, DateTimeOffset? at = null) =>
+        events.Add(new RunEvent { Id = events.Count + 1, RunId = id, From = from, To = to, Reason = reason, At = at ?? clock.GetUtcNow() });
 
     private void CountRunning() => maxRunning = Math.Max(maxRunning, runs.Values.Count(r => r.State == RunState.Running));
 

@@ -9,6 +9,8 @@ public sealed class ServerProcessTests : IAsyncLifetime
 {
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("runway-proc-").FullName;
     private readonly string pipelinesDirectory = Directory.CreateTempSubdirectory("runway-pipes-").FullName;
+    // Outside the data directory, which runs cannot see, and writable by the run account.
+    private readonly string shared = Shared();
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public ValueTask InitializeAsync()
@@ -28,6 +30,7 @@ public sealed class ServerProcessTests : IAsyncLifetime
     public ValueTask DisposeAsync()
     {
         Directory.Delete(pipelinesDirectory, recursive: true);
+        Directory.Delete(shared, recursive: true);
         try
         {
             Directory.Delete(dataDirectory, recursive: true);
@@ -43,8 +46,8 @@ public sealed class ServerProcessTests : IAsyncLifetime
     [InlineData("stop")] // systemctl restart
     public async Task Restart_WhileRunning_LosesNoRunAndRunsNoneTwice(string how)
     {
-        var marker1 = Path.Combine(dataDirectory, "marker1");
-        var marker2 = Path.Combine(dataDirectory, "marker2");
+        var marker1 = Path.Combine(shared, "marker1");
+        var marker2 = Path.Combine(shared, "marker2");
         await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1);
         await server.StartAsync();
         using var http = server.CreateClient();
@@ -125,6 +128,16 @@ public sealed class ServerProcessTests : IAsyncLifetime
         {
             Directory.Delete(home, recursive: true);
         }
+    }
+
+    private static string Shared()
+    {
+        var directory = Directory.CreateTempSubdirectory("runway-shared-").FullName;
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_111_111);
+        }
+        return directory;
     }
 
     private static async Task<string> SubmitAsync(HttpClient http, string marker, int seconds)

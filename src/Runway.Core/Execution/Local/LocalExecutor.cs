@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Runway.Runs;
 
 namespace Runway.Execution.Local;
 
@@ -8,10 +9,11 @@ namespace Runway.Execution.Local;
 /// Runs commands as child processes of this machine, each in its own session and process group, under a
 /// small sh wrapper (<see cref="RunDirectoryFiles.ScriptText"/>) that records the pid and exit status in the
 /// run directory. Output goes to files, not to pipes of this process, so a run outlives the server; a
-/// restarted server takes it back with <see cref="Attach"/>. The native id is the wrapper's pid, which is
-/// also the process group id.
+/// restarted server takes it back with <see cref="Attach"/>. The native id is the process group id: the
+/// wrapper's pid, or, isolated (<see cref="RunIsolation"/>), the pid of the unshare that starts it.
 /// </summary>
-public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger) : IExecutor, IStartedRunFinder, IDisposable
+public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null)
+    : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
 
@@ -21,6 +23,12 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     // Processes the command left behind (`cmd &` without wait) are stopped when it exits; this is their grace.
     private static readonly TimeSpan LeftoverGrace = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan GroupPollInterval = TimeSpan.FromMilliseconds(50);
+    // An isolated wrapper sets its trap a few milliseconds after the start: a stop that comes earlier waits this long between looks.
+    private static readonly TimeSpan ReadyPollInterval = TimeSpan.FromMilliseconds(5);
+
+    internal const UnixFileMode ScriptMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private readonly RunIsolation isolation = isolation ?? RunIsolation.None("runs are not isolated (an executor made without isolation)");
 
     private readonly ProcessWatch watch = new(clock, TimeSpan.FromMilliseconds(250));
     private readonly ChildProcesses children = new();
@@ -39,8 +47,8 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             throw new ExecutorStartException("the command is empty");
         }
-        Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp));
-        var environment = RunEnvironment(launch);
+        var temp = Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp)).FullName;
+        var environment = RunEnvironment(launch, isolation.Account);
         var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
 
@@ -49,20 +57,23 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
-        RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText);
+        RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
+        // The run directory, its tmp and its inputs belong to the run account (in run_account mode).
+        isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
 
-        // The wrapper leads a new session and process group from its first instruction (posix_spawn with
-        // POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop can never miss the group.
-        string[] argv = [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)];
-        var (pid, startTime, exited) = children.Start(Shell, argv, environment, directory);
+        // The wrapper (or the unshare that starts it isolated) leads a new session and process group from its
+        // first instruction (posix_spawn with POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop
+        // can never miss the group.
+        var (start, argv) = isolation.Command(directory, [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)]);
+        var (pid, startTime, exited) = children.Start(start, argv, environment, directory);
         // The start time tells this process from a later one that reuses the pid (read before anything
         // could reap it, so known even for a run that is already over). The wrapper writes the pid file
         // too, but only once the shell is up: written here as well, it is there before the native id
         // reaches the store, so a restart never mistakes this run for unstarted.
         leaderStarts[pid] = startTime;
-        if (startTime is { } start)
+        if (startTime is { } started)
         {
-            RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, start.ToString(CultureInfo.InvariantCulture));
+            RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.PidStart, started.ToString(CultureInfo.InvariantCulture));
         }
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Pid, NativeId(pid) + "\n");
         logger.LogInformation("Run {RunId} started as process group {Pid}", launch.RunId, pid);
@@ -133,8 +144,11 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         children.Dispose();
     }
 
-    /// <summary>The environment of a run: a small fixed base, the pipeline's variables, then Runway's own.</summary>
-    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch)
+    /// <summary>
+    /// The environment of a run: a small fixed base, the pipeline's variables, then Runway's own. A run under
+    /// the run account gets that account's USER and LOGNAME, and its own directory as HOME.
+    /// </summary>
+    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch, RunAccount? account = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -158,6 +172,14 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             }
             environment[key] = value;
         }
+        if (account is not null)
+        {
+            environment["HOME"] = launch.RunDirectory;
+            environment["USER"] = account.Name;
+            environment["LOGNAME"] = account.Name;
+        }
+        // The isolate step's word to the wrapper: never the pipeline's.
+        environment.Remove("RUNWAY_PROCESS_GROUP");
         environment["RUNWAY_RUN_ID"] = launch.RunId;
         environment["RUNWAY_RUN_DIR"] = launch.RunDirectory;
         return environment;
@@ -165,11 +187,20 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     private static string NativeId(int pid) => pid.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The staged inputs and the directories staging made for them, as paths in the run directory.</summary>
+    private static IEnumerable<string> InputPaths(string directory, RunSpec spec) =>
+        spec.Inputs.SelectMany(input =>
+        {
+            var segments = input.RelativePath.Split('/');
+            return Enumerable.Range(1, segments.Length).Select(depth => Path.Combine(directory, string.Join('/', segments[..depth])));
+        }).Distinct(StringComparer.Ordinal);
+
     private async Task<RunExit> WaitForExitAsync(int pid, Task<int?> exited, string directory)
     {
         var status = await exited;
         // The wrapper's record comes first: it is the command's code even when the wrapper itself was killed.
-        var exit = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code ? new RunExit(code)
+        var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
+            : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (see the server's log); its command did not run")
             : status is { } own ? new RunExit(own)
             : ExitFromFiles(directory);
         await StopLeftoversAsync(pid);
@@ -189,9 +220,10 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         return exit;
     }
 
+    /// <summary>The wrapper's record, and when it was written: the run's end, however late the server noticed.</summary>
     private static RunExit ExitFromFiles(string directory) =>
-        RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is { } code
-            ? new RunExit(code)
+        RunDirectoryFiles.ReadExit(directory) is { } recorded
+            ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : new RunExit(null, "the process ended without recording an exit code (killed while Runway was not running?)");
 
     private async Task StopLeftoversAsync(int group)
@@ -213,13 +245,17 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     /// <summary>TERM to the group, up to <paramref name="grace"/> for it to go, then KILL; returns once it is gone.</summary>
     private async Task StopGroupAsync(int group, TimeSpan grace, CancellationToken cancellationToken)
     {
-        // A tick early: start times have a 10 ms grain, and a child forked just before the TERM may still miss it.
+        var deadline = clock.GetUtcNow() + grace;
+        // 1. An isolated wrapper drops a TERM that comes before its trap (ProcessTable.WrapperReady); its
+        //    command starts only after the trap, so holding the TERM back until then loses nothing.
+        var wrapper = await WaitForWrapperAsync(group, deadline, cancellationToken);
+        // 2. A tick early: start times have a 10 ms grain, and a child forked just before the TERM may still miss it.
         var termAt = ProcessTable.Now() - 1;
         if (!Posix.KillGroup(group, Posix.SigTerm))
         {
             return;
         }
-        if (await WaitForGroupToEndAsync(group, grace, cancellationToken, termAt))
+        if (await WaitForGroupToEndAsync(group, deadline - clock.GetUtcNow(), cancellationToken, termAt, wrapper))
         {
             return;
         }
@@ -229,15 +265,26 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         await WaitForGroupToEndAsync(group, TimeSpan.FromSeconds(30), cancellationToken);
     }
 
+    /// <summary>Waits until a TERM to the group would reach the wrapper's trap, the group is gone, or the deadline; returns the wrapper's pid.</summary>
+    private async Task<int?> WaitForWrapperAsync(int group, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        int? wrapper;
+        while (!ProcessTable.WrapperReady(group, out wrapper) && clock.GetUtcNow() < deadline && Posix.Exists(-group))
+        {
+            await Task.Delay(ReadyPollInterval, clock, cancellationToken);
+        }
+        return wrapper;
+    }
+
     /// <summary>
     /// A TERM that reaches the wrapper while it forks the command is caught by the fork's copy of the
     /// wrapper's trap, and the command, exec'd after it, never sees one: the wrapper's own child, started
     /// around or after the TERM, gets one of its own (once). Only that child: processes the command
     /// starts later (a cleanup in its TERM handler) are its business.
     /// </summary>
-    private static void TermLateCommand(int group, long termAt, HashSet<int> signalled)
+    private static void TermLateCommand(int wrapper, int group, long termAt, HashSet<int> signalled)
     {
-        foreach (var child in ProcessTable.ChildrenStartedSince(group, group, termAt))
+        foreach (var child in ProcessTable.ChildrenStartedSince(wrapper, group, termAt))
         {
             if (signalled.Add(child))
             {
@@ -246,7 +293,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
     }
 
-    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null)
+    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null, int? wrapper = null)
     {
         var deadline = clock.GetUtcNow() + limit;
         var signalled = new HashSet<int>();
@@ -259,7 +306,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             await Task.Delay(GroupPollInterval, clock, cancellationToken);
             if (termAt is { } since)
             {
-                TermLateCommand(group, since, signalled);
+                TermLateCommand(wrapper ?? group, group, since, signalled);
             }
         }
         return true;

@@ -70,6 +70,91 @@ internal static class ProcessTable
         return found;
     }
 
+    /// <summary>
+    /// The process that runs the wrapper script of the run leading <paramref name="processGroup"/>: the leader
+    /// itself, or, for an isolated run (the leader is unshare, see <see cref="RunIsolation"/>), the leader's
+    /// child, its pid namespace's init. Null while unshare has not forked it yet, or once it is gone.
+    /// </summary>
+    public static int? Wrapper(int processGroup)
+    {
+        if (Comm(processGroup) != "unshare")
+        {
+            return processGroup;
+        }
+        foreach (var child in Children(processGroup))
+        {
+            return child;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a TERM to the group now reaches the wrapper's trap. An isolated wrapper is a pid namespace's
+    /// init, which the kernel spares every signal it has no handler for: until its trap is set, a TERM would
+    /// be lost (and the command, not yet started, would run on). A plain wrapper dies of an early TERM, as
+    /// it should: always ready.
+    /// </summary>
+    public static bool WrapperReady(int processGroup, out int? wrapper)
+    {
+        wrapper = Wrapper(processGroup);
+        return wrapper == processGroup || (wrapper is { } init && Catches(init, Posix.SigTerm));
+    }
+
+    /// <summary>Whether the process has a handler for <paramref name="signal"/> (SigCgt of /proc/pid/status).</summary>
+    public static bool Catches(int pid, int signal)
+    {
+        foreach (var line in ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
+        {
+            if (line.StartsWith("SigCgt:", StringComparison.Ordinal))
+            {
+                return ulong.TryParse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var caught)
+                    && (caught & (1UL << (signal - 1))) != 0;
+            }
+        }
+        return false;
+    }
+
+    private static string? Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/comm").TrimEnd('\n');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Live children of <paramref name="pid"/>: from /proc/pid/task/pid/children where the kernel has it.</summary>
+    private static IEnumerable<int> Children(int pid)
+    {
+        var self = pid.ToString(CultureInfo.InvariantCulture);
+        string listed;
+        try
+        {
+            listed = File.ReadAllText($"/proc/{self}/task/{self}/children");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Directory.Exists($"/proc/{self}") ? ChildrenStartedSince(pid, pid, 0) : [];
+        }
+        return listed.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => int.Parse(p, NumberStyles.None, CultureInfo.InvariantCulture));
+    }
+
+    private static string[] ReadLines(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     private static Stat? Read(int pid)
     {
         string text;

@@ -34,13 +34,17 @@ internal static class RunDirectoryFiles
     //    sees whole or empty, and readers take an empty file for a missing one. The server writes `pid`
     //    itself (atomically); the wrapper's own pid.wrapper only covers a server that died right after
     //    the start, and is written before the command runs, so a run without either never ran its command.
+    // 4. Started isolated (RunIsolation), this shell is the init of a pid namespace, where $$ is 1: the
+    //    isolate step passes the group's pid as the server knows it, which is no business of the command's.
     public const string ScriptText =
         """
         # Runway run wrapper: records this run's pid and exit status in its directory.
         stopped=
         trap 'stopped=1' TERM INT HUP
+        group=${RUNWAY_PROCESS_GROUP:-$$}
+        unset RUNWAY_PROCESS_GROUP
         exec </dev/null >stdout.log 2>stderr.log
-        echo $$ >pid.wrapper
+        echo $group >pid.wrapper
         if [ -n "$stopped" ]; then
             code=143
         else
@@ -58,13 +62,23 @@ internal static class RunDirectoryFiles
             ? value
             : null;
 
+    /// <summary>The wrapper's exit record: the code, and the file's modification time, which is when the run ended.</summary>
+    public static (int Code, DateTimeOffset At)? ReadExit(string runDirectory)
+    {
+        var (text, at) = Read(runDirectory, ExitCode);
+        return text is not null && int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var code)
+            ? (code, at)
+            : null;
+    }
+
     public static long? ReadLong(string runDirectory, string name) =>
         ReadText(runDirectory, name) is { } text
         && long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
             ? value
             : null;
 
-    public static void WriteAtomically(string runDirectory, string name, string text)
+    /// <param name="mode">The file's permissions whatever the server's umask (the run account must read the script).</param>
+    public static void WriteAtomically(string runDirectory, string name, string text, UnixFileMode? mode = null)
     {
         // Not name.tmp: the wrapper uses that, and the two may write the pid file at the same time.
         // CreateNew (O_CREAT|O_EXCL) never follows a link: one the run planted at the temporary name is
@@ -74,6 +88,10 @@ internal static class RunDirectoryFiles
         using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
         {
             file.Write(Encoding.UTF8.GetBytes(text));
+            if (mode is { } permissions && !OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(file.SafeFileHandle, permissions);
+            }
         }
         File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
     }
@@ -83,16 +101,18 @@ internal static class RunDirectoryFiles
     /// only a regular file, reached without following links or waiting (<see cref="RunTree"/>), and only
     /// its first bytes, which are all a pid or an exit code needs.
     /// </summary>
-    private static string? ReadText(string runDirectory, string name)
+    private static string? ReadText(string runDirectory, string name) => Read(runDirectory, name).Text;
+
+    private static (string? Text, DateTimeOffset At) Read(string runDirectory, string name)
     {
         using var tree = RunTree.Open(runDirectory);
         using var file = tree?.OpenFile(name);
         if (file is null)
         {
-            return null;
+            return (null, default);
         }
         var buffer = new byte[64];
         var read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-        return Encoding.UTF8.GetString(buffer, 0, read);
+        return (Encoding.UTF8.GetString(buffer, 0, read), file.ModifiedAt);
     }
 }

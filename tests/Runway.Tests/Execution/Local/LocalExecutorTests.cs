@@ -33,7 +33,7 @@ public sealed class LocalExecutorTests : IDisposable
 
         var exit = await Poll.CompletesAsync((await StartAsync(launch)).Exited);
 
-        Assert.Equal(new RunExit(code), exit);
+        Assert.Equal(new RunExit(code), exit with { EndedAt = null });
         Assert.Equal($"{code}\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "exit_code")));
         Assert.Equal("out\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log")));
         Assert.Equal("err\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "stderr.log")));
@@ -162,7 +162,7 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.False(attached.Exited.IsCompleted);
         Release(launch);
 
-        Assert.Equal(new RunExit(7), await Poll.CompletesAsync(attached.Exited));
+        Assert.Equal(new RunExit(7), (await Poll.CompletesAsync(attached.Exited)) with { EndedAt = null });
     }
 
     [Fact]
@@ -174,7 +174,21 @@ public sealed class LocalExecutorTests : IDisposable
         var attached = executor.Attach(launch, "12345");
 
         Assert.True(attached.Exited.IsCompletedSuccessfully);
-        Assert.Equal(new RunExit(5), await attached.Exited);
+        Assert.Equal(new RunExit(5), (await attached.Exited) with { EndedAt = null });
+    }
+
+    [Fact]
+    public async Task Attach_GivesExitRecordTime_AsTheEnd()
+    {
+        var launch = Launch("/bin/true");
+        var record = Path.Combine(launch.RunDirectory, "exit_code");
+        File.WriteAllText(record, "0\n");
+        var ended = new DateTimeOffset(2026, 11, 30, 8, 15, 42, TimeSpan.Zero);
+        File.SetLastWriteTimeUtc(record, ended.UtcDateTime);
+
+        var exit = await executor.Attach(launch, "12345").Exited;
+
+        Assert.Equal(ended, exit.EndedAt);
     }
 
     [Fact]

@@ -1,0 +1,110 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Api;
+
+/// <summary>
+/// A run cannot read or change Runway's own data, through the real server: the mode it probed at start
+/// (run_account as root with the runway-run account, as in CI; namespaces for an unprivileged server).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class RunIsolationTests : IAsyncLifetime
+{
+    private readonly string pipelines = Directory.CreateTempSubdirectory("runway-isolation-").FullName;
+    private RunwayApp app = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync()
+    {
+        // The pipelines directory is the run account's to read, as an operator's would be.
+        File.SetUnixFileMode(pipelines, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(pipelines, "peek.yaml"), """
+            name: peek
+            version: "1"
+            parameters:
+              path: {type: string, required: true}
+            command: [/bin/sh, -c, 'cat -- "$1"', peek, "{path}"]
+            """);
+        File.WriteAllText(Path.Combine(pipelines, "scribble.yaml"), """
+            name: scribble
+            version: "1"
+            parameters:
+              input: {type: file, required: true}
+            command: [/bin/sh, -c, 'chmod u+w "$1" && echo changed by the run > "$1"', scribble, "{input}"]
+            """);
+        app = new RunwayApp(pipelines);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.DisposeAsync();
+        Directory.Delete(pipelines, recursive: true);
+    }
+
+    [Fact]
+    public async Task Readyz_SaysHowRunsAreIsolated()
+    {
+        using var client = app.CreateClient();
+
+        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+
+        Assert.Equal("ok", ready.GetProperty("status").GetString());
+        Assert.Equal(2, ready.GetProperty("pipelines").GetInt32());
+        Assert.Contains(ready.GetProperty("isolation").GetString(), (string[])["run_account", "namespaces"]);
+        Assert.Contains("hidden", ready.GetProperty("isolation_detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_CannotReadTheDatabaseTheNodeIdOrAnotherUsersUpload()
+    {
+        using var ana = await app.CreateUserClientAsync("ana");
+        using var bob = await app.CreateUserClientAsync("bob");
+        var upload = await UploadAsync(ana, "ana's private notes");
+        string[] targets = [Path.Combine(app.DataDirectory, "runway.db"), Path.Combine(app.DataDirectory, "node-id"), Path.Combine(app.DataDirectory, "files", upload)];
+        Assert.All(targets, t => Assert.True(File.Exists(t), $"{t} should exist for this test to mean anything"));
+
+        foreach (var target in targets)
+        {
+            var run = await RunAsync(bob, new { pipeline = "peek", @params = new { path = target } });
+
+            Assert.Equal("failed", run.GetProperty("state").GetString());
+            Assert.Equal("", await LogAsync(bob, run, "stdout"));
+        }
+    }
+
+    [Fact]
+    public async Task Run_CannotChangeTheStoredUpload_WhenItWritesItsInput()
+    {
+        using var ana = await app.CreateUserClientAsync("ana");
+        var upload = await UploadAsync(ana, "original");
+
+        var run = await RunAsync(ana, new { pipeline = "scribble", @params = new { input = upload } });
+
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        Assert.Equal("original", await ana.GetStringAsync($"/api/v1/files/{upload}", Ct));
+        Assert.Equal("original", File.ReadAllText(Path.Combine(app.DataDirectory, "files", upload)));
+    }
+
+    private static async Task<JsonElement> RunAsync(HttpClient client, object body) =>
+        await RunwayApp.WaitFinalAsync(client, (await RunwayApp.SubmitAsync(client, body)).GetProperty("id").GetString()!);
+
+    private static async Task<string> LogAsync(HttpClient client, JsonElement run, string stream) =>
+        await client.GetStringAsync($"/api/v1/runs/{run.GetProperty("id").GetString()}/log?stream={stream}", Ct);
+
+    private static async Task<string> UploadAsync(HttpClient client, string text)
+    {
+        using var content = new MultipartFormDataContent();
+        var part = new ByteArrayContent(Encoding.UTF8.GetBytes(text));
+        part.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        content.Add(part, "file", "notes.txt");
+        using var response = await client.PostAsync("/api/v1/files", content, Ct);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(response.IsSuccessStatusCode, body.ToString());
+        return body.GetProperty("id").GetString()!;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Runs;
+using Runway.Tests.Fakes;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Execution.Local;
+
+/// <summary>
+/// The local executor in both real isolation modes: run_account (as root, with the runway-run account that
+/// .ci/run creates) and namespaces (in a user namespace, as an unprivileged server runs them). The temp
+/// directory stands for the data directory; the run directories are inside it, as under runs/.
+/// </summary>
+public sealed class IsolatedExecutorTests : IDisposable
+{
+    private const string RunAs = "runway-run";
+    private readonly TempDirectory temp = new();
+    private readonly List<int> groups = [];
+    private LocalExecutor? executor;
+
+    public void Dispose()
+    {
+        foreach (var group in groups)
+        {
+            Posix.KillGroup(group, Posix.SigKill);
+        }
+        executor?.Dispose();
+        temp.Dispose();
+    }
+
+    public static TheoryData<string> Modes => ["run_account", "namespaces"];
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Run_CannotReadDataDirectory_AndWritesItsOwn(string mode)
+    {
+        var isolation = Isolate(mode);
+        var secret = temp.Combine("runway.db");
+        File.WriteAllText(secret, "password hashes");
+        var launch = Launch("/bin/sh", "-c", "cat \"$1\"; echo \"$(id -u)|$HOME|$USER\" > \"$RUNWAY_RUN_DIR/who\"; echo tmp > \"$TMPDIR/t\"", "sh", secret);
+
+        Assert.Equal(0, (await Poll.CompletesAsync((await StartAsync(launch)).Exited)).ExitCode);
+
+        Assert.DoesNotContain("password", File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log")), StringComparison.Ordinal);
+        Assert.Contains("No such file", File.ReadAllText(Path.Combine(launch.RunDirectory, "stderr.log")), StringComparison.Ordinal);
+        Assert.Equal("tmp\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "tmp", "t")));
+        var who = File.ReadAllText(Path.Combine(launch.RunDirectory, "who")).Trim();
+        if (isolation.Account is { } account)
+        {
+            Assert.Equal($"{account.Uid}|{launch.RunDirectory}|{RunAs}", who);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Stop_EndsCommandByTerm_WhenStoppedRightAfterStart(string mode)
+    {
+        Isolate(mode);
+        var before = TimeProvider.System.GetTimestamp();
+        // A TERM that came before the wrapper (its pid namespace's init) set its trap would be dropped, and
+        // the stop would wait out its whole grace, then KILL (137).
+        for (var i = 0; i < 20; i++)
+        {
+            var handle = await StartAsync(Launch("/bin/sleep", "300"));
+
+            await executor!.StopAsync(handle, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+            Assert.Equal(143, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+        }
+        Assert.True(TimeProvider.System.GetElapsedTime(before) < TimeSpan.FromSeconds(20), "a stop waited for its grace");
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Stop_LeavesNoProcess_WhenRunStartedOneInItsOwnSession(string mode)
+    {
+        Isolate(mode);
+        var marker = Marker();
+        var launch = Launch("/bin/sh", "-c", $"setsid sleep {marker} & echo started; wait");
+        var handle = await StartAsync(launch);
+        await Poll.UntilAsync(() => Sleeping(marker), "the setsid sleep to start");
+
+        await executor!.StopAsync(handle, TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await Poll.CompletesAsync(handle.Exited);
+
+        await Poll.UntilAsync(() => !Sleeping(marker), "the setsid sleep to be gone");
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Exited_LeavesNoProcess_WhenCommandEndsAfterStartingOneInItsOwnSession(string mode)
+    {
+        Isolate(mode);
+        var marker = Marker();
+        var launch = Launch("/bin/sh", "-c", $"setsid sleep {marker} & while [ ! -e /proc/$!/cmdline ]; do :; done; exit 0");
+
+        Assert.Equal(0, (await Poll.CompletesAsync((await StartAsync(launch)).Exited)).ExitCode);
+
+        await Poll.UntilAsync(() => !Sleeping(marker), "the setsid sleep to be gone");
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task FindNativeId_ReadsRunsGroup_WhenServerDiedBeforeWritingPid(string mode)
+    {
+        Isolate(mode);
+        var launch = Launch("/bin/sh", "-c", "while [ ! -e release ]; do sleep 0.05; done");
+        var handle = await StartAsync(launch);
+        await Poll.UntilAsync(() => File.Exists(Path.Combine(launch.RunDirectory, "pid.wrapper")), "the wrapper's pid file");
+        File.Delete(Path.Combine(launch.RunDirectory, "pid"));
+
+        Assert.Equal(handle.NativeId, executor!.FindNativeId(launch));
+        File.WriteAllText(Path.Combine(launch.RunDirectory, "release"), "");
+        Assert.Equal(0, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+    }
+
+    /// <summary>The executor for the mode; skips (fails under CI) where this machine cannot isolate that way.</summary>
+    private RunIsolation Isolate(string mode)
+    {
+        RunIsolation? isolation;
+        if (mode == "run_account")
+        {
+            if (PosixIo.EffectiveUserId() != 0)
+            {
+                Requires.Skip("run_account mode needs the tests to run as root");
+            }
+            isolation = RunIsolation.RunAs(temp.Path, RunAs);
+            if (isolation is null)
+            {
+                Requires.Skip($"the account {RunAs} does not exist (useradd --system --no-create-home --shell /usr/sbin/nologin {RunAs})");
+            }
+        }
+        else
+        {
+            isolation = RunIsolation.Namespaces(temp.Path, userNamespace: true);
+        }
+        executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation);
+        return isolation;
+    }
+
+    private async Task<RunHandle> StartAsync(RunLaunch launch)
+    {
+        var handle = await executor!.StartAsync(launch, TestContext.Current.CancellationToken);
+        groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
+        return handle;
+    }
+
+    private RunLaunch Launch(params string[] argv)
+    {
+        var id = Ids.NewRunId(TimeProvider.System);
+        var directory = temp.Combine(id);
+        Directory.CreateDirectory(directory);
+        return new RunLaunch(id, directory, new RunSpec { Argv = argv });
+    }
+
+    /// <summary>A sleep duration no other test uses, to find its process by.</summary>
+    private static string Marker() => (100_000 + Random.Shared.Next(0, 800_000)).ToString(CultureInfo.InvariantCulture) + ".25";
+
+    private static bool Sleeping(string marker) => Directory.EnumerateDirectories("/proc")
+        .Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
+        .Any(d => ReadOrEmpty(Path.Combine(d, "cmdline")) == $"sleep\0{marker}\0");
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
