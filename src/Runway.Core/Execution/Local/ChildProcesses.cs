@@ -21,6 +21,7 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     private const int ENOSYS = 38;
     private const int EINTR = 4;
     private const int EAGAIN = 11;
+    private const int ReadWrite = 2;
     private const short PollIn = 1;
     private const int WNoHang = 1;
     private static readonly TimeSpan FallbackInterval = TimeSpan.FromMilliseconds(5);
@@ -53,7 +54,7 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
             actions = NativeMemory.AllocZeroed(OpaqueBytes);
             mask = NativeMemory.AllocZeroed(SignalSetBytes);
             defaults = NativeMemory.AllocZeroed(SignalSetBytes);
-            paths = Strings([program, workingDirectory], strings);
+            paths = Strings([program, workingDirectory, "/dev/null"], strings);
             argvArray = Strings([.. argv], strings);
             envArray = Strings(environment.Select(e => $"{e.Key}={e.Value}").ToList(), strings);
             Check(SpawnAttrInit(attributes), "posix_spawnattr_init");
@@ -70,6 +71,14 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
                     Check(SpawnAttrSetSigDefault(attributes, defaults), "posix_spawnattr_setsigdefault");
                     Check(SpawnAttrSetFlags(attributes, SpawnSetSid | SpawnSetSignalMask | SpawnSetSignalDefault), "posix_spawnattr_setflags");
                     Check(SpawnFileActionsAddChdir(actions, (byte*)paths[1]), "posix_spawn_file_actions_addchdir_np");
+                    // Never this process's stdin, stdout or stderr: a program that keeps them for the whole
+                    // run (unshare, waiting for the wrapper that has its own) would hold this server's
+                    // pipes open, and whoever reads them (a supervisor, `runway serve | tee`) would wait
+                    // for the run to end.
+                    for (var fd = 0; fd <= 2; fd++)
+                    {
+                        Check(SpawnFileActionsAddOpen(actions, fd, (byte*)paths[2], ReadWrite, 0), "posix_spawn_file_actions_addopen");
+                    }
                     int pid;
                     var error = PosixSpawn(&pid, (byte*)paths[0], actions, attributes, argvArray, envArray);
                     if (error != 0)
@@ -372,6 +381,10 @@ internal sealed unsafe partial class ChildProcesses : IDisposable
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int SpawnFileActionsAddChdir(void* actions, byte* path);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int SpawnFileActionsAddOpen(void* actions, int fd, byte* path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "sigemptyset", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

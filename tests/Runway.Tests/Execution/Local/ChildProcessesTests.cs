@@ -30,6 +30,17 @@ public sealed class ChildProcessesTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_GivesTheChildNoneOfThisProcesssStdio()
+    {
+        // Held by a long run (unshare keeps them while it waits), this process's stdout would never reach
+        // end of file for whoever reads it: a supervisor, a pipe, a benchmark waiting for the server to exit.
+        var (_, _, exited) = children.Start("/bin/sh", ["sh", "-c", "readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2 >fds"], Environment, temp.Path);
+
+        Assert.Equal(0, await Poll.CompletesAsync(exited));
+        Assert.Equal(["/dev/null", "/dev/null", "/dev/null"], File.ReadAllLines(temp.Combine("fds")));
+    }
+
+    [Fact]
     public async Task Start_LeadsANewSession_InTheDirectory_WithOnlyTheGivenEnvironment_AndNoSignalIgnoredOrBlocked()
     {
         // This test process ignores SIGPIPE (the .NET runtime does): a child must not inherit that. The
