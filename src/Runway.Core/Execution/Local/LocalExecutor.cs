@@ -22,15 +22,13 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     // Processes the command left behind (`cmd &` without wait) are stopped when it exits; this is their grace.
     private static readonly TimeSpan LeftoverGrace = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan GroupPollInterval = TimeSpan.FromMilliseconds(50);
-    // An isolated wrapper sets its trap a few milliseconds after the start: a stop that comes earlier waits this long between looks.
-    private static readonly TimeSpan ReadyPollInterval = TimeSpan.FromMilliseconds(5);
 
     internal const UnixFileMode ScriptMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
     private readonly RunIsolation isolation = isolation ?? RunIsolation.None("runs are not isolated (an executor made without isolation)");
 
     private readonly ProcessWatch watch = new(clock, TimeSpan.FromMilliseconds(250));
+    private readonly ProcessGroupStop stop = new(clock, logger);
     private readonly ChildProcesses children = new();
 
     // The groups of the runs this executor tracks, with their leader's start time where known, so no
@@ -112,7 +110,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             logger.LogWarning("Process group {Pid} now belongs to another process; not signalling it", group);
             return;
         }
-        await StopGroupAsync(group, grace, cancellationToken);
+        await stop.StopAsync(group, grace, cancellationToken);
     }
 
     /// <summary>
@@ -200,7 +198,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         var status = await exited;
         // The wrapper's record comes first: it is the command's code even when the wrapper itself was killed.
         var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
-            : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (see the server's log); its command did not run")
+            : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (its mounts or setpriv failed); its command did not run")
             : status is { } own ? new RunExit(own)
             : ExitFromFiles(directory);
         await StopLeftoversAsync(pid);
@@ -233,82 +231,12 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             // Only with the leader's start time known: a bare number may be anyone's group by now.
             if (leaderStarts.TryRemove(group, out var start) && start is not null && ProcessTable.IsGroupOf(group, start))
             {
-                await StopGroupAsync(group, LeftoverGrace, CancellationToken.None);
+                await stop.StopAsync(group, LeftoverGrace, CancellationToken.None);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger.LogWarning(e, "Could not stop what process group {Pid} left behind", group);
         }
-    }
-
-    /// <summary>TERM to the group, up to <paramref name="grace"/> for it to go, then KILL; returns once it is gone.</summary>
-    private async Task StopGroupAsync(int group, TimeSpan grace, CancellationToken cancellationToken)
-    {
-        var deadline = clock.GetUtcNow() + grace;
-        // 1. An isolated wrapper drops a TERM that comes before its trap (ProcessTable.WrapperReady); its
-        //    command starts only after the trap, so holding the TERM back until then loses nothing.
-        var wrapper = await WaitForWrapperAsync(group, deadline, cancellationToken);
-        // 2. A tick early: start times have a 10 ms grain, and a child forked just before the TERM may still miss it.
-        var termAt = ProcessTable.Now() - 1;
-        if (!Posix.KillGroup(group, Posix.SigTerm))
-        {
-            return;
-        }
-        if (await WaitForGroupToEndAsync(group, deadline - clock.GetUtcNow(), cancellationToken, termAt, wrapper))
-        {
-            return;
-        }
-        logger.LogInformation("Process group {Pid} outlived its {Grace} grace; killing it", group, grace);
-        Posix.KillGroup(group, Posix.SigKill);
-        // KILL cannot be ignored; this bound only covers a process stuck in the kernel.
-        await WaitForGroupToEndAsync(group, TimeSpan.FromSeconds(30), cancellationToken);
-    }
-
-    /// <summary>Waits until a TERM to the group would reach the wrapper's trap, the group is gone, or the deadline; returns the wrapper's pid.</summary>
-    private async Task<int?> WaitForWrapperAsync(int group, DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
-        int? wrapper;
-        while (!ProcessTable.WrapperReady(group, out wrapper) && clock.GetUtcNow() < deadline && Posix.Exists(-group))
-        {
-            await Task.Delay(ReadyPollInterval, clock, cancellationToken);
-        }
-        return wrapper;
-    }
-
-    /// <summary>
-    /// A TERM that reaches the wrapper while it forks the command is caught by the fork's copy of the
-    /// wrapper's trap, and the command, exec'd after it, never sees one: the wrapper's own child, started
-    /// around or after the TERM, gets one of its own (once). Only that child: processes the command
-    /// starts later (a cleanup in its TERM handler) are its business.
-    /// </summary>
-    private static void TermLateCommand(int wrapper, int group, long termAt, HashSet<int> signalled)
-    {
-        foreach (var child in ProcessTable.ChildrenStartedSince(wrapper, group, termAt))
-        {
-            if (signalled.Add(child))
-            {
-                Posix.Signal(child, Posix.SigTerm);
-            }
-        }
-    }
-
-    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null, int? wrapper = null)
-    {
-        var deadline = clock.GetUtcNow() + limit;
-        var signalled = new HashSet<int>();
-        while (ProcessTable.GroupAlive(group))
-        {
-            if (clock.GetUtcNow() >= deadline)
-            {
-                return false;
-            }
-            await Task.Delay(GroupPollInterval, clock, cancellationToken);
-            if (termAt is { } since)
-            {
-                TermLateCommand(wrapper ?? group, group, since, signalled);
-            }
-        }
-        return true;
     }
 }
