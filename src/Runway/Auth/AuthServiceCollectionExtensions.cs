@@ -32,6 +32,7 @@ public static class AuthServiceCollectionExtensions
     {
         services.AddRunwayAccounts(configuration);
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<PasswordLogin>();
         services.AddKeyedSingleton<LoginThrottle>(LoginThrottle.Clients);
         services.AddAuthentication(RunwayAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null);

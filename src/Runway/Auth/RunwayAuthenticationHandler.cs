@@ -18,9 +18,8 @@ public sealed class RunwayAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    Accounts accounts,
     Tokens tokens,
-    LoginThrottle throttle)
+    PasswordLogin passwords)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Runway";
@@ -69,19 +68,16 @@ public sealed class RunwayAuthenticationHandler(
                 ? Success(grant.User, grant.Scopes, "basic-token", grant.Token)
                 : Failure("basic-token", username, address);
         }
-        // Passwords can be guessed: a throttled user or address tries none, right or wrong, until its window frees a slot.
-        if (throttle.RetryAfter(username, address) is { } wait)
+        // Passwords can be guessed: the same throttled check as the web UI's sign-in form.
+        var login = await passwords.TryAsync(username, secret, address, ct);
+        if (login.RetryAfter is { } wait)
         {
             Context.Items[Throttled] = wait;
             return AuthenticateResult.Fail("too many failed logins");
         }
-        if (await accounts.VerifyPasswordAsync(username, secret, ct) is { } user)
-        {
-            throttle.RecordSuccess(username, address);
-            return Success(user, Scopes.OfRole(user.Role), "password", null);
-        }
-        throttle.RecordFailure(username, address);
-        return Failure("password", username, address);
+        return login.User is { } user
+            ? Success(user, Scopes.OfRole(user.Role), "password", null)
+            : Failure("password", username, address);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
