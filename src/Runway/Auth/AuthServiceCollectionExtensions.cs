@@ -35,7 +35,8 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<PasswordLogin>();
         services.AddKeyedSingleton<LoginThrottle>(LoginThrottle.Clients);
         services.AddAuthentication(RunwayAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null)
+            .AddCookie(SignInCookie.Scheme, SignInCookie.Configure);
         var authorization = services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)
