@@ -57,6 +57,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<Submissions>();
+        builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);
         builder.Services.AddWebUi();
 

@@ -77,14 +77,8 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> CancelAsync(
-        string id, HttpContext http, IRunStore store, RunScheduler scheduler, AuditTrail audit, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        if (await store.GetAsync(id, cancellationToken) is not { } owned || !Caller.CanSee(http.User, owned.Owner)
-            || await scheduler.CancelAsync(id, cancellationToken) is not { } run)
-        {
-            return Problems.NotFound($"no run with id '{id}'");
-        }
-        await audit.RecordAsync(http, "run.cancel", id, cancellationToken);
-        return TypedResults.Ok(RunResponse.From(run, clock));
-    }
+        string id, HttpContext http, RunCancel cancel, TimeProvider clock, CancellationToken cancellationToken) =>
+        await cancel.CancelAsync(id, http, cancellationToken) is { } run
+            ? TypedResults.Ok(RunResponse.From(run, clock))
+            : Problems.NotFound($"no run with id '{id}'");
 }
