@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Runway.Web;
@@ -8,6 +10,9 @@ namespace Runway.Web;
 /// </summary>
 public static class Commands
 {
+    // Shown in a page (which encodes it), not parsed: as JSON.stringify writes it in the page's script.
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Curl(string server, string pipeline, JsonObject values, string? name)
     {
         var body = new JsonObject { ["pipeline"] = pipeline, ["params"] = values.DeepClone() };
@@ -15,7 +20,7 @@ public static class Commands
         {
             body["name"] = name;
         }
-        return $"curl -H \"Authorization: Bearer $RUNWAY_TOKEN\" -H 'Content-Type: application/json' \\\n  -d {Quote(body.ToJsonString())} \\\n  {server}/api/v1/runs";
+        return $"curl -H \"Authorization: Bearer $RUNWAY_TOKEN\" -H 'Content-Type: application/json' \\\n  -d {Quote(body.ToJsonString(Readable))} \\\n  {server}/api/v1/runs";
     }
 
     public static string Submit(string pipeline, JsonObject values, string? name)

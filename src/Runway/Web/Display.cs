@@ -28,9 +28,9 @@ public static class Display
         var span = TimeSpan.FromSeconds(s);
         return span.TotalSeconds < 10 ? $"{s.ToString("0.0", CultureInfo.InvariantCulture)} s"
             : span.TotalMinutes < 1 ? $"{(int)span.TotalSeconds} s"
-            : span.TotalHours < 1 ? $"{span.Minutes} min {span.Seconds} s"
-            : span.TotalDays < 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
-            : $"{(int)span.TotalDays} d {span.Hours} h";
+            : span.TotalHours < 1 ? (span.Seconds == 0 ? $"{span.Minutes} min" : $"{span.Minutes} min {span.Seconds} s")
+            : span.TotalDays < 1 ? (span.Minutes == 0 ? $"{(int)span.TotalHours} h" : $"{(int)span.TotalHours} h {span.Minutes} min")
+            : span.Hours == 0 ? $"{(int)span.TotalDays} d" : $"{(int)span.TotalDays} d {span.Hours} h";
     }
 
     public static string Size(long bytes)

@@ -51,6 +51,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("table.data").First).ToContainTextAsync("count");
         await AssertNotReloadedAsync(page);
         await Browser.ScreenshotsAsync(page, "run-succeeded");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.ScreenshotDirectory, "readme-run.png") });
 
         var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Download counts.tsv" }).ClickAsync());
         var downloaded = await File.ReadAllBytesAsync(await download.PathAsync(), TestContext.Current.CancellationToken);
