@@ -33,18 +33,8 @@ public static class Display
             : span.Hours == 0 ? $"{(int)span.TotalDays} d" : $"{(int)span.TotalDays} d {span.Hours} h";
     }
 
-    public static string Size(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double value = bytes;
-        var unit = 0;
-        while (value >= 1024 && unit < units.Length - 1)
-        {
-            value /= 1024;
-            unit++;
-        }
-        return unit == 0 ? $"{bytes} B" : $"{value.ToString(value < 10 ? "0.0" : "0", CultureInfo.InvariantCulture)} {units[unit]}";
-    }
+    /// <summary>As the CLI shows sizes, so both read alike.</summary>
+    public static string Size(long bytes) => Cli.TextTable.Bytes(bytes);
 
     /// <summary>"timed_out" → "timed out": the word next to the badge's colour, so state never rests on colour alone.</summary>
     public static string StateName(RunState state) => state.ToWire().Replace('_', ' ');

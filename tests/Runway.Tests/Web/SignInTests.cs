@@ -106,26 +106,16 @@ public sealed class SignInTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, submit.StatusCode);
     }
 
-    [Fact]
-    public async Task Cookie_StopsWorking_WhenThePasswordIsReset()
+    [Theory]
+    [InlineData("{\"password\": \"a-new-password-1\"}")]
+    [InlineData("{\"enabled\": false}")]
+    public async Task Cookie_StopsWorking_WhenThePasswordIsReset_OrTheUserDisabled(string change)
     {
         await web.SignInOrFailAsync("ana");
         using var admin = app.CreateAdminClient();
-        using var reset = await admin.PatchAsJsonAsync("/api/v1/admin/users/ana", new { password = "a-new-password-1" }, Ct);
-        Assert.True(reset.IsSuccessStatusCode, await reset.Content.ReadAsStringAsync(Ct));
-
-        using var after = await web.Http.GetAsync("/", Ct);
-
-        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
-    }
-
-    [Fact]
-    public async Task Cookie_StopsWorking_WhenTheUserIsDisabled()
-    {
-        await web.SignInOrFailAsync("ana");
-        using var admin = app.CreateAdminClient();
-        using var disable = await admin.PatchAsJsonAsync("/api/v1/admin/users/ana", new { enabled = false }, Ct);
-        Assert.True(disable.IsSuccessStatusCode, await disable.Content.ReadAsStringAsync(Ct));
+        using var body = new StringContent(change, System.Text.Encoding.UTF8, "application/json");
+        using var changed = await admin.PatchAsync("/api/v1/admin/users/ana", body, Ct);
+        Assert.True(changed.IsSuccessStatusCode, await changed.Content.ReadAsStringAsync(Ct));
 
         using var after = await web.Http.GetAsync("/", Ct);
 
