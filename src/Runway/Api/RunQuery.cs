@@ -50,22 +50,29 @@ public static class RunQuery
     }
 
     /// <summary>
-    /// How many of the runs the caller may see match the filter, per state, whatever the filter's own state:
-    /// counted up to <paramref name="cap"/> + 1 only, so a million finished runs cost an index seek, not a scan.
+    /// How many of the runs the caller may see match the filter, per state, whatever the filter's own state.
+    /// Bounded with a million runs: finished states are counted over the newest <paramref name="window"/> matching
+    /// runs (one index range), while queued and running, few and what a person watches, are counted whole up to
+    /// <paramref name="window"/> + 1 through the state index. <c>Windowed</c> says the finished counts were cut.
     /// </summary>
-    public static async Task<IReadOnlyDictionary<RunState, int>> CountsAsync(
-        RunwayDb db, ClaimsPrincipal user, RunFilter filter, int cap, CancellationToken ct)
+    public static async Task<(IReadOnlyDictionary<RunState, int> Counts, bool Windowed)> CountsAsync(
+        RunwayDb db, ClaimsPrincipal user, RunFilter filter, int window, CancellationToken ct)
     {
         var counts = new Dictionary<RunState, int>();
         if (Filter(VisibleTo(db, user), filter with { State = null }, null, []) is not { } query)
         {
-            return counts;
+            return (counts, false);
         }
-        foreach (var state in RunStates.All)
+        var recent = await query.OrderByDescending(r => r.Id).Take(window).Select(r => r.State).ToListAsync(ct);
+        foreach (var state in recent)
         {
-            counts[state] = await query.Where(r => r.State == state).Take(cap + 1).CountAsync(ct);
+            counts[state] = counts.GetValueOrDefault(state) + 1;
         }
-        return counts;
+        foreach (var active in (RunState[])[RunState.Queued, RunState.Running])
+        {
+            counts[active] = await query.Where(r => r.State == active).Take(window + 1).CountAsync(ct);
+        }
+        return (counts, recent.Count >= window);
     }
 
     /// <summary>The filtered query, or null with <paramref name="errors"/> filled when a filter is malformed.</summary>

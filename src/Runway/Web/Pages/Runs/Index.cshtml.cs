@@ -11,7 +11,7 @@ namespace Runway.Web.Pages.Runs;
 public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvider clock) : PageModel
 {
     public const int PageSize = 25;
-    public const int CountCap = 999;
+    public const int CountWindow = 1000;
 
     [FromQuery(Name = "state")]
     public string? State { get; set; }
@@ -35,6 +35,9 @@ public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvide
 
     public IReadOnlyDictionary<RunState, int> Counts { get; private set; } = new Dictionary<RunState, int>();
 
+    /// <summary>The finished counts cover only the newest <see cref="CountWindow"/> matching runs.</summary>
+    public bool CountsWindowed { get; private set; }
+
     public Dictionary<string, string[]> Errors { get; } = [];
 
     public IReadOnlyList<string> PipelineNames { get; private set; } = [];
@@ -55,7 +58,7 @@ public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvide
         if (await RunQuery.PageAsync(db, User, Filter, Cursor, PageSize, Errors, cancellationToken) is { } page)
         {
             Runs = page;
-            Counts = await RunQuery.CountsAsync(db, User, Filter, CountCap, cancellationToken);
+            (Counts, CountsWindowed) = await RunQuery.CountsAsync(db, User, Filter, CountWindow, cancellationToken);
         }
         else
         {
