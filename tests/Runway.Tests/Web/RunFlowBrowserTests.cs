@@ -15,6 +15,9 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>A run page that follows its log keeps a request open: wait for the document, not for every load.</summary>
+    private static readonly PageWaitForURLOptions RunPageLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded };
+
     private static ILocator State(IPage page) => page.Locator("#run-state");
 
     /// <summary>Marks the window: if the page reloads, the mark is gone.</summary>
@@ -41,7 +44,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await Browser.ScreenshotsAsync(page, "pipeline-form");
         await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
 
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal));
+        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
         await MarkAsync(page);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("most frequent words");
@@ -73,7 +76,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.GotoAsync("/pipelines/sleep");
         await page.GetByLabel("seconds").FillAsync("3");
         await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal));
+        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
         await MarkAsync(page);
 
         await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("sleeping 3 s", new() { Timeout = 20_000 });
@@ -135,7 +138,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.Locator("#run-name-f").FillAsync("long nap");
         await page.Locator("#run-tags-f").FillAsync("project=m31");
         await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal));
+        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
         var first = page.Url;
         await Assertions.Expect(State(page)).ToHaveTextAsync("running", new() { Timeout = 20_000 });
 
@@ -150,7 +153,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#run-tags-f")).ToHaveValueAsync("project=m31");
         await page.GetByLabel("seconds").FillAsync("0");
         await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal) && u != first);
+        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal) && u != first, RunPageLoaded);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
 
         await page.GotoAsync("/?tag=project:m31");
@@ -171,7 +174,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
             await tab.Page.GotoAsync("/pipelines/hello");
             await tab.Page.GetByLabel("name", new() { Exact = true }).FillAsync("eve's secret run");
             await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-            await tab.Page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal));
+            await tab.Page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
             runUrl = tab.Page.Url;
         }
 
@@ -204,7 +207,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.Locator("#run-name-f").FillAsync(name);
         await page.GetByLabel("name", new() { Exact = true }).FillAsync(name);
         await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal));
+        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
 
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(name);
