@@ -10,6 +10,7 @@ using Runway.Execution.Local;
 using Runway.Files;
 using Runway.Pipelines;
 using Runway.Runs;
+using Runway.Web;
 
 namespace Runway;
 
@@ -57,10 +58,12 @@ public static class RunwayServer
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<Submissions>();
+        builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);
+        builder.Services.AddWebUi();
 
-        // Nothing of Runway's own is protected with those keys (no cookies, no antiforgery), so the key ring
-        // is not loaded at start-up (its hosted service) but on first use, if ever: no key file, no XML in memory.
+        // Only the web UI's cookies (sign-in, antiforgery) are protected with those keys, so the key ring is not
+        // loaded at start-up (its hosted service) but on first use by a browser: an API-only server has no key file.
         foreach (var eager in builder.Services.Where(d => d.ServiceType == typeof(IHostedService)
             && d.ImplementationType?.Name == "DataProtectionHostedService").ToList())
         {
@@ -75,6 +78,7 @@ public static class RunwayServer
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseWebUi();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -89,6 +93,7 @@ public static class RunwayServer
         app.MapRuns();
         app.MapRunFiles();
         app.MapFiles();
+        app.MapWebUi();
         return app;
     }
 

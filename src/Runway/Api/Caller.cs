@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Runway.Auth;
 using Runway.Pipelines;
+using Runway.Runs;
 
 namespace Runway.Api;
 
@@ -40,6 +41,13 @@ public static class Caller
 
     /// <summary>Whether the caller may see a thing owned by <paramref name="owner"/>; when not, the API answers 404, not 403.</summary>
     public static bool CanSee(ClaimsPrincipal user, string owner) => owner == NameOf(user) || IsAdmin(user);
+
+    /// <summary>Who submits a run, for <see cref="Submissions"/>: from the API and from the web UI's forms alike.</summary>
+    public static Submitter SubmitterOf(HttpContext http) => new(
+        NameOf(http.User),
+        IsAdmin(http.User),
+        http.User.FindAll("group").Select(g => g.Value).ToList(),
+        Audit.AddressOf(http));
 
     /// <summary>A pipeline restricted to groups is visible to their members and to admins only.</summary>
     public static bool MayUse(ClaimsPrincipal user, Pipeline pipeline) =>

@@ -53,12 +53,7 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        using var tree = RunTree.Open(paths.RunDirectory(id));
-        if (tree is null)
-        {
-            return TypedResults.Ok(new OutputListResponse([], Truncated: false));
-        }
-        var (outputs, truncated) = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs).List(tree);
+        var (outputs, truncated) = RunOutputs.ListOf(run, paths);
         return TypedResults.Ok(new OutputListResponse(outputs, truncated));
     }
 
@@ -74,9 +69,7 @@ public static class RunFilesApi
             return Problems.NotFound($"no run with id '{id}'");
         }
         // The fetch rule (RunOutputs) first, by name; then RunTree opens it without following any link.
-        var rule = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs);
-        using var tree = rule.IsFetchable(path) ? RunTree.Open(paths.RunDirectory(id)) : null;
-        if (tree?.OpenFile(path) is not { } file)
+        if (RunOutputs.OpenFetchable(run, paths, path) is not { } file)
         {
             return Problems.NotFound($"run '{id}' has no file '{path}'");
         }
@@ -93,7 +86,7 @@ public static class RunFilesApi
             return Problems.NotFound($"no run with id '{id}'");
         }
         var runDirectory = paths.RunDirectory(id);
-        var rule = new RunOutputs(RunSpecJson.Deserialize(run.SpecJson).Outputs);
+        var rule = RunOutputs.Of(run);
         await audit.RecordAsync(http, "run.download", $"{id}/archive", cancellationToken);
         return TypedResults.Stream(body => RunArchive.WriteAsync(runDirectory, id, rule, body, cancellationToken), "application/gzip", $"{id}.tar.gz");
     }

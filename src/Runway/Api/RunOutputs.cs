@@ -36,6 +36,27 @@ public sealed class RunOutputs
         globSegments = globs.Select(g => g.Split('/')).ToList();
     }
 
+    /// <summary>The fetch rule of this run: its pipeline's output globs, as they were when it was submitted.</summary>
+    public static RunOutputs Of(Runs.Run run) => new(RunSpecJson.Deserialize(run.SpecJson).Outputs);
+
+    /// <summary>The run's outputs as GET …/outputs lists them (and the run page shows them); none before its directory exists.</summary>
+    public static (IReadOnlyList<RunOutput> Outputs, bool Truncated) ListOf(Runs.Run run, RunwayPaths paths)
+    {
+        using var tree = RunTree.Open(paths.RunDirectory(run.Id));
+        return tree is null ? ([], false) : Of(run).List(tree);
+    }
+
+    /// <summary>A file of the run that the rule lets the caller fetch, opened without following links; null for any other path.</summary>
+    public static RunFileStream? OpenFetchable(Runs.Run run, RunwayPaths paths, string relativePath)
+    {
+        if (!Of(run).IsFetchable(relativePath))
+        {
+            return null;
+        }
+        using var tree = RunTree.Open(paths.RunDirectory(run.Id));
+        return tree?.OpenFile(relativePath);
+    }
+
     public bool IsOutput(string relativePath) => Outputs([relativePath]).Count == 1;
 
     public bool IsFetchable(string relativePath) => Fetchable([relativePath]).Count == 1;

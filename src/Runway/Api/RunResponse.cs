@@ -63,7 +63,7 @@ public sealed record RunResponse(
         CancelRequestedAt = null,
     };
 
-    private static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
+    public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
         ? Math.Round(((run.FinishedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 3)
         : null;
 }

@@ -17,7 +17,7 @@ public static class RunsApi
         var api = app.MapGroup("/api/v1/runs").WithTags("Runs");
         api.MapPost("/", SubmitAsync).WithSummary("Submit a run").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
             .RequireAuthorization(Scopes.RunsWrite);
-        api.MapGet("/", ListAsync).WithSummary("List runs (the caller's; an admin's: everyone's), newest first, filtered, one page per cursor")
+        api.MapGet("/", ListAsync).WithSummary("List runs (the caller's; an admin's: everyone's), newest first, filtered (state, pipeline, owner, tag, text in the name), one page per cursor")
             .RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/{id}", GetAsync).WithSummary("One run with its state transitions").RequireAuthorization(Scopes.RunsRead);
         api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel a run (idempotent)").RequireAuthorization(Scopes.RunsWrite);
@@ -37,7 +37,7 @@ public static class RunsApi
             return Problems.BadRequest("the body must be a JSON object such as {\"pipeline\": \"hello\", \"params\": {}}");
         }
         var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey);
-        var result = await submissions.SubmitAsync(submission, SubmitterOf(http), cancellationToken);
+        var result = await submissions.SubmitAsync(submission, Caller.SubmitterOf(http), cancellationToken);
         if (result.Run is { } run)
         {
             // A replay answers what the first request did: the run as it was submitted, with its Location.
@@ -54,32 +54,15 @@ public static class RunsApi
         };
     }
 
-    private static Submitter SubmitterOf(HttpContext http) => new(
-        Caller.NameOf(http.User),
-        Caller.IsAdmin(http.User),
-        http.User.FindAll("group").Select(g => g.Value).ToList(),
-        Audit.AddressOf(http));
-
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
-        string? state, string? pipeline, string? owner, string? tag, int? limit, string? cursor,
+        string? state, string? pipeline, string? owner, string? tag, string? name, int? limit, string? cursor,
         ClaimsPrincipal user, RunwayDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var me = Caller.NameOf(user);
-        var visible = Caller.IsAdmin(user) ? db.Runs.AsNoTracking() : db.Runs.AsNoTracking().Where(r => r.Owner == me);
-        var query = RunQuery.Filter(visible, state, pipeline, owner, tag, cursor, errors);
-        var size = limit ?? 50;
-        if (size is < 1 or > 500)
-        {
-            errors["limit"] = ["must be between 1 and 500"];
-        }
-        if (errors.Count > 0 || query is null)
-        {
-            return Problems.Invalid(errors);
-        }
-        var page = await query.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(cancellationToken);
-        var next = page.Count > size ? RunQuery.CursorAfter(page[size - 1].Id) : null;
-        return TypedResults.Ok(new RunListResponse(page.Take(size).Select(r => RunResponse.From(r, clock)).ToList(), next));
+        var page = await RunQuery.PageAsync(db, user, new RunFilter(state, pipeline, owner, tag, name), cursor, limit, errors, cancellationToken);
+        return page is null
+            ? Problems.Invalid(errors)
+            : TypedResults.Ok(new RunListResponse(page.Runs.Select(r => RunResponse.From(r, clock)).ToList(), page.NextCursor));
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetAsync(
@@ -94,14 +77,8 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> CancelAsync(
-        string id, HttpContext http, IRunStore store, RunScheduler scheduler, AuditTrail audit, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        if (await store.GetAsync(id, cancellationToken) is not { } owned || !Caller.CanSee(http.User, owned.Owner)
-            || await scheduler.CancelAsync(id, cancellationToken) is not { } run)
-        {
-            return Problems.NotFound($"no run with id '{id}'");
-        }
-        await audit.RecordAsync(http, "run.cancel", id, cancellationToken);
-        return TypedResults.Ok(RunResponse.From(run, clock));
-    }
+        string id, HttpContext http, RunCancel cancel, TimeProvider clock, CancellationToken cancellationToken) =>
+        await cancel.CancelAsync(id, http, cancellationToken) is { } run
+            ? TypedResults.Ok(RunResponse.From(run, clock))
+            : Problems.NotFound($"no run with id '{id}'");
 }

@@ -118,6 +118,7 @@ public sealed class Accounts(IDbContextFactory<RunwayDb> databases, Passwords pa
         if (rehashed is not null)
         {
             await UpdateAsync(username, u => u.PasswordHash = rehashed, ct);
+            user.PasswordHash = rehashed; // what is stored now: a sign-in cookie stamps it
         }
         return user;
     }

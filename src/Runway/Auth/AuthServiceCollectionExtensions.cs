@@ -32,9 +32,11 @@ public static class AuthServiceCollectionExtensions
     {
         services.AddRunwayAccounts(configuration);
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<PasswordLogin>();
         services.AddKeyedSingleton<LoginThrottle>(LoginThrottle.Clients);
         services.AddAuthentication(RunwayAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null);
+            .AddScheme<AuthenticationSchemeOptions, RunwayAuthenticationHandler>(RunwayAuthenticationHandler.SchemeName, null)
+            .AddCookie(SignInCookie.Scheme, SignInCookie.Configure);
         var authorization = services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         foreach (var scope in Scopes.All)

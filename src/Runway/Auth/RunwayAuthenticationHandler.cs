@@ -12,7 +12,8 @@ namespace Runway.Auth;
 /// One scheme for every credential a request may carry: <c>Authorization: Bearer &lt;token&gt;</c> (personal or
 /// OAuth-issued), and HTTP Basic with a user name and either the password or one of the user's tokens.
 /// Tokens are opaque and looked up by hash; revoking one takes effect on the next request to this server,
-/// and within <see cref="GrantCache.Lifetime"/> on another server of the same database.
+/// and within <see cref="GrantCache.Lifetime"/> on another server of the same database. Without an
+/// Authorization header, the web UI's sign-in cookie (<see cref="SignInCookie"/>) stands for a person.
 /// </summary>
 public sealed class RunwayAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -20,7 +21,7 @@ public sealed class RunwayAuthenticationHandler(
     UrlEncoder encoder,
     Accounts accounts,
     Tokens tokens,
-    LoginThrottle throttle)
+    PasswordLogin passwords)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Runway";
@@ -41,7 +42,7 @@ public sealed class RunwayAuthenticationHandler(
         var space = header.IndexOf(' ', StringComparison.Ordinal);
         if (space <= 0)
         {
-            return AuthenticateResult.NoResult();
+            return header.Length == 0 && SignInCookie.Accepted(Request) ? await CookieAsync() : AuthenticateResult.NoResult();
         }
         var kind = header[..space];
         var value = header[(space + 1)..].Trim();
@@ -69,23 +70,26 @@ public sealed class RunwayAuthenticationHandler(
                 ? Success(grant.User, grant.Scopes, "basic-token", grant.Token)
                 : Failure("basic-token", username, address);
         }
-        // Passwords can be guessed: a throttled user or address tries none, right or wrong, until its window frees a slot.
-        if (throttle.RetryAfter(username, address) is { } wait)
+        // Passwords can be guessed: the same throttled check as the web UI's sign-in form.
+        var login = await passwords.TryAsync(username, secret, address, ct);
+        if (login.RetryAfter is { } wait)
         {
             Context.Items[Throttled] = wait;
             return AuthenticateResult.Fail("too many failed logins");
         }
-        if (await accounts.VerifyPasswordAsync(username, secret, ct) is { } user)
-        {
-            throttle.RecordSuccess(username, address);
-            return Success(user, Scopes.OfRole(user.Role), "password", null);
-        }
-        throttle.RecordFailure(username, address);
-        return Failure("password", username, address);
+        return login.User is { } user
+            ? Success(user, Scopes.OfRole(user.Role), "password", null)
+            : Failure("password", username, address);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        // A person at a page signs in and comes back; a program gets the 401 below.
+        if (!SignInCookie.IsApi(Request) && Request.Headers.Authorization.Count == 0)
+        {
+            Response.Redirect("/login?ReturnUrl=" + Uri.EscapeDataString(Request.PathBase + Request.Path + Request.QueryString));
+            return;
+        }
         if (Context.Items[Throttled] is TimeSpan wait)
         {
             var seconds = LoginThrottle.Seconds(wait);
@@ -102,6 +106,19 @@ public sealed class RunwayAuthenticationHandler(
             : "Bearer realm=\"runway\"");
         await WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized",
             "send a token (Authorization: Bearer …) or a user name and password or token (HTTP Basic)");
+    }
+
+    /// <summary>The account the cookie names, read again now: a disabled user or a reset password has no session.</summary>
+    private async Task<AuthenticateResult> CookieAsync()
+    {
+        var cookie = await Context.AuthenticateAsync(SignInCookie.Scheme);
+        if (cookie.Principal?.Identity?.Name is not { } name
+            || await accounts.FindAsync(name, Context.RequestAborted) is not { Enabled: true } user
+            || !SignInCookie.IsCurrent(cookie.Principal, user))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        return Success(user, Scopes.OfRole(user.Role), "cookie", null);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)

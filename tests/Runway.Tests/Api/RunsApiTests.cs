@@ -223,6 +223,22 @@ public sealed class RunsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_FiltersByTextInTheName_AnyCase()
+    {
+        await RunwayApp.SubmitAsync(client, new { pipeline = "hello", name = "March batch 100%" });
+        await RunwayApp.SubmitAsync(client, new { pipeline = "hello", name = "april batch" });
+        await RunwayApp.SubmitAsync(client, new { pipeline = "hello" });
+
+        var batch = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?name=BATCH", Ct);
+        var percent = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?name=100%25", Ct);
+        var underscore = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?name=_", Ct);
+
+        Assert.Equal(["april batch", "March batch 100%"], batch.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(1, percent.GetProperty("runs").GetArrayLength());
+        Assert.Equal(0, underscore.GetProperty("runs").GetArrayLength());
+    }
+
+    [Fact]
     public async Task OpenApi_DescribesTheRunsEndpoints()
     {
         var doc = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct);

@@ -27,6 +27,17 @@ public static class Requires
         throw new System.Diagnostics.UnreachableException();
     }
 
+    /// <summary>Debian's Chromium, which the browser tests drive through Playwright (never a browser Playwright downloads).</summary>
+    public static string Chromium()
+    {
+        const string path = "/usr/bin/chromium";
+        if (!File.Exists(path))
+        {
+            Skip($"Chromium not available: no {path} (apt-get install chromium)");
+        }
+        return path;
+    }
+
     /// <summary>A connection string to a new, empty database of its own on the test PostgreSQL server.</summary>
     public static string Postgres()
     {
