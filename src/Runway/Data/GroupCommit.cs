@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Runway.Runs;
 
 namespace Runway.Data;
@@ -52,7 +54,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                     pending.Done.TrySetResult(true);
                 }
             }
-            catch (DbUpdateException)
+            catch (DbException)
             {
                 // One of them (an idempotency conflict, most likely) failed the whole transaction: commit
                 // each on its own, so only that one learns of it.
@@ -72,12 +74,13 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
     private async Task InsertAsync(IReadOnlyList<Pending> batch)
     {
         await using var db = await contexts.CreateDbContextAsync();
-        foreach (var pending in batch)
-        {
-            Stage(db, pending);
-        }
-        // One SaveChanges is one transaction: all rows or none.
-        await db.SaveChangesAsync();
+        // Opened through EF Core, so the connection gets its pragmas (synchronous=FULL: a 201 is on disk).
+        await db.Database.OpenConnectionAsync();
+        // One transaction: all rows or none.
+        await using var tx = await db.Database.BeginTransactionAsync();
+        await new RunInserts(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsSqlite())
+            .InsertAsync(batch.Select(p => (p.Run, p.Audit)).ToList(), CancellationToken.None);
+        await tx.CommitAsync();
     }
 
     private async Task InsertOneByOneAsync(IReadOnlyList<Pending> batch)
@@ -89,7 +92,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                 await InsertAsync([pending]);
                 pending.Done.TrySetResult(true);
             }
-            catch (DbUpdateException e) when (pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
+            catch (DbException e) when (pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
             {
                 pending.Done.TrySetResult(false);
             }
@@ -99,17 +102,6 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                 pending.Done.TrySetException(e);
             }
         }
-    }
-
-    private static void Stage(RunwayDb db, Pending pending)
-    {
-        var run = pending.Run;
-        db.Runs.Add(run);
-        if (pending.Audit is { } audit)
-        {
-            db.AuditEntries.Add(audit);
-        }
-        db.RunEvents.Add(new RunEvent { RunId = run.Id, To = RunState.Queued, Reason = "submitted", At = run.SubmittedAt });
     }
 
     public async ValueTask DisposeAsync()
