@@ -22,6 +22,10 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
     private readonly Lock gate = new();
     private Task? writer;
 
+    // Only the writer task touches these.
+    private RunwayDb? writerDb;
+    private RunInserts? writerInserts;
+
     /// <summary>
     /// True when the run (and its audit entry, when given: in the same transaction, so neither is ever
     /// stored without the other) was inserted; false when an existing run holds its owner's idempotency key.
@@ -73,14 +77,49 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
 
     private async Task InsertAsync(IReadOnlyList<Pending> batch)
     {
-        await using var db = await contexts.CreateDbContextAsync();
-        // Opened through EF Core, so the connection gets its pragmas (synchronous=FULL: a 201 is on disk).
-        await db.Database.OpenConnectionAsync();
-        // One transaction: all rows or none.
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await new RunInserts(db.Database.GetDbConnection(), tx.GetDbTransaction(), db.Database.IsSqlite())
-            .InsertAsync(batch.Select(p => (p.Run, p.Audit)).ToList(), CancellationToken.None);
-        await tx.CommitAsync();
+        var (db, inserts) = await WriterAsync();
+        try
+        {
+            // One transaction: all rows or none.
+            await using var tx = await db.Database.BeginTransactionAsync();
+            await inserts.InsertAsync([.. batch.Select(p => (p.Run, p.Audit))], tx.GetDbTransaction(), CancellationToken.None);
+            await tx.CommitAsync();
+        }
+        catch
+        {
+            // A broken connection must not stay the writer's; an idempotency conflict costs a new one, rarely.
+            await CloseWriterAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The writer's own connection, kept across batches so its prepared statements are parsed once. It is
+    /// opened through EF Core, so it gets its pragmas (synchronous=FULL: a 201 is on disk).
+    /// </summary>
+    private async Task<(RunwayDb Db, RunInserts Inserts)> WriterAsync()
+    {
+        if (writerDb is null || writerInserts is null)
+        {
+            writerDb = await contexts.CreateDbContextAsync();
+            await writerDb.Database.OpenConnectionAsync();
+            writerInserts = new RunInserts(writerDb.Database.GetDbConnection(), writerDb.Database.IsSqlite());
+        }
+        return (writerDb, writerInserts);
+    }
+
+    private async Task CloseWriterAsync()
+    {
+        if (writerInserts is not null)
+        {
+            await writerInserts.DisposeAsync();
+            writerInserts = null;
+        }
+        if (writerDb is not null)
+        {
+            await writerDb.DisposeAsync();
+            writerDb = null;
+        }
     }
 
     private async Task InsertOneByOneAsync(IReadOnlyList<Pending> batch)
@@ -116,6 +155,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         {
             await running;
         }
+        await CloseWriterAsync();
     }
 
     private sealed record Pending(Run Run, Auth.AuditEntry? Audit, TaskCompletionSource<bool> Done);

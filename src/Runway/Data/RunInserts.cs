@@ -7,13 +7,13 @@ namespace Runway.Data;
 /// <summary>
 /// The group commit's insert of new runs, each with its queued event and its audit entry, as plain
 /// parameterised commands on the context's connection instead of EF Core's change tracker: a profile of
-/// the mixed burst showed the tracker's SaveChanges (snapshots, identity map, generated SQL per batch
-/// size) as the largest single cost of a submission. SQLite runs one prepared statement per table for
-/// every row (in-process, so a row costs a bind and a step); PostgreSQL gets all rows in one DbBatch,
-/// one round trip. Columns and conversions are those of <see cref="RunConfiguration"/> and the
+/// the mixed burst showed the tracker's SaveChanges (snapshots, identity map, SQL generated and parsed
+/// anew for every batch) as the largest single cost of a submission. It lives as long as the group
+/// commit's one connection: on SQLite each table's statement is prepared once and each row costs a bind
+/// and a step; PostgreSQL gets all rows of a batch in one DbBatch, one round trip. Columns and conversions are those of <see cref="RunConfiguration"/> and the
 /// migrations; <c>RunInsertsTests</c> reads every inserted row back through EF Core on both providers.
 /// </summary>
-internal sealed class RunInserts(DbConnection connection, DbTransaction transaction, bool sqlite)
+internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncDisposable
 {
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
@@ -29,7 +29,9 @@ internal sealed class RunInserts(DbConnection connection, DbTransaction transact
     private const string AuditSql = "INSERT INTO audit_entries (at, actor, action, target, address) VALUES (@at, @actor, @action, @target, @address)";
 
     /// <summary>Inserts every run of the batch in the caller's transaction; a unique violation throws the provider's DbException.</summary>
-    public async Task InsertAsync(IReadOnlyList<(Run Run, AuditEntry? Audit)> batch, CancellationToken ct)
+    private readonly Dictionary<string, DbCommand> prepared = new(StringComparer.Ordinal);
+
+    public async Task InsertAsync(IReadOnlyList<(Run Run, AuditEntry? Audit)> batch, DbTransaction transaction, CancellationToken ct)
     {
         if (connection.CanCreateBatch)
         {
@@ -49,38 +51,36 @@ internal sealed class RunInserts(DbConnection connection, DbTransaction transact
             return;
         }
         // One command per statement text, prepared on its first row and executed for every row with new values.
-        var prepared = new Dictionary<string, DbCommand>(StringComparer.Ordinal);
-        try
+        foreach (var (run, audit) in batch)
         {
-            foreach (var (run, audit) in batch)
+            foreach (var (sql, values) in Rows(run, audit))
             {
-                foreach (var (sql, values) in Rows(run, audit))
+                if (prepared.TryGetValue(sql, out var command))
                 {
-                    if (prepared.TryGetValue(sql, out var command))
+                    for (var i = 0; i < values.Length; i++)
                     {
-                        for (var i = 0; i < values.Length; i++)
-                        {
-                            command.Parameters[i].Value = values[i].Value ?? DBNull.Value;
-                        }
+                        command.Parameters[i].Value = values[i].Value ?? DBNull.Value;
                     }
-                    else
-                    {
-                        prepared[sql] = command = connection.CreateCommand();
-                        command.Transaction = transaction;
-                        command.CommandText = sql;
-                        Bind(command.Parameters, command.CreateParameter, values);
-                    }
-                    await command.ExecuteNonQueryAsync(ct);
                 }
+                else
+                {
+                    prepared[sql] = command = connection.CreateCommand();
+                    command.CommandText = sql;
+                    Bind(command.Parameters, command.CreateParameter, values);
+                }
+                command.Transaction = transaction;
+                await command.ExecuteNonQueryAsync(ct);
             }
         }
-        finally
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var command in prepared.Values)
         {
-            foreach (var command in prepared.Values)
-            {
-                await command.DisposeAsync();
-            }
+            await command.DisposeAsync();
         }
+        prepared.Clear();
     }
 
     private IEnumerable<(string Sql, (string Name, object? Value)[] Values)> Rows(Run run, AuditEntry? audit)
