@@ -118,7 +118,5 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
         }
     }
 
-    /// <summary>As the model converts it: unix microseconds on SQLite, UTC on PostgreSQL (timestamptz refuses an offset).</summary>
-    private object? Time(DateTimeOffset? at) => at is not { } value ? null
-        : sqlite ? UnixMicrosecondsConverter.ToUnixMicroseconds(value) : value.ToUniversalTime();
+    private object? Time(DateTimeOffset? at) => at is { } value ? SqlTime.Of(value, sqlite) : null;
 }
