@@ -85,8 +85,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
     private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, CancellationToken ct)
     {
-        var claim = db.Database.IsNpgsql() ? PostgresClaim.Claim(db, node, max, now) : SqliteClaim.Claim(db, node, max, now);
-        var claimed = await claim.AsNoTracking().ToListAsync(ct);
+        var claimed = await RunRows.ClaimAsync(db, node, max, now, ct);
         var reason = ClaimReason(node);
         foreach (var run in claimed)
         {
