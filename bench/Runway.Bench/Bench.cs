@@ -17,6 +17,13 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             version: "1"
             command: [/bin/true]
             """);
+        File.WriteAllText(Path.Combine(pipelines, "echo.yaml"), """
+            name: echo
+            version: "1"
+            parameters:
+              msg: {type: string, required: true}
+            command: [/bin/echo, "{msg}"]
+            """);
         File.WriteAllText(Path.Combine(pipelines, "sleep.yaml"), """
             name: sleep
             version: "1"
@@ -47,6 +54,10 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             if (Runs("queued"))
             {
                 await QueuedAsync(ct);
+            }
+            if (Runs("burst"))
+            {
+                await BurstAsync(ct);
             }
             if (Runs("raw") && Runs("main") && Runs("serial"))
             {
@@ -113,6 +124,20 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         await using var stage = await StartAsync(dataDir, options.Parallelism, ct, empty: false);
         Log($"RSS while a burst of {options.BurstRuns} of them runs");
         results.Add(Figures.RssQueued, await Phases.QueuedBurstRssAsync(stage, ids[1], options.PhaseLimit, ct));
+    }
+
+    private async Task BurstAsync(CancellationToken ct)
+    {
+        await using var stage = await StartAsync(NewDataDir(), BenchOptions.MixedConcurrency, ct);
+        await WarmUpAsync(stage, ct);
+        Log($"mixed burst: {options.MixedRuns} echo runs submitted by {BenchOptions.MixedClients} clients while they run, {BenchOptions.MixedConcurrency} at a time");
+        var burst = await Burst.RunAsync(stage, BenchOptions.MixedClients, options.MixedRuns, options.PhaseLimit, ct);
+        results.Add(Figures.BurstSubmitRate, burst.SubmitPerSecond);
+        results.Add(Figures.BurstSubmitP99, burst.SubmitP99Ms);
+        results.Add(Figures.BurstRuns, burst.RunsPerSecond);
+        results.Add(Figures.BurstCpuPerRun, burst.TreeCpuMsPerRun);
+        results.Add(Figures.BurstRss, burst.PeakRssMib);
+        results.AddDiagnostic("burst_server_cpu_per_run_ms", burst.ServerCpuMsPerRun);
     }
 
     private async Task SeededAsync(CancellationToken ct)

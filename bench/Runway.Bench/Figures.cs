@@ -1,6 +1,9 @@
 namespace Runway.Bench;
 
-/// <summary>Every figure of issue 3's table (the Slurm row aside: no Slurm here), in the order printed.</summary>
+/// <summary>
+/// Every figure of issue 3's table (the Slurm row aside: no Slurm here), then issue 10's mixed burst,
+/// in the order printed.
+/// </summary>
 internal static class Figures
 {
     public const string SubmitRate = "submit_per_s";
@@ -23,6 +26,11 @@ internal static class Figures
     public const string CancelP99 = "cancel_p99_ms";
     public const string RssIdle = "rss_idle_mib";
     public const string RssQueued = "rss_queued_burst_mib";
+    public const string BurstSubmitRate = "burst_submit_per_s";
+    public const string BurstSubmitP99 = "burst_submit_p99_ms";
+    public const string BurstRuns = "burst_runs_per_s";
+    public const string BurstCpuPerRun = "burst_tree_cpu_per_run_ms";
+    public const string BurstRss = "burst_peak_rss_mib";
 
     public static readonly Figure[] All =
     [
@@ -46,5 +54,10 @@ internal static class Figures
         new(CancelP99, "cancel running run → canceled + group gone, p99", "ms", "≤ 250", v => v <= 250),
         new(RssIdle, "server RSS, idle", "MiB", "≤ 150", v => v <= 150),
         new(RssQueued, "server RSS peak, queue full + burst running", "MiB", "≤ 300", v => v <= 300),
+        new(BurstSubmitRate, "burst: submissions/s while runs execute", "/s", "", null),
+        new(BurstSubmitP99, "burst: submission latency p99", "ms", "≤ 20", v => v <= 20),
+        new(BurstRuns, "burst: runs completed/s", "/s", "", null),
+        new(BurstCpuPerRun, "burst: CPU per run, whole process tree", "ms", "", null),
+        new(BurstRss, "burst: peak RSS, server and its children", "MiB", "", null),
     ];
 }

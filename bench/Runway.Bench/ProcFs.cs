@@ -43,6 +43,50 @@ internal static class ProcFs
 
     public static bool Terminate(int pid) => Posix.Signal(pid, Posix.SigTerm);
 
+    /// <summary>
+    /// VmRSS of the process and of all its descendants alive now, from each thread's children list (any
+    /// thread may have spawned one). A child that still runs the server's image is left out: between
+    /// posix_spawn's clone and its exec it shares the server's memory, and would count it twice. A process
+    /// that goes while it is read counts as nothing.
+    /// </summary>
+    public static long TreeRssBytes(int pid) => TreeRssBytes(pid, Image(pid));
+
+    private static long TreeRssBytes(int pid, string? rootImage)
+    {
+        try
+        {
+            var total = Status(pid, "VmRSS:");
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
+                    if (Image(childPid) != rootImage)
+                    {
+                        total += TreeRssBytes(childPid, rootImage);
+                    }
+                }
+            }
+            return total;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static string? Image(int pid)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/exe").LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether any process of the group is left, zombies included (signal 0 to -pgid).</summary>
     public static bool GroupExists(int pgid) => pgid > 1 && Posix.Exists(-pgid);
 }

@@ -21,3 +21,13 @@ public sealed class UnixMicrosecondsConverter() : ValueConverter<DateTimeOffset,
 }
 
 public sealed class UtcConverter() : ValueConverter<DateTimeOffset, DateTimeOffset>(v => v.ToUniversalTime(), v => v);
+
+/// <summary>
+/// A timestamp as a parameter of hand-written SQL, converted as the model converts it: unix microseconds
+/// on SQLite, UTC on PostgreSQL (timestamptz refuses an offset).
+/// </summary>
+internal static class SqlTime
+{
+    public static object Of(DateTimeOffset at, bool sqlite) =>
+        sqlite ? UnixMicrosecondsConverter.ToUnixMicroseconds(at) : at.ToUniversalTime();
+}

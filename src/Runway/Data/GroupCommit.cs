@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Runway.Runs;
 
 namespace Runway.Data;
@@ -19,6 +21,10 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock gate = new();
     private Task? writer;
+
+    // Only the writer task touches these.
+    private RunwayDb? writerDb;
+    private RunInserts? writerInserts;
 
     /// <summary>
     /// True when the run (and its audit entry, when given: in the same transaction, so neither is ever
@@ -52,7 +58,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                     pending.Done.TrySetResult(true);
                 }
             }
-            catch (DbUpdateException)
+            catch (DbException)
             {
                 // One of them (an idempotency conflict, most likely) failed the whole transaction: commit
                 // each on its own, so only that one learns of it.
@@ -71,13 +77,49 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
 
     private async Task InsertAsync(IReadOnlyList<Pending> batch)
     {
-        await using var db = await contexts.CreateDbContextAsync();
-        foreach (var pending in batch)
+        var (db, inserts) = await WriterAsync();
+        try
         {
-            Stage(db, pending);
+            // One transaction: all rows or none.
+            await using var tx = await db.Database.BeginTransactionAsync();
+            await inserts.InsertAsync([.. batch.Select(p => (p.Run, p.Audit))], tx.GetDbTransaction(), CancellationToken.None);
+            await tx.CommitAsync();
         }
-        // One SaveChanges is one transaction: all rows or none.
-        await db.SaveChangesAsync();
+        catch
+        {
+            // A broken connection must not stay the writer's; an idempotency conflict costs a new one, rarely.
+            await CloseWriterAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The writer's own connection, kept across batches so its prepared statements are parsed once. It is
+    /// opened through EF Core, so it gets its pragmas (synchronous=FULL: a 201 is on disk).
+    /// </summary>
+    private async Task<(RunwayDb Db, RunInserts Inserts)> WriterAsync()
+    {
+        if (writerDb is null || writerInserts is null)
+        {
+            writerDb = await contexts.CreateDbContextAsync();
+            await writerDb.Database.OpenConnectionAsync();
+            writerInserts = new RunInserts(writerDb.Database.GetDbConnection(), writerDb.Database.IsSqlite());
+        }
+        return (writerDb, writerInserts);
+    }
+
+    private async Task CloseWriterAsync()
+    {
+        if (writerInserts is not null)
+        {
+            await writerInserts.DisposeAsync();
+            writerInserts = null;
+        }
+        if (writerDb is not null)
+        {
+            await writerDb.DisposeAsync();
+            writerDb = null;
+        }
     }
 
     private async Task InsertOneByOneAsync(IReadOnlyList<Pending> batch)
@@ -89,7 +131,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                 await InsertAsync([pending]);
                 pending.Done.TrySetResult(true);
             }
-            catch (DbUpdateException e) when (pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
+            catch (DbException e) when (pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
             {
                 pending.Done.TrySetResult(false);
             }
@@ -99,17 +141,6 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                 pending.Done.TrySetException(e);
             }
         }
-    }
-
-    private static void Stage(RunwayDb db, Pending pending)
-    {
-        var run = pending.Run;
-        db.Runs.Add(run);
-        if (pending.Audit is { } audit)
-        {
-            db.AuditEntries.Add(audit);
-        }
-        db.RunEvents.Add(new RunEvent { RunId = run.Id, To = RunState.Queued, Reason = "submitted", At = run.SubmittedAt });
     }
 
     public async ValueTask DisposeAsync()
@@ -124,6 +155,7 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         {
             await running;
         }
+        await CloseWriterAsync();
     }
 
     private sealed record Pending(Run Run, Auth.AuditEntry? Audit, TaskCompletionSource<bool> Done);

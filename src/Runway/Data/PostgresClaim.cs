@@ -1,6 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Runway.Runs;
-
 namespace Runway.Data;
 
 /// <summary>
@@ -10,15 +7,14 @@ namespace Runway.Data;
 /// </summary>
 internal static class PostgresClaim
 {
-    public static IQueryable<Run> Claim(RunwayDb db, string node, int max, DateTimeOffset now) =>
-        db.Runs.FromSql($"""
-            WITH picked AS (
-                SELECT id FROM runs WHERE state = 'queued'
-                ORDER BY priority DESC, submitted_at, id
-                LIMIT {max}
-                FOR UPDATE SKIP LOCKED)
-            UPDATE runs SET state = 'running', node = {node}, started_at = {now.ToUniversalTime()}
-            FROM picked WHERE runs.id = picked.id
-            RETURNING runs.*
-            """);
+    public const string Sql = """
+        WITH picked AS (
+            SELECT id FROM runs WHERE state = 'queued'
+            ORDER BY priority DESC, submitted_at, id
+            LIMIT @max
+            FOR UPDATE SKIP LOCKED)
+        UPDATE runs SET state = 'running', node = @node, started_at = @now
+        FROM picked WHERE runs.id = picked.id
+        RETURNING runs.*
+        """;
 }

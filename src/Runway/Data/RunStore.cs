@@ -58,7 +58,6 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         {
             return [];
         }
-        await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return Claimed(claimed, node);
     }
@@ -75,7 +74,6 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         var from = allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken);
         var claimed = max > 0 ? await ClaimInAsync(db, node, max, now, cancellationToken) : [];
-        await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         if (from is { } moved)
         {
@@ -84,20 +82,15 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         return (from is not null, Claimed(claimed, node));
     }
 
-    /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events staged for its SaveChanges.</summary>
+    /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
     private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, CancellationToken ct)
     {
-        var claim = db.Database.IsNpgsql() ? PostgresClaim.Claim(db, node, max, now) : SqliteClaim.Claim(db, node, max, now);
-        var claimed = await claim.AsNoTracking().ToListAsync(ct);
+        var claimed = await RunRows.ClaimAsync(db, node, max, now, ct);
         var reason = ClaimReason(node);
-        db.RunEvents.AddRange(claimed.Select(r => new RunEvent
+        foreach (var run in claimed)
         {
-            RunId = r.Id,
-            From = RunState.Queued,
-            To = RunState.Running,
-            Reason = reason,
-            At = now,
-        }));
+            await RunUpdates.InsertEventAsync(db, run.Id, RunState.Queued, RunState.Running, reason, now, ct);
+        }
         return claimed;
     }
 
@@ -129,7 +122,6 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         {
             return false;
         }
-        await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         LogMove(transition.RunId, from, transition.To, transition.Reason);
         return true;
@@ -138,7 +130,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
     private static RunState[] Allowed(RunTransition transition) =>
         transition.From.Where(f => RunTransitions.IsAllowed(f, transition.To)).Distinct().ToArray();
 
-    /// <summary>The compare-and-set inside the caller's transaction, with its event staged; the state it left, or null.</summary>
+    /// <summary>The compare-and-set inside the caller's transaction, with its event; the state it left, or null.</summary>
     private static async Task<RunState?> TransitionInAsync(RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
     {
         // A run that ended while nobody watched (its exit record says when) ended then, never later than now.
@@ -149,7 +141,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, ct);
         if (from is not null)
         {
-            db.RunEvents.Add(new RunEvent { RunId = transition.RunId, From = from, To = transition.To, Reason = transition.Reason, At = now });
+            await RunUpdates.InsertEventAsync(db, transition.RunId, from, transition.To, transition.Reason, now, ct);
         }
         return from;
     }
@@ -180,8 +172,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
             await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = FULL", CancellationToken.None);
         }
 
-        Task UpdateAsync() =>
-            db.Runs.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.NativeId, nativeId), cancellationToken);
+        Task UpdateAsync() => db.Database.ExecuteSqlRawAsync("UPDATE runs SET native_id = {0} WHERE id = {1}", [nativeId, id], cancellationToken);
     }
 
     public async Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken)

@@ -1,6 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Runway.Runs;
 
 namespace Runway.Data;
 
@@ -21,9 +19,6 @@ internal static class SqliteClaim
             LIMIT @max)
         RETURNING *
         """;
-
-    public static IQueryable<Run> Claim(RunwayDb db, string node, int max, DateTimeOffset now) =>
-        db.Runs.FromSqlRaw(Sql, Parameters(node, max, now));
 
     public static SqliteParameter[] Parameters(string node, int max, DateTimeOffset now) =>
     [

@@ -9,7 +9,10 @@ internal static class StoreErrors
     private const int SqliteConstraintUnique = 2067;
 
     /// <summary>True when an insert lost to an existing (owner, idempotency_key): never for a duplicate id.</summary>
-    public static bool IsIdempotencyConflict(DbUpdateException e) => e.InnerException switch
+    public static bool IsIdempotencyConflict(DbUpdateException e) => IsIdempotencyConflict(e.InnerException);
+
+    /// <summary>The same, for a statement run outside EF Core's SaveChanges (<see cref="RunInserts"/>).</summary>
+    public static bool IsIdempotencyConflict(Exception? e) => e switch
     {
         PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation && pg.ConstraintName == RunIndexes.IdempotencyKey,
         // SQLite names the columns, not the index: "UNIQUE constraint failed: runs.owner, runs.idempotency_key".

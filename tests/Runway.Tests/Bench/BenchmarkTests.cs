@@ -23,7 +23,7 @@ public sealed class BenchmarkTests : IDisposable
 
         Assert.True(exitCode == 0, $"the benchmark exited with {exitCode}:\n{log}");
         var figures = JsonNode.Parse(await File.ReadAllTextAsync(json, ct))!["figures"]!.AsObject();
-        Assert.Equal(20, figures.Count);
+        Assert.Equal(25, figures.Count);
         Assert.All(figures, f =>
         {
             var values = f.Value!["values"]!.AsArray();
@@ -31,6 +31,7 @@ public sealed class BenchmarkTests : IDisposable
             Assert.All(values, v => Assert.True(v!.GetValue<double>() >= 0, $"{f.Key} is {v}"));
         });
         Assert.Contains("| durable submissions/s", log, StringComparison.Ordinal);
+        Assert.Contains("| burst: submissions/s while runs execute", log, StringComparison.Ordinal);
     }
 
     /// <summary>The benchmark built with the solution, in this test's configuration; built here if it is missing.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Runway.Runs;
 
 namespace Runway.Tests.Data;
 
@@ -37,5 +38,50 @@ public abstract class GroupCommitContract(Func<TestDatabase> open) : StoreTest(o
         await using var db = await OpenDbAsync();
         Assert.Equal(41, await db.Runs.CountAsync(Ct));
         Assert.Equal(41, await db.RunEvents.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Add_StoresEveryColumnAndTheAudit_AsTheModelReadsThem()
+    {
+        // Not what a submission sets, but every column a run has: the plain INSERT must write each as EF Core maps it.
+        var at = new DateTimeOffset(2026, 12, 3, 1, 2, 3, TimeSpan.FromHours(2)).AddTicks(4560);
+        var template = NewRun(idempotencyKey: "k1");
+        var run = new Run
+        {
+            Id = template.Id,
+            Pipeline = "wc",
+            PipelineVersion = "2.0",
+            Name = "nightly",
+            ParamsJson = """{"n":1}""",
+            TagsJson = """{"team":"x"}""",
+            Priority = 7,
+            Owner = "bo",
+            State = RunState.Queued,
+            Message = "m",
+            ExitCode = 3,
+            Executor = "local",
+            NativeId = "42",
+            Node = "n9",
+            SubmittedAt = at,
+            StartedAt = at.AddSeconds(1),
+            FinishedAt = at.AddSeconds(2),
+            CancelRequestedAt = at.AddSeconds(3),
+            SpecJson = """{"argv":["/bin/false"]}""",
+            IdempotencyKey = "k1",
+            IdempotencyFingerprint = "f1",
+        };
+
+        var (stored, created) = await Store.AddAsync(run, new AuditRecord(at, "bo", "run.submit", run.Id, "10.0.0.1"), Ct);
+
+        Assert.True(created);
+        Assert.Same(run, stored);
+        await using var db = await OpenDbAsync();
+        var read = await db.Runs.AsNoTracking().SingleAsync(Ct);
+        Assert.Equivalent(run, read, strict: true);
+        Assert.Equal(at, read.SubmittedAt);
+        var e = await db.RunEvents.AsNoTracking().SingleAsync(Ct);
+        Assert.Equal((run.Id, (RunState?)null, RunState.Queued, "submitted", at), (e.RunId, e.From, e.To, e.Reason, e.At));
+        var audit = await db.AuditEntries.AsNoTracking().SingleAsync(Ct);
+        Assert.Equal((at, "bo", "run.submit", run.Id, "10.0.0.1"), (audit.At, audit.Actor, audit.Action, audit.Target, audit.Address));
     }
 }

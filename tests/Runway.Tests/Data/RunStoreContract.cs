@@ -79,6 +79,34 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task Claim_ReturnsEachRunAsTheModelReadsIt()
+    {
+        var template = NewRun(idempotencyKey: "k");
+        var run = new Run
+        {
+            Id = template.Id,
+            Pipeline = template.Pipeline,
+            PipelineVersion = template.PipelineVersion,
+            Name = "named",
+            ParamsJson = template.ParamsJson,
+            TagsJson = """{"a":"b"}""",
+            Priority = 3,
+            Owner = "ana",
+            Executor = "local",
+            SubmittedAt = template.SubmittedAt.AddTicks(1230),
+            SpecJson = template.SpecJson,
+            IdempotencyKey = "k",
+            IdempotencyFingerprint = "fp",
+        };
+        await Store.AddAsync(run, Ct);
+
+        var claimed = Assert.Single(await Store.ClaimAsync("n1", 1, Ct));
+
+        Assert.Equivalent(await GetAsync(run.Id), claimed, strict: true);
+        Assert.Equal((RunState.Running, "n1", Clock.GetUtcNow()), (claimed.State, claimed.Node, claimed.StartedAt));
+    }
+
+    [Fact]
     public async Task Claim_TakesHigherPriorityFirst_ThenOlder()
     {
         var oldLow = await AddAsync(priority: 0);
