@@ -58,10 +58,10 @@ public sealed class RunwayPaths
             }
             if (entry is FileInfo)
             {
-                entry.UnixFileMode = fileMode;
+                SetMode(entry, fileMode);
                 continue;
             }
-            entry.UnixFileMode = directoryMode;
+            SetMode(entry, directoryMode);
             if (entry.FullName == RunsDirectory)
             {
                 continue;
@@ -70,8 +70,17 @@ public sealed class RunwayPaths
             {
                 if (file.LinkTarget is null)
                 {
-                    file.UnixFileMode = fileMode;
+                    SetMode(file, fileMode);
                 }
+            }
+        }
+
+        // A stat is cheap, a chmod dirties the inode: a start over many uploads changes only what is off.
+        static void SetMode(FileSystemInfo entry, UnixFileMode mode)
+        {
+            if (entry.UnixFileMode != mode)
+            {
+                entry.UnixFileMode = mode;
             }
         }
     }
