@@ -57,6 +57,7 @@ public static class RunwayServer
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
+        builder.Services.AddSingleton<OwnedFiles>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);

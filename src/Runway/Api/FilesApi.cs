@@ -1,11 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
-using Microsoft.EntityFrameworkCore;
 using Runway.Auth;
-using Runway.Data;
 using Runway.Files;
-using Runway.Runs;
 
 namespace Runway.Api;
 
@@ -39,26 +36,18 @@ public static class FilesApi
     }
 
     public static async Task<Results<Ok<FileListResponse>, ProblemHttpResult>> ListAsync(
-        int? limit, string? cursor, HttpContext http, RunwayDb db, CancellationToken cancellationToken)
+        int? limit, string? cursor, ClaimsPrincipal user, OwnedFiles files, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var size = Keyset.Limit(limit, errors);
-        var after = Keyset.After(cursor, Ids.IsFileId, errors);
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid(errors);
-        }
-        var owner = Caller.NameOf(http.User);
-        var visible = Caller.IsAdmin(http.User) ? db.Files.AsNoTracking() : db.Files.AsNoTracking().Where(f => f.Owner == owner);
-        visible = after is null ? visible : visible.Where(f => f.Id.CompareTo(after) < 0);
-        var files = await visible.OrderByDescending(f => f.Id).Take(size + 1).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new FileListResponse(files.Take(size).Select(FileResponse.From).ToList(), Keyset.Next(files, size, f => f.Id)));
+        return await files.PageAsync(user, limit, cursor, errors, cancellationToken) is { } page
+            ? TypedResults.Ok(new FileListResponse(page.Files.Select(FileResponse.From).ToList(), page.NextCursor))
+            : Problems.Invalid(errors);
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> DownloadAsync(
-        string id, HttpContext http, RunwayDb db, FileStore store, AuditTrail audit, CancellationToken cancellationToken)
+        string id, HttpContext http, OwnedFiles files, FileStore store, AuditTrail audit, CancellationToken cancellationToken)
     {
-        if (await FindAsync(id, http, db, cancellationToken) is not { } file)
+        if (await files.FindAsync(http.User, id, cancellationToken) is not { } file)
         {
             return Problems.NotFound($"no file with id '{id}'");
         }
@@ -68,26 +57,10 @@ public static class FilesApi
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string id, HttpContext http, RunwayDb db, FileStore store, AuditTrail audit, CancellationToken cancellationToken)
-    {
-        var owner = Caller.NameOf(http.User);
-        var admin = Caller.IsAdmin(http.User);
-        var deleted = await db.Files.Where(f => f.Id == id && (admin || f.Owner == owner)).ExecuteDeleteAsync(cancellationToken);
-        if (deleted == 0)
-        {
-            return Problems.NotFound($"no file with id '{id}'");
-        }
-        store.Delete(id);
-        await audit.RecordAsync(http, "file.delete", id, cancellationToken);
-        return TypedResults.NoContent();
-    }
-
-    private static Task<StoredFile?> FindAsync(string id, HttpContext http, RunwayDb db, CancellationToken cancellationToken)
-    {
-        var owner = Caller.NameOf(http.User);
-        var admin = Caller.IsAdmin(http.User);
-        return db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id && (admin || f.Owner == owner), cancellationToken);
-    }
+        string id, HttpContext http, OwnedFiles files, CancellationToken cancellationToken) =>
+        await files.DeleteAsync(http.User, id, Audit.AddressOf(http), cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound($"no file with id '{id}'");
 }
 
 public sealed record FileResponse(string Id, string Name, long Size, string Sha256, string Owner, DateTimeOffset CreatedAt)
