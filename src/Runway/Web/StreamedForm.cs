@@ -25,6 +25,9 @@ public sealed class StreamedForm
     /// <summary>Why the form could not be read (too large, cut short); the fields read so far are kept.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>The error is a file over Runway:MaxUploadBytes (413, not 400).</summary>
+    public bool TooLarge { get; private set; }
+
     public string? Value(string field) => Fields.TryGetValue(field, out var values) ? values.LastOrDefault(v => v.Length > 0) ?? values.LastOrDefault() : null;
 
     public IReadOnlyList<string> Values(string field) => Fields.TryGetValue(field, out var values) ? values : [];
@@ -97,6 +100,7 @@ public sealed class StreamedForm
         catch (FileTooLargeException tooLarge)
         {
             form.Error = tooLarge.Message;
+            form.TooLarge = true;
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {

@@ -240,6 +240,73 @@
         });
     }
 
+    // A form with data-upload-progress="element id" is sent by XMLHttpRequest, whose upload events drive a
+    // progress bar; the server's answer (the page after its redirect, or the page with the error) then
+    // replaces this one, as the plain form post would have.
+    function uploadProgress(root) {
+        root.querySelectorAll("form[data-upload-progress]").forEach(function (form) {
+            const box = document.getElementById(form.getAttribute("data-upload-progress"));
+            if (!box) {
+                return;
+            }
+            const bar = box.querySelector("progress");
+            const text = box.querySelector("[aria-live]");
+            form.addEventListener("submit", function (event) {
+                const input = form.querySelector("input[type=file]");
+                if (!input || !input.files || input.files.length === 0) {
+                    return; // the browser says the field is required
+                }
+                event.preventDefault();
+                const total = input.files[0].size;
+                const button = form.querySelector("button[type=submit]");
+                const xhr = new XMLHttpRequest();
+                box.hidden = false;
+                bar.value = 0;
+                text.textContent = "Starting…";
+                if (button) { button.disabled = true; }
+                xhr.upload.addEventListener("progress", function (e) {
+                    const sent = e.lengthComputable ? e.loaded / e.total : 0;
+                    bar.value = Math.round(sent * 100);
+                    text.textContent = Math.round(sent * 100) + "% of " + size(total);
+                });
+                xhr.upload.addEventListener("load", function () {
+                    bar.value = 100;
+                    text.textContent = "Sent; checking…";
+                });
+                xhr.addEventListener("load", function () {
+                    if (xhr.status < 400 && xhr.responseURL && xhr.responseURL !== window.location.href) {
+                        window.location.assign(xhr.responseURL);
+                        return;
+                    }
+                    const fresh = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector("main");
+                    if (fresh) {
+                        document.querySelector("main").replaceWith(fresh);
+                        localTimes(fresh);
+                        uploadProgress(fresh);
+                        copyButtons(fresh);
+                    }
+                });
+                xhr.addEventListener("error", function () {
+                    text.textContent = "The upload failed: the connection was lost. Try again.";
+                    if (button) { button.disabled = false; }
+                });
+                xhr.open("POST", form.getAttribute("action") || window.location.pathname + window.location.search);
+                xhr.send(new FormData(form));
+            });
+        });
+    }
+
+    function size(bytes) {
+        const units = ["B", "KB", "MB", "GB", "TB"]; // as Display.Size and the CLI show sizes
+        let value = bytes;
+        let unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return (unit === 0 ? value : value.toFixed(1)) + " " + units[unit];
+    }
+
     window.Runway = { localTimes: localTimes };
     document.addEventListener("DOMContentLoaded", function () {
         localTimes(document);
@@ -248,5 +315,6 @@
         followLog();
         jsonChecks();
         submitTabs();
+        uploadProgress(document);
     });
 })();
