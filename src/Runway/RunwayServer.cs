@@ -58,6 +58,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<OwnedFiles>();
+        builder.Services.AddSingleton<PersonalTokens>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);
