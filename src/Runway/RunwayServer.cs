@@ -59,6 +59,10 @@ public static class RunwayServer
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<OwnedFiles>();
         builder.Services.AddSingleton<PersonalTokens>();
+        builder.Services.AddSingleton<UserAdmin>();
+        builder.Services.AddSingleton<ClientAdmin>();
+        builder.Services.AddSingleton<AuditQuery>();
+        builder.Services.AddSingleton<QueueQuery>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);

@@ -72,5 +72,12 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         b.Property(a => a.Target).HasColumnName("target");
         b.Property(a => a.Address).HasColumnName("address");
         b.HasIndex(a => new { a.Actor, a.Id }, "ix_audit_entries_actor_id");
+        b.HasIndex(a => new { a.At, a.Id }, AuditIndexes.AtId);
     }
+}
+
+internal static class AuditIndexes
+{
+    /// <summary>A time range of the trail becomes an id range (Api/AuditQuery.cs).</summary>
+    public const string AtId = "ix_audit_entries_at_id";
 }

@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -42,6 +42,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.Owner, r.Id }, RunIndexes.OwnerId);
         b.HasIndex(r => new { r.State, r.Id }, RunIndexes.StateId);
         b.HasIndex(r => new { r.Pipeline, r.Id }, RunIndexes.PipelineId);
+        // What finished in a time range, per state (the admin queue view).
+        b.HasIndex(r => new { r.State, r.FinishedAt }, RunIndexes.StateFinishedAt);
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -55,4 +57,5 @@ internal static class RunIndexes
     public const string StateId = "ix_runs_state_id";
     public const string PipelineId = "ix_runs_pipeline_id";
     public const string IdempotencyKey = "ux_runs_owner_idempotency_key";
+    public const string StateFinishedAt = "ix_runs_state_finished_at";
 }
