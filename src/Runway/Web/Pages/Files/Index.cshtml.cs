@@ -15,8 +15,8 @@ public sealed class IndexModel(OwnedFiles files, Uploads uploads, IAntiforgery a
 {
     public const int PageSize = 50;
 
-    [FromQuery(Name = "cursor")]
-    public string? Cursor { get; set; }
+    /// <summary>Read from the query by hand: a bound property would make model binding read (and buffer) an upload's whole body first.</summary>
+    public string? Cursor => Request.Query["cursor"].FirstOrDefault();
 
     public FilePage Files { get; private set; } = new([], null);
 
@@ -39,8 +39,10 @@ public sealed class IndexModel(OwnedFiles files, Uploads uploads, IAntiforgery a
         return await ListAsync(StatusCodes.Status200OK, cancellationToken);
     }
 
-    public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)
+    /// <summary>No parameters, not even a CancellationToken: binding any would read (and buffer) the whole body before StreamedForm.</summary>
+    public async Task<IActionResult> OnPostAsync()
     {
+        var cancellationToken = HttpContext.RequestAborted;
         var form = await StreamedForm.ReadAsync(HttpContext, antiforgery, uploads, Caller.NameOf(User), cancellationToken);
         if (form is null)
         {
