@@ -83,7 +83,7 @@ public static class RunwayServer
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseWebStatusPages();
         app.UseWebUi();
         app.UseRouting();
         app.UseAuthentication();

@@ -123,6 +123,12 @@ public sealed class RunwayAuthenticationHandler(
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
+        // A person at a page (an admin page, say) gets the rendered 403 page: the status pages fill the empty answer.
+        if (SignInCookie.IsPage(Request) && Request.Headers.Authorization.Count == 0)
+        {
+            Response.StatusCode = StatusCodes.Status403Forbidden;
+            return Task.CompletedTask;
+        }
         var needed = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).OfType<string>().ToList() ?? [];
         return WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden",
             needed.Count > 0 ? $"this credential lacks the scope {string.Join(", ", needed)}" : "this credential may not do this");

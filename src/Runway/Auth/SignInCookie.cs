@@ -44,6 +44,9 @@ public static class SignInCookie
         || request.Path.StartsWithSegments("/openapi") || request.Path.StartsWithSegments("/metrics")
         || request.Path.StartsWithSegments("/healthz") || request.Path.StartsWithSegments("/readyz");
 
+    /// <summary>A request for a page, not for the API or a static file: its errors are pages too.</summary>
+    public static bool IsPage(HttpRequest request) => !IsApi(request) && !request.Path.StartsWithSegments("/assets");
+
     /// <summary>
     /// Where a cookie may stand for its user: every page, and the API's reads (downloads, logs, lists the pages
     /// link to or poll). A change through the API needs a token or Basic: no cross-site form or script can then

@@ -15,7 +15,7 @@ public sealed class SecurityHeaders(RequestDelegate next)
 
     public Task InvokeAsync(HttpContext context)
     {
-        var api = Auth.SignInCookie.IsApi(context.Request) || context.Request.Path.StartsWithSegments("/assets");
+        var api = !Auth.SignInCookie.IsPage(context.Request);
         // On starting, not now: the exception handler clears the headers of a response it replaces.
         context.Response.OnStarting(() =>
         {

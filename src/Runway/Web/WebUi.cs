@@ -10,7 +10,12 @@ public static class WebUi
 {
     public static IServiceCollection AddWebUi(this IServiceCollection services)
     {
-        services.AddRazorPages(o => o.RootDirectory = "/Web/Pages");
+        services.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Web/Pages";
+            // Admins only; anyone else signed in gets the rendered 403 page (UseWebStatusPages).
+            o.Conventions.AuthorizeFolder("/Admin", Auth.Scopes.Admin);
+        });
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "runway_antiforgery";
@@ -35,6 +40,17 @@ public static class WebUi
                 OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "public, max-age=3600",
             });
         }
+        return app;
+    }
+
+    /// <summary>
+    /// An error answered without a body becomes a page for people (Pages/Error) and problem+json for programs:
+    /// the API's contract is unchanged.
+    /// </summary>
+    public static WebApplication UseWebStatusPages(this WebApplication app)
+    {
+        app.UseWhen(http => Auth.SignInCookie.IsPage(http.Request), web => web.UseStatusCodePagesWithReExecute("/error/{0}"));
+        app.UseWhen(http => !Auth.SignInCookie.IsPage(http.Request), api => api.UseStatusCodePages());
         return app;
     }
 
