@@ -49,6 +49,7 @@ internal static class Figures
         new(ListP99, "seeded DB: GET /runs filtered page of 50, p99", "ms", "≤ 10", v => v <= 10),
         new(NextPageP99, "seeded DB: next page by cursor, p99", "ms", "≤ 10", v => v <= 10),
         new(GetP99, "seeded DB: GET /runs/{id}, p99", "ms", "≤ 10", v => v <= 10),
+        .. PageTimings.Figures,
         new(Startup, "seeded DB: start-up to ready", "s", "≤ 2", v => v <= 2),
         new(CancelP50, "cancel running run → canceled + group gone, p50", "ms", "", null),
         new(CancelP99, "cancel running run → canceled + group gone, p99", "ms", "≤ 250", v => v <= 250),
