@@ -154,9 +154,7 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             results.Add(Figures.ListP99, list);
             results.Add(Figures.NextPageP99, next);
             results.Add(Figures.GetP99, get);
-            var (runsPage, runPage) = await PageTimings.MeasureAsync(stage.Server.Url, ServerProcess.AdminPassword, ids, options.Lookups, ct);
-            results.Add(PageTimings.RunsPageP99, runsPage);
-            results.Add(PageTimings.RunPageP99, runPage);
+            await PageTimings.MeasureAsync(results, stage.Server.Url, ServerProcess.AdminPassword, ids, options.Lookups, ct);
         }
     }
 

@@ -4,8 +4,8 @@ using Runway.Runs;
 
 namespace Runway.Api;
 
-/// <summary>Active runs of one pipeline or one owner, and its failures in the window.</summary>
-public sealed record QueueGroup(string Key, int Queued, int Running, int Failed);
+/// <summary>Active runs of one pipeline or one owner.</summary>
+public sealed record QueueGroup(string Key, int Queued, int Running);
 
 /// <summary>Running runs on one node with one executor.</summary>
 public sealed record NodeLoad(string Node, string Executor, int Running);
@@ -13,7 +13,11 @@ public sealed record NodeLoad(string Node, string Executor, int Running);
 /// <summary>A run that failed (failed, timed out, system error) in the window, with its message.</summary>
 public sealed record QueueFailure(string Id, string? Name, string Pipeline, string Owner, RunState State, string? Message, int? ExitCode, DateTimeOffset? FinishedAt);
 
-/// <summary>What operators used Flower and <c>rabbitmqctl list_queues</c> for, at one moment.</summary>
+/// <summary>
+/// What operators used Flower and <c>rabbitmqctl list_queues</c> for, at one moment. Counts above
+/// <see cref="QueueQuery.CountCap"/> show as the cap; the groups cover the oldest <see cref="QueueQuery.GroupWindow"/>
+/// queued and running runs (<see cref="GroupsCut"/> says when there are more).
+/// </summary>
 public sealed record QueueStatus(
     DateTimeOffset At,
     TimeSpan Window,
@@ -23,24 +27,26 @@ public sealed record QueueStatus(
     (string Id, DateTimeOffset SubmittedAt)? OldestQueued,
     IReadOnlyList<QueueGroup> ByPipeline,
     IReadOnlyList<QueueGroup> ByOwner,
+    bool GroupsCut,
     IReadOnlyList<NodeLoad> Nodes,
     IReadOnlyList<QueueFailure> Failures);
 
 /// <summary>
-/// The queue view of the admin page. Bounded with a million runs: every query is an index range over the active
-/// runs (queued, running: the (state, id) index) or over what finished in the window (the (state, finished_at)
-/// index), never the whole table; the failures list is cut at <see cref="MaxFailures"/>.
+/// The admin page's queue view, bounded whatever the table holds: each count is one index range cut at
+/// <see cref="CountCap"/> rows (queued and running through the (state, id) index; what finished in the window
+/// through (state, finished_at)); the groups per pipeline, owner and node read at most <see cref="GroupWindow"/>
+/// active runs per state; the failures are the newest <see cref="MaxFailures"/> of each failure state, read
+/// backwards along (state, finished_at). Nothing scans the million finished runs.
 /// </summary>
 public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
 {
+    public const int CountCap = 100_000;
+    public const int GroupWindow = 10_000;
     public const int MaxFailures = 50;
-    public const int MaxGroups = 50;
 
     public static readonly TimeSpan DefaultWindow = TimeSpan.FromDays(1);
 
     public static readonly RunState[] FailureStates = [RunState.Failed, RunState.TimedOut, RunState.SystemError];
-
-    private static readonly RunState[] ActiveStates = [RunState.Queued, RunState.Running];
 
     public async Task<QueueStatus> StatusAsync(CancellationToken ct)
     {
@@ -49,60 +55,50 @@ public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvid
         await using var db = await databases.CreateDbContextAsync(ct);
         var runs = db.Runs.AsNoTracking();
 
+        var queued = await runs.Where(r => r.State == RunState.Queued).Take(CountCap + 1).CountAsync(ct);
+        var running = await runs.Where(r => r.State == RunState.Running).Take(CountCap + 1).CountAsync(ct);
         var finished = new Dictionary<RunState, int>();
         foreach (var state in RunStates.All.Where(s => s.IsFinal()))
         {
-            finished[state] = await runs.CountAsync(r => r.State == state && r.FinishedAt >= since, ct);
+            finished[state] = await runs.Where(r => r.State == state && r.FinishedAt >= since).Take(CountCap + 1).CountAsync(ct);
         }
         var oldest = await runs.Where(r => r.State == RunState.Queued).OrderBy(r => r.Id)
             .Select(r => new { r.Id, r.SubmittedAt }).FirstOrDefaultAsync(ct);
 
-        var active = runs.Where(r => ActiveStates.Contains(r.State));
-        var failed = runs.Where(r => FailureStates.Contains(r.State) && r.FinishedAt >= since);
-        var byPipeline = Groups(
-            await active.GroupBy(r => new { r.Pipeline, r.State }).Select(g => new GroupCount(g.Key.Pipeline, g.Key.State, g.Count())).ToListAsync(ct),
-            await failed.GroupBy(r => r.Pipeline).Select(g => new GroupCount(g.Key, RunState.Failed, g.Count())).ToListAsync(ct));
-        var byOwner = Groups(
-            await active.GroupBy(r => new { r.Owner, r.State }).Select(g => new GroupCount(g.Key.Owner, g.Key.State, g.Count())).ToListAsync(ct),
-            await failed.GroupBy(r => r.Owner).Select(g => new GroupCount(g.Key, RunState.Failed, g.Count())).ToListAsync(ct));
-        var nodes = await runs.Where(r => r.State == RunState.Running)
-            .GroupBy(r => new { r.Node, r.Executor })
-            .Select(g => new NodeLoad(g.Key.Node ?? "(none)", g.Key.Executor, g.Count()))
-            .ToListAsync(ct);
-        var failures = await failed.OrderByDescending(r => r.FinishedAt).Take(MaxFailures)
-            .Select(r => new QueueFailure(r.Id, r.Name, r.Pipeline, r.Owner, r.State, r.Message, r.ExitCode, r.FinishedAt))
-            .ToListAsync(ct);
+        // The oldest active runs of each state: what waits longest and what has run longest.
+        var active = new List<ActiveRun>();
+        foreach (var state in (RunState[])[RunState.Queued, RunState.Running])
+        {
+            active.AddRange(await runs.Where(r => r.State == state).OrderBy(r => r.Id).Take(GroupWindow)
+                .Select(r => new ActiveRun(r.Pipeline, r.Owner, r.State, r.Node, r.Executor)).ToListAsync(ct));
+        }
+
+        var failures = new List<QueueFailure>();
+        foreach (var state in FailureStates)
+        {
+            failures.AddRange(await runs.Where(r => r.State == state && r.FinishedAt >= since).OrderByDescending(r => r.FinishedAt).Take(MaxFailures)
+                .Select(r => new QueueFailure(r.Id, r.Name, r.Pipeline, r.Owner, r.State, r.Message, r.ExitCode, r.FinishedAt))
+                .ToListAsync(ct));
+        }
 
         return new QueueStatus(
-            now, DefaultWindow,
-            // Summed before the lists are cut to MaxGroups rows, so the totals are whole.
-            byPipeline.Sum(g => g.Queued),
-            byPipeline.Sum(g => g.Running),
-            finished,
+            now, DefaultWindow, queued, running, finished,
             oldest is null ? null : (oldest.Id, oldest.SubmittedAt),
-            byPipeline.Take(MaxGroups).ToList(), byOwner.Take(MaxGroups).ToList(),
-            nodes.OrderBy(n => n.Node, StringComparer.Ordinal).ThenBy(n => n.Executor, StringComparer.Ordinal).ToList(),
-            failures);
+            Groups(active, r => r.Pipeline), Groups(active, r => r.Owner),
+            queued > GroupWindow || running > GroupWindow,
+            active.Where(r => r.State == RunState.Running)
+                .GroupBy(r => (Node: r.Node ?? "(none)", r.Executor))
+                .Select(g => new NodeLoad(g.Key.Node, g.Key.Executor, g.Count()))
+                .OrderBy(n => n.Node, StringComparer.Ordinal).ThenBy(n => n.Executor, StringComparer.Ordinal).ToList(),
+            failures.OrderByDescending(f => f.FinishedAt).Take(MaxFailures).ToList());
     }
 
-    private sealed record GroupCount(string Key, RunState State, int Count);
+    private sealed record ActiveRun(string Pipeline, string Owner, RunState State, string? Node, string Executor);
 
-    /// <summary>Busiest first: most queued, then running, then failed. The failed counts come in as <see cref="RunState.Failed"/>.</summary>
-    private static List<QueueGroup> Groups(List<GroupCount> active, List<GroupCount> failed)
-    {
-        var groups = new Dictionary<string, QueueGroup>(StringComparer.Ordinal);
-        foreach (var (key, state, count) in active.Concat(failed))
-        {
-            var group = groups.GetValueOrDefault(key) ?? new QueueGroup(key, 0, 0, 0);
-            groups[key] = state switch
-            {
-                RunState.Queued => group with { Queued = group.Queued + count },
-                RunState.Running => group with { Running = group.Running + count },
-                _ => group with { Failed = group.Failed + count },
-            };
-        }
-        return groups.Values
-            .OrderByDescending(g => g.Queued).ThenByDescending(g => g.Running).ThenByDescending(g => g.Failed).ThenBy(g => g.Key, StringComparer.Ordinal)
+    /// <summary>Busiest first: most queued, then most running.</summary>
+    private static List<QueueGroup> Groups(List<ActiveRun> active, Func<ActiveRun, string> key) =>
+        active.GroupBy(key, StringComparer.Ordinal)
+            .Select(g => new QueueGroup(g.Key, g.Count(r => r.State == RunState.Queued), g.Count(r => r.State == RunState.Running)))
+            .OrderByDescending(g => g.Queued).ThenByDescending(g => g.Running).ThenBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
-    }
 }
