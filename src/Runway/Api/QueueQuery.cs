@@ -40,7 +40,7 @@ public sealed record QueueStatus(
 /// </summary>
 public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
 {
-    public const int CountCap = 100_000;
+    public const int CountCap = 10_000;
     public const int GroupWindow = 10_000;
     public const int MaxFailures = 50;
 
