@@ -11,16 +11,16 @@ namespace Runway.Execution.Slurm;
 public static class SlurmBatch
 {
     /// <summary>The batch script, in the run directory.</summary>
-    public const string Script = "slurm.sh";
+    public const string Script = RunFiles.SlurmScript;
 
     /// <summary>The Slurm job id, written as soon as sbatch answers (before the store has it).</summary>
-    public const string JobIdFile = "slurm_job_id";
+    public const string JobIdFile = RunFiles.SlurmJobId;
 
     /// <summary>
     /// Written just before sbatch runs: without it the run was never submitted; with it and no job id, a
     /// restart looks the job up by its name before it submits again.
     /// </summary>
-    public const string Submitting = "slurm_submitting";
+    public const string Submitting = RunFiles.SlurmSubmitting;
 
     /// <summary>The job's name in Slurm: how a restart finds a job whose id was never recorded.</summary>
     public static string JobName(string runId) => $"runway-{runId}";
@@ -112,8 +112,13 @@ public static class SlurmBatch
         return text.ToString();
     }
 
-    /// <summary>A POSIX shell word that is exactly <paramref name="value"/>: single quotes, each ' written as '\''.</summary>
-    public static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    /// <summary>
+    /// A POSIX shell word that is exactly <paramref name="value"/>: single quotes, each ' written as '\''.
+    /// A carriage return is written as "$(printf '\r')" between quoted parts: sbatch refuses a script with
+    /// a CR before a line break (DOS line breaks), and that text of Runway's own is all the shell evaluates.
+    /// </summary>
+    public static string Quote(string value) =>
+        string.Join("\"$(printf '\\r')\"", value.Split('\r').Select(part => "'" + part.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
 
     /// <summary>A time limit as sbatch's days-hours:minutes:seconds; Slurm counts whole minutes, rounding up.</summary>
     public static string Time(TimeSpan limit)

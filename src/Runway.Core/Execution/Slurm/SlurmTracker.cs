@@ -31,6 +31,7 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
     private readonly Lock gate = new();
     private Task? loop;
     private int failures;
+    private int disposed;
     private ExecutorHealth health = ExecutorHealth.Ok;
 
     public ExecutorHealth Health => Volatile.Read(ref health);
@@ -206,8 +207,13 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
         }
     }
 
+    // Twice, as the container disposes it once as SlurmExecutor and once as IExecutor.
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         stopping.Cancel();
         stopping.Dispose();
         wake.Dispose();
