@@ -22,10 +22,39 @@ public sealed class SlurmCommands(SlurmOptions options)
     public static IReadOnlyDictionary<string, string> Environment { get; } = BaseEnvironment();
 
     /// <summary>
-    /// Runs the command to its end. Throws <see cref="SlurmUnavailableException"/> when it cannot start or
-    /// takes longer than the time-out; a non-zero exit is the caller's to judge.
+    /// Runs the command to its end without holding a thread while it runs. Throws
+    /// <see cref="SlurmUnavailableException"/> when it cannot start or takes longer than the time-out; a
+    /// non-zero exit is the caller's to judge.
     /// </summary>
+    public async Task<SlurmResult> RunAsync(string command, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        using var running = Start(command, arguments);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.CommandTimeout);
+        try
+        {
+            await running.Process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw running.TimedOut();
+        }
+        catch (OperationCanceledException)
+        {
+            running.Kill();
+            throw;
+        }
+        return running.Result();
+    }
+
+    /// <summary><see cref="RunAsync"/> on the caller's thread, for the one synchronous caller (a restart's reconciler).</summary>
     public SlurmResult Run(string command, IReadOnlyList<string> arguments)
+    {
+        using var running = Start(command, arguments);
+        return running.Process.WaitForExit(options.CommandTimeout) ? running.Result() : throw running.TimedOut();
+    }
+
+    private Running Start(string command, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(options.Command(command))
         {
@@ -46,47 +75,72 @@ public sealed class SlurmCommands(SlurmOptions options)
             start.Environment[key] = value;
         }
         issued.AddOrUpdate(command, 1, (_, n) => n + 1);
-        var output = new StringBuilder();
-        var error = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(error, e.Data);
+        var running = new Running(command, new Process { StartInfo = start }, options.CommandTimeout);
         try
         {
-            process.Start();
+            running.Process.Start();
         }
         catch (Win32Exception e)
         {
+            running.Dispose();
             throw new SlurmUnavailableException($"{command} could not start: {e.Message}");
         }
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(options.CommandTimeout))
+        running.Process.StandardInput.Close();
+        running.Process.BeginOutputReadLine();
+        running.Process.BeginErrorReadLine();
+        return running;
+    }
+
+    /// <summary>A started command and what it printed so far.</summary>
+    private sealed class Running : IDisposable
+    {
+        private readonly StringBuilder output = new();
+        private readonly StringBuilder error = new();
+        private readonly string command;
+        private readonly TimeSpan timeout;
+
+        public Running(string command, Process process, TimeSpan timeout)
+        {
+            (this.command, Process, this.timeout) = (command, process, timeout);
+            process.OutputDataReceived += (_, e) => Append(output, e.Data);
+            process.ErrorDataReceived += (_, e) => Append(error, e.Data);
+        }
+
+        public Process Process { get; }
+
+        /// <summary>Once the process has exited: waits for the output's last line, then reads it all.</summary>
+        public SlurmResult Result()
+        {
+            Process.WaitForExit();
+            lock (output)
+            {
+                lock (error)
+                {
+                    return new SlurmResult(Process.ExitCode, output.ToString(), error.ToString().Trim());
+                }
+            }
+        }
+
+        public SlurmUnavailableException TimedOut()
+        {
+            Kill();
+            return new SlurmUnavailableException($"{command} did not answer within {RunOutcome.Format(timeout)}");
+        }
+
+        public void Kill()
         {
             try
             {
-                process.Kill(entireProcessTree: true);
+                Process.Kill(entireProcessTree: true);
             }
             catch (InvalidOperationException)
             {
                 // ended just now
             }
-            throw new SlurmUnavailableException($"{command} did not answer within {RunOutcome.Format(options.CommandTimeout)}");
         }
-        process.WaitForExit(); // until the output's last line is read
-        lock (output)
-        {
-            lock (error)
-            {
-                return new SlurmResult(process.ExitCode, output.ToString(), error.ToString().Trim());
-            }
-        }
-    }
 
-    /// <summary><see cref="Run"/> off the caller's thread: the command blocks while it waits.</summary>
-    public Task<SlurmResult> RunAsync(string command, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
-        Task.Run(() => Run(command, arguments), cancellationToken);
+        public void Dispose() => Process.Dispose();
+    }
 
     private static void Append(StringBuilder text, string? line)
     {
