@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Runway;
 using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Slurm;
@@ -36,7 +37,34 @@ internal static class SlurmWorld
     public static RunwayApp App(string? dataDirectory = null, int concurrency = 4)
     {
         Requires.Slurm();
+        if (dataDirectory is not null)
+        {
+            WaitForLockReleased(dataDirectory);
+        }
         return new RunwayApp(PipelinesDirectory, concurrency, Settings(dataDirectory));
+    }
+
+    /// <summary>
+    /// A server stopped a moment ago may still hold its data directory's lock through a child forked just
+    /// before it closed the file and not yet exec'ed (the flock belongs to the open file, shared across fork):
+    /// under load, for a few milliseconds. The next server on that directory waits for it.
+    /// </summary>
+    private static void WaitForLockReleased(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, NodeIdentity.LockFile);
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(10);
+        while (File.Exists(path))
+        {
+            try
+            {
+                using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                return;
+            }
+            catch (IOException) when (TimeProvider.System.GetUtcNow() < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 
     public static async Task<JsonElement> GetRunAsync(HttpClient client, string id) =>
