@@ -69,6 +69,18 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         {
             await SeededAsync(ct);
         }
+        if (Runs("slurm"))
+        {
+            // Once, not per repetition: a thousand jobs in the queue is a measurement of its own.
+            if (await SlurmRow.UnavailableAsync() is { } why)
+            {
+                Log($"Slurm row not measured: {why} (sudo scripts/slurm-single-node.sh up)");
+            }
+            else
+            {
+                await new SlurmRow(options, runwayDll, work, results).RunAsync(ct);
+            }
+        }
     }
 
     private async Task MainAsync(CancellationToken ct)

@@ -16,7 +16,7 @@ internal sealed record BenchOptions
     /// <summary>The parts to run (raw, main, serial, queued, burst, seeded); all by default. Leaving some out is for profiling.</summary>
     public IReadOnlySet<string> Parts { get; init; } = new HashSet<string>(AllParts, StringComparer.Ordinal);
 
-    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded"];
+    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded", "slurm"];
 
     // Sizes: each phase is bounded in count and in time.
     public int Submissions => Quick ? 200 : 20_000;
@@ -46,7 +46,7 @@ internal sealed record BenchOptions
           --clients N          concurrent submitting clients (default 16)
           --postgres CS        use PostgreSQL (all its Runway tables are emptied!) instead of SQLite
           --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
-          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded
+          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded,slurm
           --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
         """;
 

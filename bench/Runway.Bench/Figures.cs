@@ -1,8 +1,8 @@
 namespace Runway.Bench;
 
 /// <summary>
-/// Every figure of issue 3's table (the Slurm row aside: no Slurm here), then issue 10's mixed burst,
-/// in the order printed.
+/// Every figure of issue 3's table, then issue 10's mixed burst, then the Slurm row (issue 11, its own
+/// file), in the order printed.
 /// </summary>
 internal static class Figures
 {
@@ -60,5 +60,6 @@ internal static class Figures
         new(BurstRuns, "burst: runs completed/s", "/s", "", null),
         new(BurstCpuPerRun, "burst: CPU per run, whole process tree", "ms", "", null),
         new(BurstRss, "burst: peak RSS, server and its children", "MiB", "", null),
+        .. SlurmRow.Figures,
     ];
 }

@@ -47,9 +47,6 @@ Console.WriteLine($"machine: {machine["summary"]}");
 Console.WriteLine($"command: {command}");
 Console.WriteLine();
 Console.WriteLine(results.Table());
-// The table's last row in issue 3 needs an executor Runway does not have yet: said, not left out silently.
-Console.WriteLine("not measured: Slurm runs submitted and tracked/s vs a plain sbatch loop, and Slurm commands per poll " +
-    "(Runway has no Slurm executor yet)");
 Console.WriteLine();
 Console.WriteLine("diagnostics (where the time goes):");
 Console.Write(results.DiagnosticLines());

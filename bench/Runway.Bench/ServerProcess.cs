@@ -28,7 +28,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>Starts the server and returns once /readyz answers 200, with the time that took.</summary>
     public static async Task<(ServerProcess Server, TimeSpan Startup)> StartAsync(
-        string runwayDll, string dataDir, string pipelinesDir, int concurrency, string? database, CancellationToken ct)
+        string runwayDll, string dataDir, string pipelinesDir, int concurrency, string? database, CancellationToken ct,
+        IReadOnlyList<string>? settings = null)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -36,6 +37,10 @@ internal sealed class ServerProcess : IAsyncDisposable
             "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture)])
         {
             info.ArgumentList.Add(a);
+        }
+        foreach (var setting in settings ?? [])
+        {
+            info.ArgumentList.Add(setting);
         }
         if (database is not null)
         {

@@ -1,3 +1,7 @@
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Execution.Slurm;
+
 namespace Runway;
 
 /// <summary>
@@ -40,6 +44,19 @@ public sealed class RunwayOptions
 
     /// <summary>How long a stopped run gets between TERM and KILL.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The executor of a pipeline whose YAML names none (<c>local</c>, <c>slurm</c>).</summary>
+    public string DefaultExecutor { get; set; } = LocalExecutor.ExecutorName;
+
+    /// <summary>The Slurm executor (README, "Slurm"): off unless enabled.</summary>
+    public SlurmOptions Slurm { get; set; } = new();
+
+    /// <summary>The operator's per-run limits of an executor where it has any, and their settings' section.</summary>
+    public (ExecutorLimits Limits, string Settings)? LimitsOf(string executor) =>
+        executor == SlurmExecutor.ExecutorName ? (Slurm.Limits, "Runway:Slurm:Limits") : null;
+
+    /// <summary>The executors this node has: the claim takes only runs of these.</summary>
+    public IReadOnlyList<string> ExecutorNames => Slurm.Enabled ? [LocalExecutor.ExecutorName, SlurmExecutor.ExecutorName] : [LocalExecutor.ExecutorName];
 
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
 }

@@ -7,6 +7,7 @@ using Runway.Auth;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
+using Runway.Execution.Slurm;
 using Runway.Files;
 using Runway.Pipelines;
 using Runway.Runs;
@@ -133,6 +134,14 @@ public static class RunwayServer
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
         services.AddSingleton<IExecutor, LocalExecutor>();
+        services.AddSingleton(new ClaimableExecutors(options.ExecutorNames));
+        if (options.Slurm.Enabled)
+        {
+            services.AddSingleton(options.Slurm);
+            services.AddSingleton<SlurmCommands>();
+            services.AddSingleton<SlurmExecutor>();
+            services.AddSingleton<IExecutor>(sp => sp.GetRequiredService<SlurmExecutor>());
+        }
         services.AddSingleton(new SchedulerOptions
         {
             Node = node,

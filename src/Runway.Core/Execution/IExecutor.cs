@@ -28,6 +28,23 @@ public interface IExecutor
 
     /// <summary>Stops the run: TERM to the whole process group (or scancel), then KILL after the grace period.</summary>
     Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the backend itself ends a run at its time limit (Slurm's --time, reported as TIMEOUT). Runway's
+    /// own deadline counts from the claim, which for a job waiting in a cluster's queue is not its start.
+    /// </summary>
+    bool EnforcesTimeLimit => false;
+
+    /// <summary>Whether the backend answers now: <c>/readyz</c> shows it per executor.</summary>
+    ExecutorHealth Health => ExecutorHealth.Ok;
+}
+
+/// <summary>An executor's state as <c>/readyz</c> shows it: ok, or degraded with why (Slurm's controller does not answer).</summary>
+public sealed record ExecutorHealth(string Status, string? Detail = null)
+{
+    public static readonly ExecutorHealth Ok = new("ok");
+
+    public static ExecutorHealth Degraded(string detail) => new("degraded", detail);
 }
 
 /// <summary>What an executor is given: the run, its directory, and what to execute there.</summary>
@@ -42,6 +59,15 @@ public sealed record RunHandle(string RunId, string NativeId, Task<RunExit> Exit
 /// or OUT_OF_MEMORY apart. <see cref="EndedAt"/> is when the run ended by its own record (a local run's
 /// exit_code file), where known: a run that ended while the server was down did not end when it noticed.
 /// </summary>
-public sealed record RunExit(int? ExitCode, string? Error = null, string? BackendState = null, DateTimeOffset? EndedAt = null);
+public sealed record RunExit(int? ExitCode, string? Error = null, string? BackendState = null, DateTimeOffset? EndedAt = null)
+{
+    /// <summary>
+    /// The final state the backend decided on its own (Slurm's TIMEOUT → timed_out, OUT_OF_MEMORY → failed),
+    /// with <see cref="Message"/>; null leaves it to the exit code. A stop Runway asked for still wins.
+    /// </summary>
+    public RunState? Verdict { get; init; }
+
+    public string? Message { get; init; }
+}
 
 public sealed class ExecutorStartException(string message, Exception? inner = null) : Exception(message, inner);

@@ -21,6 +21,13 @@ public static class RunFiles
     /// <summary>The local executor's wrapper script.</summary>
     public const string Script = "run.sh";
 
+    /// <summary>The Slurm executor's batch script (Slurm/SlurmBatch): in the archive, as run.sh is.</summary>
+    public const string SlurmScript = "slurm.sh";
+
+    /// <summary>The Slurm job id, and the mark of a submission begun (Slurm/SlurmBatch).</summary>
+    public const string SlurmJobId = "slurm_job_id";
+    public const string SlurmSubmitting = "slurm_submitting";
+
     /// <summary>The wrapper's pid (also its process group), written by the server.</summary>
     public const string Pid = "pid";
 
@@ -33,7 +40,7 @@ public static class RunFiles
     /// <summary>Files of the executor's own (wrapper script, pids, exit code, logs): never listed as outputs.</summary>
     public static readonly IReadOnlySet<string> Internal = new HashSet<string>(StringComparer.Ordinal)
     {
-        Script, Pid, WrapperPid, PidStart, ExitCode, Stdout, Stderr,
+        Script, Pid, WrapperPid, PidStart, ExitCode, Stdout, Stderr, SlurmScript, SlurmJobId, SlurmSubmitting,
         "pid.tmp", "exit_code.tmp", // written by the wrappers of earlier versions
     };
 

@@ -22,6 +22,7 @@ public static class RunOutcome
             (StopCause.Canceled, _) => (RunState.Canceled, CanceledByUser),
             (StopCause.TimeLimit, _) => (RunState.TimedOut, $"exceeded time limit of {Format(timeLimit ?? TimeSpan.Zero)}"),
             (_, { Error: { } error }) => (RunState.SystemError, error),
+            (_, { Verdict: { } verdict }) => (verdict, exit.Message),
             (_, { ExitCode: 0 }) => (RunState.Succeeded, (string?)null),
             (_, { ExitCode: { } code }) => (RunState.Failed, Describe(code)),
             _ => (RunState.SystemError, "the run ended without an exit code"),

@@ -19,7 +19,11 @@ public sealed record Pipeline
     public IReadOnlyList<string> Outputs { get; init; } = [];
     public TimeSpan? TimeLimit { get; init; }
     public PipelineResources Resources { get; init; } = new();
-    public string Executor { get; init; } = "local";
+    /// <summary>The executor the YAML names; null when it names none, and the server's default executor applies.</summary>
+    public string? Executor { get; init; }
+
+    /// <summary>The operator's Slurm settings for this pipeline, over the server's (<c>slurm:</c>).</summary>
+    public SlurmSettings? Slurm { get; init; }
 
     /// <summary>Groups allowed to see and run it; empty means everyone.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];

@@ -13,7 +13,7 @@ public static partial class PipelineParser
     private static readonly string[] Keys =
     [
         "name", "version", "title", "description", "parameters", "command", "environment", "env",
-        "outputs", "resources", "time_limit", "executor", "allowed_groups",
+        "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm",
     ];
 
     public static Pipeline Parse(string yaml, string sourcePath)
@@ -43,8 +43,8 @@ public static partial class PipelineParser
         {
             throw fields.Error(Get("time_limit"), "time_limit", "is also given under resources: keep one");
         }
-        var executor = Text("executor") ?? "local";
-        if (!ExecutorText().IsMatch(executor))
+        var executor = Text("executor");
+        if (executor is not null && !ExecutorText().IsMatch(executor))
         {
             throw fields.Error(Get("executor"), "executor", "must be an executor name such as local or slurm");
         }
@@ -63,6 +63,7 @@ public static partial class PipelineParser
             TimeLimit = topTimeLimit ?? resourceTimeLimit,
             Resources = resources,
             Executor = executor,
+            Slurm = SlurmSettingsParser.Read(fields, Get("slurm")),
             AllowedGroups = ReadStrings(fields, Get("allowed_groups"), "allowed_groups"),
             Directory = Path.GetDirectoryName(fullPath) ?? fullPath,
             SourcePath = fullPath,

@@ -43,6 +43,7 @@ public static class RunSpecFactory
             Outputs = pipeline.Outputs,
             TimeLimit = pipeline.TimeLimit,
             Resources = pipeline.Resources,
+            Slurm = pipeline.Slurm,
         };
     }
 

@@ -22,7 +22,7 @@ internal sealed class ActiveRun(Run run)
     {
         Spec = spec;
         Executor = executor;
-        Deadline = spec.TimeLimit is { } limit ? (Run.StartedAt ?? now) + limit : null;
+        Deadline = spec.TimeLimit is { } limit && !executor.EnforcesTimeLimit ? (Run.StartedAt ?? now) + limit : null;
         Volatile.Write(ref handle, started);
     }
 

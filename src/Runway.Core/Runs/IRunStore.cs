@@ -44,6 +44,12 @@ public interface IRunStore
     Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Shows what the executor says of a running run in its message (Slurm: "waiting in Slurm: Resources");
+    /// null clears it. Only while it runs: a final state's message is never overwritten.
+    /// </summary>
+    Task SetNoteAsync(string id, string? message, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records that a user asked to cancel a running run (so the request survives a restart). Returns
     /// false when the run is not running. Idempotent.
     /// </summary>

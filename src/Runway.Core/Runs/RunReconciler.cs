@@ -11,7 +11,8 @@ namespace Runway.Runs;
 /// <item>running, native id → <see cref="IExecutor.Attach"/>: an exit already recorded ends the run now with
 /// it; a live process is watched until it ends; a process gone without a recorded exit → system_error.</item>
 /// <item>running, no native id, the executor finds one (<see cref="IStartedRunFinder"/>: a local run's pid
-/// file) → it started before the server died: record the id and attach as above.</item>
+/// file; a Slurm run's job id file, or its job found by name) → it started before the server died: record
+/// the id and attach as above.</item>
 /// <item>running, no native id, none found → it never started: back to queued, so it runs exactly once;
 /// canceled instead when a cancel was requested (<see cref="RunHandBack"/>).</item>
 /// <item>spec unreadable, or no executor of that name here → system_error.</item>

@@ -20,6 +20,20 @@ public sealed record RunSpec
     public TimeSpan? TimeLimit { get; init; }
 
     public PipelineResources Resources { get; init; } = new();
+
+    /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
+    public SlurmSettings? Slurm { get; init; }
+}
+
+/// <summary>Where and how a run is submitted to Slurm: set by the operator (server or pipeline YAML), never by a submitting user.</summary>
+public sealed record SlurmSettings
+{
+    public string? Partition { get; init; }
+    public string? Account { get; init; }
+    public string? Qos { get; init; }
+
+    /// <summary>Further sbatch options, one argument each (<c>--constraint=avx2</c>).</summary>
+    public IReadOnlyList<string> Options { get; init; } = [];
 }
 
 public sealed record StagedInput(string FileId, string RelativePath);

@@ -1,4 +1,5 @@
 using Runway.Data;
+using Runway.Execution;
 using Runway.Execution.Local;
 using Runway.Pipelines;
 
@@ -16,15 +17,21 @@ public static class HealthApi
     /// <summary>Liveness: the process answers.</summary>
     public static IResult Live() => TypedResults.Text("ok\n");
 
-    /// <summary>Readiness: the database answers and the pipelines directory has been read; and how runs are isolated.</summary>
-    public static async Task<IResult> ReadyAsync(RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, CancellationToken cancellationToken)
+    /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated, and each executor's health.</summary>
+    public static async Task<IResult> ReadyAsync(
+        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready", detail: "the database does not answer");
         }
-        return TypedResults.Ok(new Readiness("ok", catalog.All.Count, isolation.WireName, isolation.Detail));
+        // An executor that does not answer (Slurm's controller down) degrades this node, but it stays ready:
+        // the API, the other executors and the runs' state all work, and the executor retries by itself.
+        var health = executors.ToDictionary(e => e.Name, e => e.Health, StringComparer.Ordinal);
+        var status = health.Values.Any(h => h.Status != ExecutorHealth.Ok.Status) ? "degraded" : "ok";
+        return TypedResults.Ok(new Readiness(status, catalog.All.Count, isolation.WireName, isolation.Detail, health));
     }
 
-    public sealed record Readiness(string Status, int Pipelines, string Isolation, string IsolationDetail);
+    public sealed record Readiness(
+        string Status, int Pipelines, string Isolation, string IsolationDetail, IReadOnlyDictionary<string, ExecutorHealth> Executors);
 }

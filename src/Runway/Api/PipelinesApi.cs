@@ -17,13 +17,13 @@ public static class PipelinesApi
         return app;
     }
 
-    public static Ok<PipelineListResponse> List(ClaimsPrincipal user, PipelineCatalog catalog) =>
-        TypedResults.Ok(new PipelineListResponse(catalog.All.Where(p => Caller.MayUse(user, p)).Select(PipelineSummary.From).ToList()));
+    public static Ok<PipelineListResponse> List(ClaimsPrincipal user, PipelineCatalog catalog, RunwayOptions options) =>
+        TypedResults.Ok(new PipelineListResponse(catalog.All.Where(p => Caller.MayUse(user, p)).Select(p => PipelineSummary.From(p, options.DefaultExecutor)).ToList()));
 
     /// <summary>A pipeline restricted to other groups answers 404, as if it did not exist.</summary>
-    public static Results<Ok<PipelineResponse>, ProblemHttpResult> Get(string name, ClaimsPrincipal user, PipelineCatalog catalog) =>
+    public static Results<Ok<PipelineResponse>, ProblemHttpResult> Get(string name, ClaimsPrincipal user, PipelineCatalog catalog, RunwayOptions options) =>
         catalog.Find(name) is { } pipeline && Caller.MayUse(user, pipeline)
-            ? TypedResults.Ok(PipelineResponse.From(pipeline))
+            ? TypedResults.Ok(PipelineResponse.From(pipeline, options.DefaultExecutor))
             : Problems.NotFound($"no pipeline named '{name}'");
 }
 
@@ -31,7 +31,7 @@ public sealed record PipelineListResponse(IReadOnlyList<PipelineSummary> Pipelin
 
 public sealed record PipelineSummary(string Name, string Version, string? Title, string? Description, string Executor)
 {
-    public static PipelineSummary From(Pipeline p) => new(p.Name, p.Version, p.Title, p.Description, p.Executor);
+    public static PipelineSummary From(Pipeline p, string defaultExecutor) => new(p.Name, p.Version, p.Title, p.Description, p.Executor ?? defaultExecutor);
 }
 
 public sealed record PipelineResponse(
@@ -45,7 +45,7 @@ public sealed record PipelineResponse(
     IReadOnlyList<string> Outputs,
     string Executor)
 {
-    public static PipelineResponse From(Pipeline p) => new(
+    public static PipelineResponse From(Pipeline p, string defaultExecutor) => new(
         p.Name, p.Version, p.Title, p.Description, ParameterSchema.ToJsonSchema(p), p.Resources,
-        p.TimeLimit?.TotalSeconds, p.Outputs, p.Executor);
+        p.TimeLimit?.TotalSeconds, p.Outputs, p.Executor ?? defaultExecutor);
 }

@@ -25,7 +25,7 @@ public sealed record RunOutput(string Path, long Size, DateTimeOffset ModifiedAt
 public sealed class RunOutputs
 {
     private const string Root = "/run";
-    private static readonly string[] AlwaysFetchable = [RunFiles.Stdout, RunFiles.Stderr, RunFiles.Script];
+    private static readonly string[] AlwaysFetchable = [RunFiles.Stdout, RunFiles.Stderr, RunFiles.Script, RunFiles.SlurmScript];
     private readonly Matcher matcher = new(StringComparison.Ordinal);
     private readonly List<string[]> globSegments;
 

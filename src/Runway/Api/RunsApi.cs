@@ -50,6 +50,8 @@ public static class RunsApi
             SubmissionFailure.PriorityNotAllowed => Problems.Forbidden(result.Detail!),
             SubmissionFailure.KeyReused => TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
                 title: "Idempotency-Key reused with a different request", detail: result.Detail),
+            SubmissionFailure.OverLimit => TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                title: "The run asks for more than its executor allows", detail: result.Detail),
             _ => Problems.Invalid(result.Errors!.ToDictionary()),
         };
     }

@@ -10,6 +10,7 @@ internal static class PostgresClaim
     public const string Sql = """
         WITH picked AS (
             SELECT id FROM runs WHERE state = 'queued'
+                AND (@executors::text[] IS NULL OR executor = ANY(@executors::text[]))
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max
             FOR UPDATE SKIP LOCKED)

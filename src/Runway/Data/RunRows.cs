@@ -14,7 +14,7 @@ namespace Runway.Data;
 /// </summary>
 internal static class RunRows
 {
-    public static async Task<List<Run>> ClaimAsync(RunwayDb db, string node, int max, DateTimeOffset now, CancellationToken ct)
+    public static async Task<List<Run>> ClaimAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
     {
         var sqlite = db.Database.IsSqlite();
         var connection = db.Database.GetDbConnection();
@@ -24,6 +24,8 @@ internal static class RunRows
         Add(command, "@node", node);
         Add(command, "@now", SqlTime.Of(now, sqlite));
         Add(command, "@max", max);
+        Add(command, "@executors", executors is null ? DBNull.Value
+            : sqlite ? System.Text.Json.JsonSerializer.Serialize(executors.Names) : executors.Names.ToArray());
         await using var reader = await command.ExecuteReaderAsync(ct);
         var runs = new List<Run>();
         int[]? at = null;

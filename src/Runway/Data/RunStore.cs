@@ -11,7 +11,8 @@ namespace Runway.Data;
 /// on SQLite that transaction is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default), so read-then-write
 /// never deadlocks on a lock upgrade.
 /// </summary>
-public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger) : IRunStore, IAsyncDisposable
+public sealed class RunStore(
+    IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null) : IRunStore, IAsyncDisposable
 {
     private readonly GroupCommit inserts = new(contexts, logger);
 
@@ -53,7 +54,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var claimed = await ClaimInAsync(db, node, max, now, cancellationToken);
+        var claimed = await ClaimInAsync(db, node, max, now, executors, cancellationToken);
         if (claimed.Count == 0)
         {
             return [];
@@ -73,7 +74,7 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         var from = allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken);
-        var claimed = max > 0 ? await ClaimInAsync(db, node, max, now, cancellationToken) : [];
+        var claimed = max > 0 ? await ClaimInAsync(db, node, max, now, executors, cancellationToken) : [];
         await tx.CommitAsync(cancellationToken);
         if (from is { } moved)
         {
@@ -83,9 +84,9 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
     }
 
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
-    private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, CancellationToken ct)
+    private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
     {
-        var claimed = await RunRows.ClaimAsync(db, node, max, now, ct);
+        var claimed = await RunRows.ClaimAsync(db, node, max, now, executors, ct);
         var reason = ClaimReason(node);
         foreach (var run in claimed)
         {
@@ -173,6 +174,13 @@ public sealed class RunStore(IDbContextFactory<RunwayDb> contexts, TimeProvider 
         }
 
         Task UpdateAsync() => db.Database.ExecuteSqlRawAsync("UPDATE runs SET native_id = {0} WHERE id = {1}", [nativeId, id], cancellationToken);
+    }
+
+    public async Task SetNoteAsync(string id, string? message, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Runs.Where(r => r.Id == id && r.State == RunState.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Message, message), cancellationToken);
     }
 
     public async Task<bool> RequestCancelAsync(string id, CancellationToken cancellationToken)

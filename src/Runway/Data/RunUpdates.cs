@@ -68,6 +68,11 @@ internal static class RunUpdates
         {
             set.Add($"message = {Value(message)}");
         }
+        else if (t.To.IsFinal())
+        {
+            // What the executor said while it ran (IRunStore.SetNoteAsync: "waiting in Slurm") is not how it ended.
+            set.Add("message = NULL");
+        }
         var where = $"id = {Value(t.RunId)} AND state = {Value(from.ToWire())}";
         if (t.To == RunState.Queued)
         {

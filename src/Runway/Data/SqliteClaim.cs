@@ -7,7 +7,9 @@ namespace Runway.Data;
 /// IMMEDIATE transaction. SQLite has a single writer, so no other claimer can run between the select
 /// and the update. INDEXED BY pins the partial claim index: without statistics SQLite prefers
 /// (state, id) and sorts every queued run on each claim, which a long queue pays for. The literal
-/// <c>state = 'queued'</c> (not a parameter) is what lets that partial index apply at all.
+/// <c>state = 'queued'</c> (not a parameter) is what lets that partial index apply at all. The executor
+/// filter (<see cref="ClaimableExecutors"/>) reads each candidate's row, in the index's order: the index no
+/// longer covers the select, but still spares the sort.
 /// </summary>
 internal static class SqliteClaim
 {
@@ -15,15 +17,17 @@ internal static class SqliteClaim
         UPDATE runs SET state = 'running', node = @node, started_at = @now
         WHERE id IN (
             SELECT id FROM runs INDEXED BY ix_runs_claim WHERE state = 'queued'
+                AND (@executors IS NULL OR executor IN (SELECT value FROM json_each(@executors)))
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max)
         RETURNING *
         """;
 
-    public static SqliteParameter[] Parameters(string node, int max, DateTimeOffset now) =>
+    public static SqliteParameter[] Parameters(string node, int max, DateTimeOffset now, IReadOnlyList<string>? executors = null) =>
     [
         new("@node", node),
         new("@now", UnixMicrosecondsConverter.ToUnixMicroseconds(now)),
         new("@max", max),
+        new("@executors", executors is null ? DBNull.Value : System.Text.Json.JsonSerializer.Serialize(executors)),
     ];
 }

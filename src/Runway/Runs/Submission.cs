@@ -48,6 +48,9 @@ public enum SubmissionFailure
 
     /// <summary>The idempotency key already names a run submitted with a different body (422).</summary>
     KeyReused,
+
+    /// <summary>The pipeline asks more of its executor than the operator allows one run (422; the detail names the limit).</summary>
+    OverLimit,
 }
 
 public sealed record SubmissionResult

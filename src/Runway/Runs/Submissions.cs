@@ -65,6 +65,11 @@ public sealed class Submissions(
 
         var id = Ids.NewRunId(clock);
         var spec = RunSpecFactory.Create(pipeline, validation.Params, id, paths.RunDirectory(id), files);
+        var executor = pipeline.Executor ?? options.DefaultExecutor;
+        if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
+        {
+            return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
+        }
         var run = new Run
         {
             Id = id,
@@ -76,7 +81,7 @@ public sealed class Submissions(
             Priority = submission.Priority ?? 0,
             Owner = submitter.Name,
             State = RunState.Queued,
-            Executor = pipeline.Executor,
+            Executor = executor,
             SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = key,

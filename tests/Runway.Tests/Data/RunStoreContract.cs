@@ -107,6 +107,22 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task Claim_TakesOnlyRunsOfTheNodesExecutors()
+    {
+        var slurm = NewRun(priority: 5, executor: "slurm");
+        await Store.AddAsync(slurm, Ct);
+        var (local, _) = await Store.AddAsync(NewRun(), Ct);
+        await using var localOnly = BuildServices(new ClaimableExecutors(["local"]));
+        await using var both = BuildServices(new ClaimableExecutors(["local", "slurm"]));
+
+        var byLocalOnly = await localOnly.GetRequiredService<IRunStore>().ClaimAsync("n1", 10, Ct);
+        var byBoth = await both.GetRequiredService<IRunStore>().ClaimAsync("n2", 10, Ct);
+
+        Assert.Equal([local.Id], byLocalOnly.Select(r => r.Id));
+        Assert.Equal([slurm.Id], byBoth.Select(r => r.Id));
+    }
+
+    [Fact]
     public async Task Claim_TakesHigherPriorityFirst_ThenOlder()
     {
         var oldLow = await AddAsync(priority: 0);

@@ -27,7 +27,7 @@ public sealed class SqliteDatabaseTests() : StoreTest(TestDatabase.Sqlite)
         await db.Database.OpenConnectionAsync(Ct);
         await using var command = db.Database.GetDbConnection().CreateCommand();
         command.CommandText = "EXPLAIN QUERY PLAN " + SqliteClaim.Sql;
-        command.Parameters.AddRange(SqliteClaim.Parameters("n1", 5, Clock.GetUtcNow()));
+        command.Parameters.AddRange(SqliteClaim.Parameters("n1", 5, Clock.GetUtcNow(), ["local", "slurm"]));
         var plan = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync(Ct))
         {
@@ -37,7 +37,8 @@ public sealed class SqliteDatabaseTests() : StoreTest(TestDatabase.Sqlite)
             }
         }
 
-        Assert.Contains(plan, step => step.Contains("USING COVERING INDEX ix_runs_claim", StringComparison.Ordinal));
+        // The executor filter reads the row of each candidate, so the index serves the order, not every column.
+        Assert.Contains(plan, step => step.Contains("USING INDEX ix_runs_claim", StringComparison.Ordinal));
         // Served in index order, never sorted.
         Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
     }

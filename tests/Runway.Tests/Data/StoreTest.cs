@@ -43,16 +43,20 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
     }
 
     /// <summary>Another process on the same database (a restart, or a second node), sharing the test clock.</summary>
-    protected ServiceProvider BuildServices()
+    protected ServiceProvider BuildServices(ClaimableExecutors? executors = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
+        if (executors is not null)
+        {
+            services.AddSingleton(executors);
+        }
         services.AddSingleton<TimeProvider>(Clock);
         services.AddRunwayData(Database.Connection, Database.DataDirectory);
         return services.BuildServiceProvider();
     }
 
-    protected Run NewRun(string owner = "ana", int priority = 0, string? idempotencyKey = null)
+    protected Run NewRun(string owner = "ana", int priority = 0, string? idempotencyKey = null, string executor = "local")
     {
         var run = new Run
         {
@@ -61,7 +65,7 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
             PipelineVersion = "1.2.0",
             ParamsJson = """{"min_length":3}""",
             Owner = owner,
-            Executor = "local",
+            Executor = executor,
             SpecJson = """{"argv":["/bin/true"]}""",
             Priority = priority,
             SubmittedAt = Clock.GetUtcNow(),

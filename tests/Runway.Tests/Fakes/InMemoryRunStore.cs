@@ -98,7 +98,7 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
             }
             var from = run.State;
             run.State = transition.To;
-            run.Message = transition.Message ?? run.Message;
+            run.Message = transition.Message ?? (transition.To.IsFinal() ? null : run.Message);
             run.ExitCode = transition.ExitCode ?? run.ExitCode;
             if (transition.To == RunState.Running)
             {
@@ -120,6 +120,18 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
             Append(run.Id, from, transition.To, transition.Reason, at);
             CountRunning();
             return Task.FromResult(true);
+        }
+    }
+
+    public Task SetNoteAsync(string id, string? message, CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            if (runs.TryGetValue(id, out var run) && run.State == RunState.Running)
+            {
+                run.Message = message;
+            }
+            return Task.CompletedTask;
         }
     }
 

@@ -48,4 +48,13 @@ public static class Requires
         }
         return server.CreateDatabase();
     }
+
+    /// <summary>A single-node Slurm whose controller answers (scripts/slurm-single-node.sh brings one up, as root).</summary>
+    public static void Slurm()
+    {
+        if (SlurmCluster.Unavailable is { } why)
+        {
+            Skip($"Slurm not available: {why} (sudo scripts/slurm-single-node.sh up)");
+        }
+    }
 }

@@ -78,7 +78,8 @@ public class PipelineParserTests
         var pipeline = PipelineFiles.Parse("name: tiny\nversion: '1'\ncommand: [/bin/true]\n");
 
         Assert.Empty(pipeline.Parameters);
-        Assert.Equal("local", pipeline.Executor);
+        Assert.Null(pipeline.Executor); // the server's Runway:DefaultExecutor applies
+        Assert.Null(pipeline.Slurm);
         Assert.Null(pipeline.TimeLimit);
         Assert.Equal(1, pipeline.Resources.Cpus);
         Assert.Null(pipeline.Resources.MemoryMb);

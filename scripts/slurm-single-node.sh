@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# A single-node Slurm cluster on Debian 12 (Debian's slurm 22.05), for Runway's Slurm tests and benchmark,
+# started without systemd. Run as root.
+#
+#   slurm-single-node.sh [up]    install if missing, configure, start munged, slurmctld and slurmd, and wait
+#                                until the node is idle; exits 1 after RUNWAY_SLURM_UP_TIMEOUT seconds (60)
+#   slurm-single-node.sh down    stop the daemons this script started (by their recorded pids, never by name)
+#   slurm-single-node.sh status  what runs, and whether this script started it
+#   slurm-single-node.sh stop-controller | start-controller
+#                                stop or start slurmctld alone (the tests' "controller down" case)
+#
+# Idempotent: a daemon already running (pid file, and /proc/PID/exe is its binary) is reused; a changed
+# configuration restarts only the daemons this script started. Settings (environment):
+#   RUNWAY_SLURM_CPUS (default 8: more than the machine has, so tests run jobs side by side; Slurm
+#   oversubscribes the host), RUNWAY_SLURM_PARTITION (debug), RUNWAY_SLURM_UP_TIMEOUT (60).
+set -euo pipefail
+
+MODE=${1:-up}
+CPUS=${RUNWAY_SLURM_CPUS:-8}
+PARTITION=${RUNWAY_SLURM_PARTITION:-debug}
+UP_TIMEOUT=${RUNWAY_SLURM_UP_TIMEOUT:-60}
+CLUSTER=runway
+
+CONF=/etc/slurm/slurm.conf
+OWN=/run/runway-slurm          # pids of the daemons this script started
+RUN=/run/slurm
+LOGS=/var/log/slurm
+STATE=/var/lib/slurm/slurmctld
+SPOOL=/var/lib/slurm/slurmd
+MARK="# written by Runway's scripts/slurm-single-node.sh"
+
+say() { printf 'slurm-single-node: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "run as root (it installs packages, writes /etc/slurm and starts daemons)"
+
+# pid_of FILE BINARY: the pid in FILE, if that process is alive and runs BINARY (not a reused pid).
+pid_of() {
+    local pid
+    [ -r "$1" ] || return 1
+    pid=$(tr -dc '0-9' <"$1")
+    [ -n "$pid" ] && [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$2")" ] && echo "$pid"
+}
+exited() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+left() { echo $(( DEADLINE - $(date +%s) )); }
+
+install_packages() {
+    local binary missing=
+    for binary in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/bin/sbatch /usr/sbin/munged; do
+        [ -x "$binary" ] || missing=1
+    done
+    [ -n "$missing" ] || return 0
+    say "installing slurmctld slurmd slurm-client munge"
+    # The packages' scripts must not start daemons: there is no systemd, and this script starts them.
+    local guard=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
+    fi
+    apt-cache show slurmctld >/dev/null 2>&1 || apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null \
+        || { [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d; die "apt-get install failed"; }
+    [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+    return 0
+}
+
+munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+
+start_munge() {
+    install -d -o munge -g munge -m 0700 /etc/munge /var/log/munge
+    install -d -o munge -g munge -m 0711 /var/lib/munge
+    install -d -o munge -g munge -m 0755 /run/munge
+    [ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key
+    chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
+    munge_works && return 0
+    say "starting munged"
+    runuser -u munge -- /usr/sbin/munged --force 9>&- || die "munged did not start: see /var/log/munge/munged.log"
+    while [ "$(left)" -gt 0 ] && ! munge_works; do sleep 0.2; done
+    munge_works || die "munged does not answer: see /var/log/munge/munged.log"
+    pid_of /run/munge/munged.pid /usr/sbin/munged >"$OWN/munged.pid" || true
+}
+
+# Writes slurm.conf; returns 0 when it changed.
+write_conf() {
+    local node memory tmp
+    node=$(hostname -s)
+    memory=$(awk '/^MemTotal:/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
+    tmp=$(mktemp)
+    cat >"$tmp" <<CONF
+$MARK
+ClusterName=$CLUSTER
+SlurmctldHost=$node(127.0.0.1)
+SlurmUser=slurm
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+StateSaveLocation=$STATE
+SlurmdSpoolDir=$SPOOL
+SlurmctldPidFile=$RUN/slurmctld.pid
+SlurmdPidFile=$RUN/slurmd.pid
+SlurmctldLogFile=$LOGS/slurmctld.log
+SlurmdLogFile=$LOGS/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU_Memory
+DefMemPerCPU=$(( memory / CPUS / 2 ))
+SchedulerType=sched/backfill
+# Slurm's default makes every job wait up to 3 s for its scheduling pass.
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+ReturnToService=2
+EnforcePartLimits=ALL
+# A finished job stays in squeue/scontrol this long (no accounting database here: sacct has nothing).
+MinJobAge=300
+KillWait=5
+InactiveLimit=0
+SlurmdTimeout=60
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+# More CPUs than the machine has: short test jobs run side by side.
+SlurmdParameters=config_overrides
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$memory State=UNKNOWN
+PartitionName=$PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP
+CONF
+    if [ -f "$CONF" ] && cmp -s "$tmp" "$CONF"; then rm -f "$tmp"; return 1; fi
+    if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
+        cp -p "$CONF" "$CONF.before-runway"
+        say "kept the earlier $CONF as $CONF.before-runway"
+    fi
+    install -D -m 0644 "$tmp" "$CONF" && rm -f "$tmp"
+    say "wrote $CONF (node $node, $CPUS CPUs, ${memory} MiB)"
+}
+
+prepare_directories() {
+    install -d -o slurm -g slurm -m 0755 "$RUN" "$LOGS" "$(dirname "$STATE")" "$STATE"
+    install -d -m 0755 "$SPOOL" "$OWN"
+    # slurmctld refuses state saved for another cluster name.
+    if [ -f "$STATE/clustername" ] && [ "$(cat "$STATE/clustername")" != "$CLUSTER" ]; then
+        mv "$STATE" "$STATE.other-cluster.$(date +%s)" && install -d -o slurm -g slurm -m 0755 "$STATE"
+    fi
+}
+
+ctld() { pid_of "$RUN/slurmctld.pid" /usr/sbin/slurmctld; }
+slurmd_pid() { pid_of "$RUN/slurmd.pid" /usr/sbin/slurmd; }
+
+# start NAME BINARY PIDFILE
+start() {
+    local pid=
+    pid=$(pid_of "$3" "$2") && { say "$1 runs already (pid $pid)"; return 0; }
+    say "starting $1"
+    "$2" 9>&- || die "$1 exited with $?: see $LOGS/$1.log"
+    while [ "$(left)" -gt 0 ]; do pid=$(pid_of "$3" "$2") && break; sleep 0.2; done
+    [ -n "$pid" ] || { tail -n 20 "$LOGS/$1.log" >&2 || true; die "$1 did not start: see $LOGS/$1.log"; }
+    echo "$pid" >"$OWN/$1.pid"
+}
+
+# stop NAME BINARY: only a daemon this script started.
+stop() {
+    local pid _
+    pid=$(pid_of "$OWN/$1.pid" "$2") || { rm -f "$OWN/$1.pid"; return 0; }
+    say "stopping $1 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do exited "$pid" && break; sleep 0.2; done
+    exited "$pid" || { kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; }
+    rm -f "$OWN/$1.pid"
+}
+
+# The node is usable, and slurmctld heard from the slurmd running now, not a state recovered from disk.
+wait_until_idle() {
+    local node state registered started pid resumed=
+    node=$(hostname -s)
+    while [ "$(left)" -gt 0 ]; do
+        state=$(sinfo -h -N -n "$node" -o '%T' 2>/dev/null | head -n1 || true)
+        pid=$(slurmd_pid || true)
+        case "$state" in
+            idle|mixed|allocated|completing)
+                registered=$(scontrol show node "$node" 2>/dev/null | grep -oE 'SlurmdStartTime=[^ ]+' | cut -d= -f2 || true)
+                registered=$(date -d "$registered" +%s 2>/dev/null || echo 0)
+                started=$(( $(date +%s) - $(ps -o etimes= -p "${pid:-1}" 2>/dev/null || echo 0) ))
+                if [ -n "$pid" ] && [ "$registered" -ge $(( started - 2 )) ]; then
+                    say "node $node is $state"; return 0
+                fi ;;
+            drain*|down*|fail*)
+                if [ -z "$resumed" ] && [ -n "$pid" ]; then
+                    scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true; resumed=1
+                fi ;;
+        esac
+        sleep 0.3
+    done
+    tail -n 15 "$LOGS/slurmctld.log" "$LOGS/slurmd.log" >&2 2>/dev/null || true
+    die "node $node not idle after ${UP_TIMEOUT}s (state '${state:-no answer}')"
+}
+
+up() {
+    DEADLINE=$(( $(date +%s) + 600 ))   # apt may take a while; the bring-up itself gets UP_TIMEOUT
+    install_packages
+    DEADLINE=$(( $(date +%s) + UP_TIMEOUT ))
+    prepare_directories
+    if write_conf && { ctld >/dev/null || slurmd_pid >/dev/null; }; then
+        [ -e "$OWN/slurmctld.pid" ] || [ -e "$OWN/slurmd.pid" ] \
+            || die "the configuration changed, and Slurm daemons this script did not start run: stop them first"
+        stop slurmd /usr/sbin/slurmd
+        stop slurmctld /usr/sbin/slurmctld
+    fi
+    start_munge
+    start slurmctld /usr/sbin/slurmctld "$RUN/slurmctld.pid"
+    start slurmd /usr/sbin/slurmd "$RUN/slurmd.pid"
+    wait_until_idle
+}
+
+down() {
+    stop slurmd /usr/sbin/slurmd
+    stop slurmctld /usr/sbin/slurmctld
+    stop munged /usr/sbin/munged
+}
+
+status() {
+    local entry name binary file pid
+    for entry in munged:/usr/sbin/munged:/run/munge/munged.pid slurmctld:/usr/sbin/slurmctld:$RUN/slurmctld.pid \
+        slurmd:/usr/sbin/slurmd:$RUN/slurmd.pid; do
+        IFS=: read -r name binary file <<<"$entry"
+        if pid=$(pid_of "$file" "$binary"); then
+            if [ "$(cat "$OWN/$name.pid" 2>/dev/null)" = "$pid" ]; then echo "$name: pid $pid (started here)"; else echo "$name: pid $pid"; fi
+        else
+            echo "$name: not running"
+        fi
+    done
+}
+
+exec 9>/run/runway-slurm.lock
+flock -w 120 9 || die "another run of this script holds /run/runway-slurm.lock"
+case "$MODE" in
+    up) up ;;
+    down) down ;;
+    status) status ;;
+    stop-controller) stop slurmctld /usr/sbin/slurmctld ;;
+    start-controller) DEADLINE=$(( $(date +%s) + UP_TIMEOUT )); install -d -m 0755 "$OWN"; start slurmctld /usr/sbin/slurmctld "$RUN/slurmctld.pid"; wait_until_idle ;;
+    *) echo "usage: $0 [up|down|status|stop-controller|start-controller]" >&2; exit 2 ;;
+esac

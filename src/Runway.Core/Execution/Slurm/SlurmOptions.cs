@@ -1,0 +1,37 @@
+namespace Runway.Execution.Slurm;
+
+/// <summary>
+/// The Slurm executor's settings (<c>Runway:Slurm:…</c>). Partition, account, qos and further sbatch
+/// options are the operator's: a pipeline's YAML may override them (<c>slurm:</c>), a submission never.
+/// </summary>
+public sealed class SlurmOptions
+{
+    public const string Section = "Slurm";
+
+    /// <summary>Whether this node submits runs to Slurm (and so claims runs whose executor is slurm).</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The directory of sbatch, squeue, sacct, scontrol and scancel; empty to find them on PATH.</summary>
+    public string CommandsDirectory { get; set; } = "";
+
+    /// <summary>How often one squeue asks after all of this node's Slurm runs.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one Slurm command may take before it counts as failed (a hung controller).</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between tries while Slurm's commands fail (the wait doubles up to it).</summary>
+    public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    public string? Partition { get; set; }
+    public string? Account { get; set; }
+    public string? Qos { get; set; }
+
+    /// <summary>Further sbatch options, one argument each, before the pipeline's own (<c>--constraint=avx2</c>).</summary>
+    public List<string> SbatchOptions { get; set; } = [];
+
+    public ExecutorLimits Limits { get; set; } = new();
+
+    /// <summary>The path of a Slurm command: in <see cref="CommandsDirectory"/>, or the bare name for PATH.</summary>
+    public string Command(string name) => CommandsDirectory.Length == 0 ? name : Path.Combine(CommandsDirectory, name);
+}

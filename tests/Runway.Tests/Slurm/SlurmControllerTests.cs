@@ -1,0 +1,95 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Slurm;
+
+/// <summary>Stops Slurm's controller, which every other Slurm test needs: this collection runs alone.</summary>
+[CollectionDefinition(nameof(SlurmControllerTests), DisableParallelization = true)]
+public sealed class SlurmControllerGroup;
+
+[Collection(nameof(SlurmControllerTests))]
+public sealed class SlurmControllerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Run_Completes_WhenSlurmctldStopsAndStartsAgainDuringIt_AndReadyzShowsSlurmDegradedMeanwhile()
+    {
+        RequiresControl();
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        using var anonymous = app.CreateClient();
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-sleep", @params = new { seconds = 6 } })).GetProperty("id").GetString()!;
+        var job = await SlurmWorld.WaitForJobAsync(client, id);
+        await Eventually.TrueAsync(() => SlurmWorld.Scontrol(job)["JobState"] == "RUNNING", SlurmWorld.RunTimeout, $"job {job} to run");
+
+        await WhileControllerIsDownAsync(async () =>
+        {
+            await Eventually.TrueAsync(async () => SlurmStatus(await anonymous.GetFromJsonAsync<JsonElement>("/readyz", Ct)) == "degraded",
+                SlurmWorld.RunTimeout, "/readyz to show the Slurm executor degraded");
+            Assert.Equal("running", (await SlurmWorld.GetRunAsync(client, id)).GetProperty("state").GetString());
+        });
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        await Eventually.TrueAsync(async () => SlurmStatus(await anonymous.GetFromJsonAsync<JsonElement>("/readyz", Ct)) == "ok",
+            SlurmWorld.RunTimeout, "/readyz to show the Slurm executor recovered");
+        Assert.Contains(app.Logs.Entries, l => l.Message.Contains("Slurm executor degraded", StringComparison.Ordinal));
+        Assert.Contains(app.Logs.Entries, l => l.Message.Contains("Slurm executor recovered", StringComparison.Ordinal));
+    }
+
+    /// <summary>sbatch fails while the controller is down: the run waits (and says so), then is submitted once it is back.</summary>
+    [Fact]
+    public async Task Submission_WaitsForTheController_AndTheRunSucceedsOnceItIsBack()
+    {
+        RequiresControl();
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        var id = "";
+        await WhileControllerIsDownAsync(async () =>
+        {
+            id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-echo" })).GetProperty("id").GetString()!;
+            await Eventually.TrueAsync(async () => (await SlurmWorld.GetRunAsync(client, id)).GetProperty("message").GetString()
+                ?.StartsWith("waiting for Slurm to accept the job: ", StringComparison.Ordinal) == true,
+                SlurmWorld.RunTimeout, "the run to say it waits for Slurm");
+            Assert.Equal("running", (await SlurmWorld.GetRunAsync(client, id)).GetProperty("state").GetString());
+        });
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        Assert.Single(SlurmWorld.JobsNamed($"runway-{id}"));
+    }
+
+    /// <summary>Stopping slurmctld: root, and a controller the project's script started (it stops only its own).</summary>
+    private static void RequiresControl()
+    {
+        Requires.Slurm();
+        if (Environment.UserName != "root")
+        {
+            Requires.Skip("stopping slurmctld needs root (scripts/slurm-single-node.sh stop-controller)");
+        }
+        var status = SlurmCluster.Run(SlurmCluster.Script, "status").Output.Split('\n');
+        if (!status.Any(l => l.StartsWith("slurmctld: pid", StringComparison.Ordinal) && l.EndsWith("(started here)", StringComparison.Ordinal)))
+        {
+            Requires.Skip("slurmctld was not started by scripts/slurm-single-node.sh, which stops only what it started");
+        }
+    }
+
+    private static async Task WhileControllerIsDownAsync(Func<Task> during)
+    {
+        Assert.Equal(0, SlurmCluster.Run(SlurmCluster.Script, "stop-controller").Code);
+        try
+        {
+            await during();
+        }
+        finally
+        {
+            var (code, output) = SlurmCluster.Run(SlurmCluster.Script, "start-controller");
+            Assert.True(code == 0, output);
+        }
+    }
+
+    private static string? SlurmStatus(JsonElement ready) =>
+        ready.GetProperty("executors").GetProperty("slurm").GetProperty("status").GetString();
+}
