@@ -229,7 +229,9 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             await watch.WhenGoneAsync(pid, startTime);
         }
-        var exit = code is { } known && RunDirectoryFiles.ReadExit(directory) is null ? new RunExit(known) : ExitFromFiles(directory);
+        var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
+            : code is { } known ? new RunExit(known)
+            : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
         await StopLeftoversAsync(pid);
         return exit;
     }
