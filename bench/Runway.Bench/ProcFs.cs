@@ -16,6 +16,31 @@ internal static class ProcFs
     /// <summary>cutime + cstime: the CPU time of the children the process has waited for (the run wrappers and commands).</summary>
     public static TimeSpan ChildrenCpuTime(int pid) => Ticks(pid, 13, 14);
 
+    /// <summary>
+    /// utime + stime + cutime + cstime of the live descendants of <paramref name="pid"/> (the run supervisor,
+    /// which is never reaped while the server runs, and what it has reaped); a process that goes while it is
+    /// read counts as nothing.
+    /// </summary>
+    public static TimeSpan LiveDescendantsCpuTime(int pid)
+    {
+        var total = TimeSpan.Zero;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
+                    total += Ticks(childPid, 11, 12, 13, 14) + LiveDescendantsCpuTime(childPid);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return total;
+    }
+
     private static TimeSpan Ticks(int pid, params int[] fieldIndexes)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");

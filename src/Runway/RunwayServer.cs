@@ -129,11 +129,28 @@ public static class RunwayServer
         return isolation;
     }
 
+    /// <summary>Says once at start how runs are started; a warning when the supervisor is not used.</summary>
+    private static RunStartPath LogRunStart(RunStartPath start, IServiceProvider services)
+    {
+        var logger = services.GetRequiredService<ILogger<RunStartPath>>();
+        if (start.Supervisor is null)
+        {
+            logger.LogWarning("Run start: chain (unshare, sh, setpriv per run): {Detail}", start.Detail);
+        }
+        else
+        {
+            logger.LogInformation("Run start: supervisor: {Detail}", start.Detail);
+        }
+        return start;
+    }
+
     private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
-        services.AddSingleton<IExecutor, LocalExecutor>();
+        services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
+        services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
+            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor));
         services.AddSingleton(new ClaimableExecutors(options.ExecutorNames));
         if (options.Slurm.Enabled)
         {

@@ -37,10 +37,13 @@ public static class RunFiles
     /// <summary>The wrapper's start time, which tells it from a later process that reuses the pid.</summary>
     public const string PidStart = "pid_start";
 
+    /// <summary>The run's resource use by wait4 (user µs, system µs, max RSS KiB), written with exit_code by the local run supervisor.</summary>
+    public const string Rusage = "rusage";
+
     /// <summary>Files of the executor's own (wrapper script, pids, exit code, logs): never listed as outputs.</summary>
     public static readonly IReadOnlySet<string> Internal = new HashSet<string>(StringComparer.Ordinal)
     {
-        Script, Pid, WrapperPid, PidStart, ExitCode, Stdout, Stderr, SlurmScript, SlurmJobId, SlurmSubmitting,
+        Script, Pid, WrapperPid, PidStart, ExitCode, Rusage, Stdout, Stderr, SlurmScript, SlurmJobId, SlurmSubmitting,
         "pid.tmp", "exit_code.tmp", // written by the wrappers of earlier versions
     };
 

@@ -17,9 +17,9 @@ public static class HealthApi
     /// <summary>Liveness: the process answers.</summary>
     public static IResult Live() => TypedResults.Text("ok\n");
 
-    /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated, and each executor's health.</summary>
+    /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated and started, and each executor's health.</summary>
     public static async Task<IResult> ReadyAsync(
-        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
+        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
@@ -29,9 +29,11 @@ public static class HealthApi
         // the API, the other executors and the runs' state all work, and the executor retries by itself.
         var health = executors.ToDictionary(e => e.Name, e => e.Health, StringComparer.Ordinal);
         var status = health.Values.Any(h => h.Status != ExecutorHealth.Ok.Status) ? "degraded" : "ok";
-        return TypedResults.Ok(new Readiness(status, catalog.All.Count, isolation.WireName, isolation.Detail, health));
+        return TypedResults.Ok(new Readiness(
+            status, catalog.All.Count, isolation.WireName, isolation.Detail, start.WireName, start.Detail, health));
     }
 
     public sealed record Readiness(
-        string Status, int Pipelines, string Isolation, string IsolationDetail, IReadOnlyDictionary<string, ExecutorHealth> Executors);
+        string Status, int Pipelines, string Isolation, string IsolationDetail, string RunStart, string RunStartDetail,
+        IReadOnlyDictionary<string, ExecutorHealth> Executors);
 }

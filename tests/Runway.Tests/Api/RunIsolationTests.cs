@@ -46,6 +46,20 @@ public sealed class RunIsolationTests : IAsyncLifetime
         Directory.Delete(pipelines, recursive: true);
     }
 
+    /// <summary>The supervisor is built wherever cc is (CI installs it): runs there must not quietly take the chain.</summary>
+    [Fact]
+    public async Task Readyz_SaysRunsStartThroughTheSupervisor()
+    {
+        using var client = app.CreateClient();
+
+        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+
+        if (ready.GetProperty("run_start").GetString() != "supervisor")
+        {
+            Requires.Skip($"runs start through the chain here: {ready.GetProperty("run_start_detail").GetString()}");
+        }
+    }
+
     [Fact]
     public async Task Readyz_SaysHowRunsAreIsolated()
     {

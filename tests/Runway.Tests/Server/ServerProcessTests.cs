@@ -68,6 +68,62 @@ public sealed class ServerProcessTests : IAsyncLifetime
         Assert.Contains("done", log, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 10: a crash of the server while hundreds of trivial runs start and finish through the supervisor
+    /// loses none, runs none twice, and keeps each run's own exit code (runs exit with different codes).
+    /// </summary>
+    [Fact]
+    public async Task Kill_WhileHundredsOfRunsStartAndFinish_EachRunsOnceWithItsExitCode()
+    {
+        const int count = 300;
+        File.WriteAllText(Path.Combine(pipelinesDirectory, "code.yaml"), """
+            name: code
+            version: "1"
+            parameters:
+              marker: {type: string, required: true}
+              code: {type: integer, default: 0}
+            command: [/bin/sh, -c, 'echo run >> "$1"; exit "$2"', code, "{marker}", "{code}"]
+            """);
+        await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 4);
+        await server.StartAsync();
+        using var http = server.CreateClient();
+        var ready = await http.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+        if (ready.GetProperty("run_start").GetString() != "supervisor")
+        {
+            Requires.Skip($"runs do not start through the supervisor here: {ready.GetProperty("run_start_detail").GetString()}");
+        }
+        var runs = new List<(string Id, string Marker, int Code)>();
+        for (var i = 0; i < count; i++)
+        {
+            var marker = Path.Combine(shared, $"m{i}");
+            using var response = await http.PostAsJsonAsync("/api/v1/runs", new { pipeline = "code", @params = new { marker, code = i % 7 } }, Ct);
+            var run = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            Assert.True(response.IsSuccessStatusCode, run.ToString());
+            runs.Add((run.GetProperty("id").GetString()!, marker, i % 7));
+        }
+        // Mid-burst: some runs done, some running, most queued.
+        await Eventually.TrueAsync(() => Directory.EnumerateFiles(shared).Count() >= count / 5, TimeSpan.FromSeconds(60), "a fifth of the runs to have run");
+
+        await server.KillAsync();
+        await using var restarted = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 4);
+        await restarted.StartAsync();
+        using var http2 = restarted.CreateClient();
+        var states = new Dictionary<string, JsonElement>();
+        await Eventually.TrueAsync(async () =>
+        {
+            var page = await http2.GetFromJsonAsync<JsonElement>($"/api/v1/runs?pipeline=code&limit=500", Ct);
+            states = page.GetProperty("runs").EnumerateArray().ToDictionary(r => r.GetProperty("id").GetString()!);
+            return states.Count == count && states.Values.All(r => r.GetProperty("state").GetString() is "succeeded" or "failed" or "system_error");
+        }, TimeSpan.FromSeconds(120), "every run to end after the restart");
+
+        foreach (var (id, marker, code) in runs)
+        {
+            var run = states[id];
+            Assert.True(run.GetProperty("exit_code").ValueKind == JsonValueKind.Number && run.GetProperty("exit_code").GetInt32() == code, $"run {id}: {run}");
+            Assert.Equal(["run"], File.ReadAllLines(marker));
+        }
+    }
+
     [Fact]
     public async Task Cli_SubmitsWaitsAndReadsLogs()
     {

@@ -11,8 +11,10 @@ namespace Runway.Execution.Local;
 /// run directory. Output goes to files, not to pipes of this process, so a run outlives the server; a
 /// restarted server takes it back with <see cref="Attach"/>. The native id is the process group id: the
 /// wrapper's pid, or, isolated (<see cref="RunIsolation"/>), the pid of the unshare that starts it.
+/// With a <see cref="RunSupervisor"/>, the supervisor starts the run instead of the wrapper and the chain,
+/// writes the same files, and the group is led by the run's first process (its pid namespace's init).
 /// </summary>
-public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null)
+public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null)
     : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
@@ -37,7 +39,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     public string Name => ExecutorName;
 
-    public Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
+    public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var directory = launch.RunDirectory;
@@ -54,6 +56,15 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
+        if (supervisor is not null)
+        {
+            isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
+            // The supervisor writes pid and pid_start before the command runs.
+            var (group, leaderStart, ended) = await supervisor.StartAsync(isolation, directory, program, [program, .. launch.Spec.Argv.Skip(1)], environment, cancellationToken);
+            leaderStarts[group] = leaderStart;
+            logger.LogInformation("Run {RunId} started by the supervisor as process group {Pid}", launch.RunId, group);
+            return new RunHandle(launch.RunId, NativeId(group), SupervisedExitAsync(group, leaderStart, ended, directory));
+        }
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
         // The run directory, its tmp and its inputs belong to the run account (in run_account mode).
@@ -75,7 +86,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Pid, NativeId(pid) + "\n");
         logger.LogInformation("Run {RunId} started as process group {Pid}", launch.RunId, pid);
-        return Task.FromResult(new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(pid, exited, directory)));
+        return new RunHandle(launch.RunId, NativeId(pid), WaitForExitAsync(pid, exited, directory));
     }
 
     public RunHandle Attach(RunLaunch launch, string nativeId)
@@ -87,8 +98,9 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
         var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
         leaderStarts[pid] = startTime;
-        var exited = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is null && ProcessTable.IsAlive(pid, startTime)
-            ? WatchAsync(pid, startTime, directory)
+        var recorded = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is not null;
+        var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory)
+            : !recorded && ProcessTable.IsAlive(pid, startTime) ? WatchAsync(pid, startTime, directory)
             : EndedAsync(pid, directory);
         logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
         return new RunHandle(launch.RunId, nativeId, exited);
@@ -201,6 +213,25 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (its mounts or setpriv failed); its command did not run")
             : status is { } own ? new RunExit(own)
             : ExitFromFiles(directory);
+        await StopLeftoversAsync(pid);
+        return exit;
+    }
+
+    /// <summary>
+    /// The supervisor reports the end once exit_code is written. Without it (it went away) the run goes on as an
+    /// orphan, watched through /proc; nobody records its code then, so it ends without one.
+    /// </summary>
+    private async Task<RunExit> SupervisedExitAsync(int pid, long? startTime, Task<int?> ended, string directory)
+    {
+        var code = await ended;
+        supervisor?.Forget(pid);
+        if (code is null)
+        {
+            await watch.WhenGoneAsync(pid, startTime);
+        }
+        var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
+            : code is { } known ? new RunExit(known)
+            : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
         await StopLeftoversAsync(pid);
         return exit;
     }

@@ -145,6 +145,14 @@ public sealed class RunIsolation
         return (tools.Unshare, [.. argv]);
     }
 
+    /// <summary>The mode as runway-supervisor's start request carries it: what to do, the run account, the directory to hide.</summary>
+    internal (SupervisorFrames.StartFlags Flags, uint Uid, uint Gid, string DataDirectory) SupervisorMode => tools is null
+        ? (SupervisorFrames.StartFlags.None, 0, 0, "")
+        : (SupervisorFrames.StartFlags.Isolate
+            | (userNamespace ? SupervisorFrames.StartFlags.UserNamespace : 0)
+            | (Account is null ? 0 : SupervisorFrames.StartFlags.RunAccount),
+            Account?.Uid ?? 0, Account?.Gid ?? 0, dataDirectory);
+
     private static RunIsolation Make(IsolationMode mode, bool userNamespace, string detail, string dataDirectory, string runAs)
     {
         var tools = Tools.Find() ?? throw new InvalidOperationException("unshare, mount or setpriv (util-linux) is missing");

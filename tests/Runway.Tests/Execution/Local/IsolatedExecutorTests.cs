@@ -10,8 +10,9 @@ namespace Runway.Tests.Execution.Local;
 
 /// <summary>
 /// The local executor in both real isolation modes: run_account (as root, with the runway-run account that
-/// .ci/run creates) and namespaces (in a user namespace, as an unprivileged server runs them). The temp
-/// directory stands for the data directory; the run directories are inside it, as under runs/.
+/// .ci/run creates) and namespaces (in a user namespace, as an unprivileged server runs them), each through
+/// both start paths: the chain (unshare, sh, setpriv) and runway-supervisor. The temp directory stands for
+/// the data directory; the run directories are inside it, as under runs/.
 /// </summary>
 public sealed class IsolatedExecutorTests : IDisposable
 {
@@ -19,6 +20,7 @@ public sealed class IsolatedExecutorTests : IDisposable
     private readonly TempDirectory temp = new();
     private readonly List<int> groups = [];
     private LocalExecutor? executor;
+    private RunSupervisor? supervisor;
 
     public void Dispose()
     {
@@ -27,16 +29,23 @@ public sealed class IsolatedExecutorTests : IDisposable
             Posix.KillGroup(group, Posix.SigKill);
         }
         executor?.Dispose();
+        supervisor?.Dispose();
         temp.Dispose();
     }
 
-    public static TheoryData<string> Modes => ["run_account", "namespaces"];
+    public static TheoryData<string, string> Modes => new()
+    {
+        { "run_account", "chain" },
+        { "namespaces", "chain" },
+        { "run_account", "supervisor" },
+        { "namespaces", "supervisor" },
+    };
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public async Task Run_CannotReadDataDirectory_AndWritesItsOwn(string mode)
+    public async Task Run_CannotReadDataDirectory_AndWritesItsOwn(string mode, string start)
     {
-        var isolation = Isolate(mode);
+        var isolation = Isolate(mode, start);
         var secret = temp.Combine("runway.db");
         File.WriteAllText(secret, "password hashes");
         var launch = Launch("/bin/sh", "-c", "cat \"$1\"; echo \"$(id -u)|$HOME|$USER\" > \"$RUNWAY_RUN_DIR/who\"; echo tmp > \"$TMPDIR/t\"", "sh", secret);
@@ -55,9 +64,9 @@ public sealed class IsolatedExecutorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public async Task Stop_EndsCommandByTerm_WhenStoppedRightAfterStart(string mode)
+    public async Task Stop_EndsCommandByTerm_WhenStoppedRightAfterStart(string mode, string start)
     {
-        Isolate(mode);
+        Isolate(mode, start);
         var before = TimeProvider.System.GetTimestamp();
         // A TERM that came before the wrapper (its pid namespace's init) set its trap would be dropped, and
         // the stop would wait out its whole grace, then KILL (137).
@@ -74,9 +83,9 @@ public sealed class IsolatedExecutorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public async Task Stop_LeavesNoProcess_WhenRunStartedOneInItsOwnSession(string mode)
+    public async Task Stop_LeavesNoProcess_WhenRunStartedOneInItsOwnSession(string mode, string start)
     {
-        Isolate(mode);
+        Isolate(mode, start);
         var marker = Marker();
         var launch = Launch("/bin/sh", "-c", $"setsid sleep {marker} & echo started; wait");
         var handle = await StartAsync(launch);
@@ -90,9 +99,9 @@ public sealed class IsolatedExecutorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public async Task Exited_LeavesNoProcess_WhenCommandEndsAfterStartingOneInItsOwnSession(string mode)
+    public async Task Exited_LeavesNoProcess_WhenCommandEndsAfterStartingOneInItsOwnSession(string mode, string start)
     {
-        Isolate(mode);
+        Isolate(mode, start);
         var marker = Marker();
         var launch = Launch("/bin/sh", "-c", $"setsid sleep {marker} & while [ ! -e /proc/$!/cmdline ]; do :; done; exit 0");
 
@@ -103,21 +112,25 @@ public sealed class IsolatedExecutorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Modes))]
-    public async Task FindNativeId_ReadsRunsGroup_WhenServerDiedBeforeWritingPid(string mode)
+    public async Task FindNativeId_ReadsRunsGroup_WhenServerDiedBeforeWritingPid(string mode, string start)
     {
-        Isolate(mode);
+        Isolate(mode, start);
         var launch = Launch("/bin/sh", "-c", "while [ ! -e release ]; do sleep 0.05; done");
         var handle = await StartAsync(launch);
-        await Poll.UntilAsync(() => File.Exists(Path.Combine(launch.RunDirectory, "pid.wrapper")), "the wrapper's pid file");
-        File.Delete(Path.Combine(launch.RunDirectory, "pid"));
+        if (start == "chain")
+        {
+            // The server's own pid file is gone with it; the wrapper's remains.
+            await Poll.UntilAsync(() => File.Exists(Path.Combine(launch.RunDirectory, "pid.wrapper")), "the wrapper's pid file");
+            File.Delete(Path.Combine(launch.RunDirectory, "pid"));
+        }
 
         Assert.Equal(handle.NativeId, executor!.FindNativeId(launch));
         File.WriteAllText(Path.Combine(launch.RunDirectory, "release"), "");
         Assert.Equal(0, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
     }
 
-    /// <summary>The executor for the mode; skips (fails under CI) where this machine cannot isolate that way.</summary>
-    private RunIsolation Isolate(string mode)
+    /// <summary>The executor for the mode and start path; skips (fails under CI) where this machine cannot isolate that way.</summary>
+    private RunIsolation Isolate(string mode, string start)
     {
         RunIsolation? isolation;
         if (mode == "run_account")
@@ -136,7 +149,15 @@ public sealed class IsolatedExecutorTests : IDisposable
         {
             isolation = RunIsolation.Namespaces(temp.Path, userNamespace: true);
         }
-        executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation);
+        if (start == "supervisor")
+        {
+            supervisor = RunSupervisor.Start(temp.Path, isolation, out var detail);
+            if (supervisor is null)
+            {
+                Requires.Skip(detail);
+            }
+        }
+        executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation, supervisor);
         return isolation;
     }
 

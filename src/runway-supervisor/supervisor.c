@@ -1,0 +1,868 @@
+/*
+ * runway-supervisor: one long-lived process per node that starts every local run and is its parent, so
+ * that no process is started per run but the command itself (issue 10). Runway's server starts it
+ * detached (its own session), talks to it over a Unix socket in the data directory and reconnects to
+ * it after a restart; the runs outlive the server either way.
+ *
+ * Usage: runway-supervisor SOCKET LOG
+ *
+ * For each start request it forks and does in the child what the isolation chain (unshare, the isolate
+ * sh script, setpriv; see RunIsolation.cs) does, as system calls: new mount and pid namespaces (and a
+ * user namespace mapping root to the server's user when it is unprivileged), a tmpfs over the data
+ * directory with the run directory bound back, a fresh /proc, a new session, then in the command's
+ * process: no capabilities, no_new_privs, the run account, /dev/null stdin, the run directory's logs as
+ * stdout and stderr, execve of the argument vector. No shell parses anything.
+ *
+ * It is the child subreaper and writes what the sh wrapper wrote: `pid` and `pid_start` before the
+ * command runs, `rusage` and `exit_code` (write, fsync, rename) once the run's leader is reaped, then
+ * tells the connected server. A run in namespaces is led by a small init (a fork of this program, pid 1
+ * of the run's pid namespace) that waits for the command; when it exits the kernel ends whatever the
+ * run left, even processes that left its group.
+ *
+ * Protocol, both ways: frames of a u32 length then that many bytes; integers little-endian; a string is
+ * a u32 length then its bytes (no NUL). Server to supervisor:
+ *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account), u32 uid, u32 gid,
+ *       str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V")
+ * Supervisor to server:
+ *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
+ *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
+ *   'F' u64 request, str message                  not started
+ *   'X' i32 pid, i64 start, i32 code              ended (exit_code written); code is 128+signal when killed
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#define FLAG_ISOLATE 1u
+#define FLAG_USERNS 2u
+#define FLAG_ACCOUNT 4u
+#define MAX_FRAME (8u << 20)
+#define MAX_CLIENTS 8
+#define MAX_ITEMS 65536
+#define FIRST_CONNECT_MS 10000
+#define ISOLATE_FAILED 125
+
+struct run {
+    pid_t pid;
+    long long start;
+    int dir;
+    struct run *next;
+};
+
+struct client {
+    int fd;
+    unsigned char *buf;
+    size_t len, cap;
+};
+
+struct request {
+    uint64_t id;
+    uint32_t flags, uid, gid;
+    char *data_dir, *run_dir, *program;
+    char **argv, **envp;
+};
+
+static struct run *runs;
+static struct client clients[MAX_CLIENTS];
+static int run_count;
+
+/* ---- small helpers ---- */
+
+static void logf_(const char *format, ...)
+{
+    char line[1024];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(line, sizeof line - 1, format, args);
+    va_end(args);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t ignored = write(2, line, (size_t)n);
+    (void)ignored;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Start time of a process in clock ticks since boot (field 22 of /proc/pid/stat), or -1. */
+static long long start_time(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = 0;
+    char *p = strrchr(text, ')'); /* comm may hold spaces and parentheses */
+    if (!p)
+        return -1;
+    p += 2; /* field 3, the state */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -1;
+        p++;
+    }
+    return strtoll(p, NULL, 10);
+}
+
+/* Writes NAME in the run directory through a temporary name and a rename, so a reader sees all or nothing;
+ * never follows a link the run planted (O_EXCL, and rename replaces the entry itself). */
+static int write_file(int dir, const char *name, const char *text, int durable)
+{
+    char temporary[64];
+    snprintf(temporary, sizeof temporary, "%s.runway-tmp", name);
+    unlinkat(dir, temporary, 0);
+    int fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int failed = write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0);
+    close(fd);
+    if (failed || renameat(dir, temporary, dir, name) < 0) {
+        unlinkat(dir, temporary, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- frames ---- */
+
+struct out {
+    unsigned char data[65536]; /* a hello lists every live run: 12 bytes each */
+    size_t len;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+    if (o->len + n <= sizeof o->data) {
+        memcpy(o->data + o->len, p, n);
+        o->len += n;
+    }
+}
+
+static void put_u32(struct out *o, uint32_t v) { put(o, &v, 4); }
+static void put_i64(struct out *o, long long v) { int64_t x = v; put(o, &x, 8); }
+
+static void begin(struct out *o, char type)
+{
+    o->len = 4;
+    put(o, &type, 1);
+}
+
+static void drop_client(struct client *c)
+{
+    close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}
+
+static void send_frame(struct client *c, struct out *o)
+{
+    uint32_t length = (uint32_t)(o->len - 4);
+    memcpy(o->data, &length, 4);
+    if (c->fd >= 0 && write_all(c->fd, o->data, o->len) < 0)
+        drop_client(c);
+}
+
+static void send_all(struct out *o)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd >= 0)
+            send_frame(&clients[i], o);
+}
+
+struct reader {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint32_t get_u32(struct reader *r)
+{
+    uint32_t v = 0;
+    if (r->end - r->p < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    memcpy(&v, r->p, 4);
+    r->p += 4;
+    return v;
+}
+
+static uint64_t get_u64(struct reader *r)
+{
+    uint64_t v = 0;
+    if (r->end - r->p < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    memcpy(&v, r->p, 8);
+    r->p += 8;
+    return v;
+}
+
+static char *get_str(struct reader *r)
+{
+    uint32_t n = get_u32(r);
+    if (r->bad || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        r->bad = 1;
+        return NULL;
+    }
+    memcpy(s, r->p, n);
+    s[n] = 0;
+    r->p += n;
+    return s;
+}
+
+static char **get_strs(struct reader *r)
+{
+    uint32_t n = get_u32(r);
+    if (r->bad || n > MAX_ITEMS) {
+        r->bad = 1;
+        return NULL;
+    }
+    char **v = calloc((size_t)n + 1, sizeof *v);
+    if (!v) {
+        r->bad = 1;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n && !r->bad; i++)
+        v[i] = get_str(r);
+    return v;
+}
+
+static void free_strs(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static void free_request(struct request *q)
+{
+    free(q->data_dir);
+    free(q->run_dir);
+    free(q->program);
+    free_strs(q->argv);
+    free_strs(q->envp);
+}
+
+/* ---- the run's side of the fork ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int signal) { stop_signal = signal; }
+
+/* Tells the supervisor why the run did not start (the status pipe), then ends this process. */
+static void fail(int status, int code, const char *what)
+{
+    char message[512];
+    int n = snprintf(message, sizeof message, "%s: %s", what, strerror(errno));
+    if (n > 0)
+        write_all(status, message, (size_t)(n < (int)sizeof message ? n : (int)sizeof message - 1));
+    _exit(code);
+}
+
+static void write_id_map(int status, const char *file, const char *text)
+{
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
+        fail(status, ISOLATE_FAILED, file);
+    close(fd);
+}
+
+/* mkdir -p of PATH (absolute), each new directory 0755 under the umask. */
+static void make_path(int status, const char *path)
+{
+    char partial[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof partial)
+        fail(status, ISOLATE_FAILED, "the run directory's path is too long");
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == 0) {
+            memcpy(partial, path, i);
+            partial[i] = 0;
+            if (mkdir(partial, 0755) < 0 && errno != EEXIST)
+                fail(status, ISOLATE_FAILED, "mkdir of the run directory under the tmpfs");
+        }
+    }
+}
+
+/* A log the run's command writes to: a regular file in the run directory, never through a link or a FIFO a
+ * run of this directory left there. Opened as the run's own user. */
+static int open_log(int status, const char *name)
+{
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        fail(status, 127, name);
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        fail(status, 127, name);
+    }
+    fcntl(fd, F_SETFL, 0);
+    return fd;
+}
+
+static void reset_signals(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &dfl, NULL);
+}
+
+/* The command's process: as setpriv would, then execve. Never returns. */
+static void exec_command(struct request *q, int status)
+{
+    reset_signals();
+    if (q->flags & FLAG_ISOLATE) {
+        for (int cap = 0; cap <= 63; cap++)
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                fail(status, ISOLATE_FAILED, "dropping the capability bounding set");
+        if (q->flags & FLAG_ACCOUNT) {
+            if (setgroups(0, NULL) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 || setresuid(q->uid, q->uid, q->uid) < 0)
+                fail(status, ISOLATE_FAILED, "switching to the run account");
+        }
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct none[2];
+        memset(none, 0, sizeof none);
+        if (syscall(SYS_capset, &header, none) < 0)
+            fail(status, ISOLATE_FAILED, "dropping capabilities");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            fail(status, ISOLATE_FAILED, "no_new_privs");
+    }
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out = open_log(status, "stdout.log");
+    int err = open_log(status, "stderr.log");
+    if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        fail(status, 127, "redirecting the command's input and output");
+    sigset_t none_blocked;
+    sigemptyset(&none_blocked);
+    sigprocmask(SIG_SETMASK, &none_blocked, NULL);
+    execve(q->program, q->argv, q->envp);
+    fail(status, 127, q->program);
+}
+
+static int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+/* A stop (TERM, INT, HUP) still blocked here came before the command started. */
+static int pending_stop(void)
+{
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGTERM) ? SIGTERM : sigismember(&pending, SIGINT) ? SIGINT : sigismember(&pending, SIGHUP) ? SIGHUP : 0;
+}
+
+/*
+ * The run's leader, just forked (in new namespaces when isolated). TERM, INT and HUP are blocked, as in the
+ * supervisor: a stop sent before a handler is set stays pending instead of being dropped (a pid namespace's
+ * init never gets a signal it has no handler for).
+ * 1. Isolated: map root to the server's user (user namespace), make every mount private, hide the data
+ *    directory under a tmpfs, bind the run directory back from the open descriptor, mount a /proc of the
+ *    run's own pid namespace.
+ * 2. Lead a new session and process group: a stop signals the group.
+ * 3. Wait for the supervisor's go (the pid files are written), so a run without them never ran.
+ * 4. Not isolated: become the command. Isolated: fork it, stay its init, end with its status.
+ */
+static void lead_run(struct request *q, int dir, int go, int status, uid_t outer_uid, gid_t outer_gid)
+{
+    if (q->flags & FLAG_ISOLATE) {
+        umask(022);
+        if (q->flags & FLAG_USERNS) {
+            char map[64];
+            write_id_map(status, "/proc/self/setgroups", "deny");
+            snprintf(map, sizeof map, "0 %u 1", (unsigned)outer_uid);
+            write_id_map(status, "/proc/self/uid_map", map);
+            snprintf(map, sizeof map, "0 %u 1", (unsigned)outer_gid);
+            write_id_map(status, "/proc/self/gid_map", map);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            fail(status, ISOLATE_FAILED, "making mounts private");
+        /* By path, not fchdir: a descriptor opened before the clone refers to the old mount namespace, and
+         * the bind below needs the directory as this namespace sees it. The same directory, checked. */
+        struct stat opened, entered;
+        if (chdir(q->run_dir) < 0 || stat(".", &entered) < 0 || fstat(dir, &opened) < 0)
+            fail(status, ISOLATE_FAILED, "entering the run directory");
+        if (opened.st_dev != entered.st_dev || opened.st_ino != entered.st_ino) {
+            errno = ESTALE;
+            fail(status, ISOLATE_FAILED, "entering the run directory");
+        }
+        if (mount("runway", q->data_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+            fail(status, ISOLATE_FAILED, "mounting a tmpfs over the data directory");
+        make_path(status, q->run_dir);
+        if (mount(".", q->run_dir, NULL, MS_BIND, NULL) < 0)
+            fail(status, ISOLATE_FAILED, "binding the run directory back");
+        if (chdir(q->run_dir) < 0)
+            fail(status, ISOLATE_FAILED, "entering the bound run directory");
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            fail(status, ISOLATE_FAILED, "mounting /proc");
+    } else if (fchdir(dir) < 0) {
+        fail(status, 127, "entering the run directory");
+    }
+    close(dir);
+    if (setsid() < 0)
+        fail(status, ISOLATE_FAILED, "setsid");
+    char byte;
+    while (read(go, &byte, 1) < 0 && errno == EINTR) {
+    }
+    close(go);
+    int early = pending_stop();
+    if (early)
+        _exit(128 + early); /* stopped before the command started: it never runs */
+    if (!(q->flags & FLAG_ISOLATE))
+        exec_command(q, status);
+
+    struct sigaction handler;
+    memset(&handler, 0, sizeof handler);
+    handler.sa_handler = on_stop;
+    sigaction(SIGTERM, &handler, NULL);
+    sigaction(SIGINT, &handler, NULL);
+    sigaction(SIGHUP, &handler, NULL);
+    pid_t command = fork();
+    if (command < 0)
+        fail(status, ISOLATE_FAILED, "fork of the command");
+    if (command == 0)
+        exec_command(q, status);
+    close(status);
+    /* A stop that came between the check above and the fork reached only this process: pass it on. */
+    int late = pending_stop();
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &stops, NULL);
+    if (late)
+        kill(command, late);
+    for (;;) {
+        int st;
+        pid_t reaped = wait(&st);
+        if (reaped == command)
+            _exit(decode(st));
+        if (reaped < 0 && errno != EINTR)
+            _exit(ISOLATE_FAILED);
+    }
+}
+
+/* ---- the supervisor's side ---- */
+
+static void reply_failed(struct client *c, uint64_t id, const char *message)
+{
+    struct out o;
+    begin(&o, 'F');
+    put(&o, &id, 8);
+    uint32_t n = (uint32_t)strlen(message);
+    if (n > 2000)
+        n = 2000;
+    put_u32(&o, n);
+    put(&o, message, n);
+    send_frame(c, &o);
+}
+
+static void start_run(struct client *c, struct request *q)
+{
+    char message[600];
+    if (!q->program || !q->run_dir || !q->argv || !q->envp || !q->argv[0] || q->run_dir[0] != '/'
+        || ((q->flags & FLAG_ISOLATE) && (!q->data_dir || q->data_dir[0] != '/'))) {
+        reply_failed(c, q->id, "malformed start request");
+        return;
+    }
+    int dir = open(q->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) {
+        snprintf(message, sizeof message, "the run directory: %s", strerror(errno));
+        reply_failed(c, q->id, message);
+        return;
+    }
+    int go[2], status[2];
+    if (pipe2(go, O_CLOEXEC) < 0) {
+        close(dir);
+        reply_failed(c, q->id, "pipe failed");
+        return;
+    }
+    if (pipe2(status, O_CLOEXEC) < 0) {
+        close(dir);
+        close(go[0]);
+        close(go[1]);
+        reply_failed(c, q->id, "pipe failed");
+        return;
+    }
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    unsigned long flags = SIGCHLD;
+    if (q->flags & FLAG_ISOLATE)
+        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0);
+    /* The raw call: like fork, but the child is the init of a new pid namespace from its first instruction. */
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        close(go[1]);
+        close(status[0]);
+        lead_run(q, dir, go[0], status[1], uid, gid);
+    }
+    close(go[0]);
+    close(status[1]);
+    if (pid < 0) {
+        snprintf(message, sizeof message, "clone: %s", strerror(errno));
+        close(dir);
+        close(go[1]);
+        close(status[0]);
+        reply_failed(c, q->id, message);
+        return;
+    }
+    long long started = start_time(pid);
+    char text[32];
+    snprintf(text, sizeof text, "%lld", started);
+    int written = write_file(dir, "pid_start", text, 0) == 0;
+    snprintf(text, sizeof text, "%d\n", (int)pid);
+    written = written && write_file(dir, "pid", text, 0) == 0;
+    if (written)
+        write_all(go[1], "g", 1);
+    close(go[1]); /* without the go, the leader ends at once */
+    /* Empty at the exec (close-on-exec); else why it failed. */
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(status[0], message + got, sizeof message - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof message - 1)
+            break;
+    }
+    close(status[0]);
+    message[got] = 0;
+    if (got > 0 || !written) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        unlinkat(dir, "pid", 0);
+        unlinkat(dir, "pid_start", 0);
+        close(dir);
+        reply_failed(c, q->id, got > 0 ? message : "could not write the run's pid files");
+        return;
+    }
+    struct run *r = calloc(1, sizeof *r);
+    if (!r) {
+        kill(-pid, SIGKILL);
+        close(dir);
+        reply_failed(c, q->id, "out of memory");
+        return;
+    }
+    r->pid = pid;
+    r->start = started;
+    r->dir = dir;
+    r->next = runs;
+    runs = r;
+    run_count++;
+    struct out o;
+    begin(&o, 'R');
+    put(&o, &q->id, 8);
+    put_u32(&o, (uint32_t)pid);
+    put_i64(&o, started);
+    send_frame(c, &o);
+}
+
+/* The leader of a run was reaped: its record first (exit_code last, durably: it says the run is over), then the word. */
+static void record_exit(struct run *r, int status, struct rusage *usage)
+{
+    int code = decode(status);
+    char text[128];
+    snprintf(text, sizeof text, "%lld %lld %ld\n",
+        (long long)usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec,
+        (long long)usage->ru_stime.tv_sec * 1000000 + usage->ru_stime.tv_usec, usage->ru_maxrss);
+    if (write_file(r->dir, "rusage", text, 0) < 0)
+        logf_("run %d: could not write rusage: %s", (int)r->pid, strerror(errno));
+    snprintf(text, sizeof text, "%d\n", code);
+    if (write_file(r->dir, "exit_code", text, 1) < 0)
+        logf_("run %d: could not write exit_code: %s", (int)r->pid, strerror(errno));
+    struct out o;
+    begin(&o, 'X');
+    put_u32(&o, (uint32_t)r->pid);
+    put_i64(&o, r->start);
+    put_u32(&o, (uint32_t)code);
+    send_all(&o);
+}
+
+static void reap(void)
+{
+    for (;;) {
+        int status;
+        struct rusage usage;
+        pid_t pid = wait4(-1, &status, WNOHANG, &usage);
+        if (pid <= 0)
+            return;
+        /* Not a run's leader: a process a run left that was re-parented here (the child subreaper). */
+        for (struct run **p = &runs; *p; p = &(*p)->next) {
+            if ((*p)->pid == pid) {
+                struct run *r = *p;
+                *p = r->next;
+                run_count--;
+                record_exit(r, status, &usage);
+                close(r->dir);
+                free(r);
+                break;
+            }
+        }
+    }
+}
+
+static void handle_frame(struct client *c, const unsigned char *data, size_t size)
+{
+    struct reader r = {data, data + size, 0};
+    if (size < 1 || data[0] != 'S') {
+        drop_client(c);
+        return;
+    }
+    r.p++;
+    struct request q;
+    memset(&q, 0, sizeof q);
+    q.id = get_u64(&r);
+    q.flags = get_u32(&r);
+    q.uid = get_u32(&r);
+    q.gid = get_u32(&r);
+    q.data_dir = get_str(&r);
+    q.run_dir = get_str(&r);
+    q.program = get_str(&r);
+    q.argv = get_strs(&r);
+    q.envp = get_strs(&r);
+    if (r.bad || r.p != r.end)
+        reply_failed(c, q.id, "malformed start request");
+    else
+        start_run(c, &q);
+    free_request(&q);
+}
+
+static void read_client(struct client *c)
+{
+    if (c->cap - c->len < 65536) {
+        size_t cap = c->cap ? c->cap * 2 : 131072;
+        if (cap > MAX_FRAME + 65536 + 4) {
+            drop_client(c);
+            return;
+        }
+        unsigned char *grown = realloc(c->buf, cap);
+        if (!grown) {
+            drop_client(c);
+            return;
+        }
+        c->buf = grown;
+        c->cap = cap;
+    }
+    ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        drop_client(c);
+        return;
+    }
+    c->len += (size_t)n;
+    size_t used = 0;
+    while (c->fd >= 0 && c->len - used >= 4) {
+        uint32_t length;
+        memcpy(&length, c->buf + used, 4);
+        if (length > MAX_FRAME) {
+            drop_client(c);
+            return;
+        }
+        if (c->len - used - 4 < length)
+            break;
+        handle_frame(c, c->buf + used + 4, length);
+        used += 4 + length;
+    }
+    if (c->fd >= 0) {
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+    }
+}
+
+static void accept_client(int listener)
+{
+    int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    /* Only the server's own user (the socket is 0600 in a 0700 directory as well). */
+    struct ucred peer;
+    socklen_t size = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) < 0 || peer.uid != geteuid()) {
+        close(fd);
+        return;
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        if (clients[i].fd < 0) {
+            clients[i].fd = fd;
+            struct out o;
+            begin(&o, 'H');
+            uint32_t count = 0;
+            size_t at = o.len;
+            put_u32(&o, 0);
+            for (struct run *r = runs; r && o.len + 12 <= sizeof o.data; r = r->next, count++) {
+                put_u32(&o, (uint32_t)r->pid);
+                put_i64(&o, r->start);
+            }
+            memcpy(o.data + at, &count, 4);
+            send_frame(&clients[i], &o);
+            return;
+        }
+    }
+    close(fd);
+}
+
+static int connected(void)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd >= 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: runway-supervisor SOCKET LOG\n");
+        return 2;
+    }
+    const char *path = argv[1];
+    int log = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log >= 0) {
+        dup2(log, 2);
+        close(log);
+    }
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address.sun_path) {
+        logf_("the socket path is too long: %s", path);
+        return 2;
+    }
+    strcpy(address.sun_path, path);
+
+    /* One supervisor per socket: the lock is held for life. */
+    char lock_path[sizeof address.sun_path + 8];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    umask(077);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+        logf_("another supervisor holds %s", lock_path);
+        return 3;
+    }
+
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    signal(SIGPIPE, SIG_IGN);
+    /* Blocked here and so in every run's leader until it sets handlers (see lead_run). */
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGCHLD);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGHUP);
+    sigprocmask(SIG_BLOCK, &blocked, NULL);
+    int signals = signalfd(-1, &blocked, SFD_CLOEXEC | SFD_NONBLOCK);
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+
+    unlink(path);
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&address, sizeof address) < 0 || chmod(path, 0600) < 0
+        || listen(listener, 16) < 0 || signals < 0) {
+        logf_("could not listen on %s: %s", path, strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        clients[i].fd = -1;
+
+    int ever_connected = 0;
+    for (;;) {
+        /* Nothing to do once no server is connected and no run is left (a server that stops for good). */
+        if (ever_connected && !connected() && run_count == 0)
+            break;
+        struct pollfd fds[MAX_CLIENTS + 2];
+        int slots[MAX_CLIENTS];
+        int count = 0;
+        fds[count++] = (struct pollfd){listener, POLLIN, 0};
+        fds[count++] = (struct pollfd){signals, POLLIN, 0};
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            if (clients[i].fd >= 0) {
+                slots[count - 2] = i;
+                fds[count++] = (struct pollfd){clients[i].fd, POLLIN, 0};
+            }
+        }
+        int ready = poll(fds, (nfds_t)count, ever_connected ? -1 : FIRST_CONNECT_MS);
+        if (ready == 0 && run_count == 0)
+            break; /* started, but nobody came */
+        if (ready < 0)
+            continue;
+        if (fds[1].revents & POLLIN) {
+            struct signalfd_siginfo info;
+            int quit = 0;
+            while (read(signals, &info, sizeof info) == sizeof info)
+                if (info.ssi_signo != SIGCHLD)
+                    quit = 1;
+            reap();
+            if (quit)
+                break; /* the runs go on, unsupervised; a server watches them through /proc */
+        }
+        for (int i = 2; i < count; i++)
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                read_client(&clients[slots[i - 2]]);
+        if (fds[0].revents & POLLIN) {
+            accept_client(listener);
+            ever_connected = 1;
+        }
+    }
+    unlink(path);
+    return 0;
+}
