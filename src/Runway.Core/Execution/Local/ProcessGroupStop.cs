@@ -21,11 +21,14 @@ internal sealed class ProcessGroupStop(TimeProvider clock, ILogger logger)
         var wrapper = await WaitForWrapperAsync(group, deadline, cancellationToken);
         // 2. A tick early: start times have a 10 ms grain, and a child forked just before the TERM may still miss it.
         var termAt = ProcessTable.Now() - 1;
+        // 3. A child forked well before the TERM may still not have exec'd the command (on a loaded machine,
+        //    for many milliseconds): its copy of the trap catches the TERM. It gets its own once it has exec'd.
+        var forked = wrapper is { } parent ? ProcessTable.UnexecedChildren(parent) : [];
         if (!Posix.KillGroup(group, Posix.SigTerm))
         {
             return;
         }
-        if (await WaitForGroupToEndAsync(group, deadline - clock.GetUtcNow(), cancellationToken, termAt, wrapper))
+        if (await WaitForGroupToEndAsync(group, deadline - clock.GetUtcNow(), cancellationToken, termAt, wrapper, forked))
         {
             return;
         }
@@ -52,8 +55,15 @@ internal sealed class ProcessGroupStop(TimeProvider clock, ILogger logger)
     /// around or after the TERM, gets one of its own (once). Only that child: processes the command
     /// starts later (a cleanup in its TERM handler) are its business.
     /// </summary>
-    private static void TermLateCommand(int wrapper, int group, long termAt, HashSet<int> signalled)
+    private static void TermLateCommand(int wrapper, int group, long termAt, IReadOnlyList<int> forked, HashSet<int> signalled)
     {
+        foreach (var child in forked)
+        {
+            if (ProcessTable.ExecedSince(child, wrapper) && signalled.Add(child))
+            {
+                Posix.Signal(child, Posix.SigTerm);
+            }
+        }
         foreach (var child in ProcessTable.ChildrenStartedSince(wrapper, group, termAt))
         {
             if (signalled.Add(child))
@@ -63,7 +73,8 @@ internal sealed class ProcessGroupStop(TimeProvider clock, ILogger logger)
         }
     }
 
-    private async Task<bool> WaitForGroupToEndAsync(int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null, int? wrapper = null)
+    private async Task<bool> WaitForGroupToEndAsync(
+        int group, TimeSpan limit, CancellationToken cancellationToken, long? termAt = null, int? wrapper = null, IReadOnlyList<int>? forked = null)
     {
         var deadline = clock.GetUtcNow() + limit;
         var signalled = new HashSet<int>();
@@ -76,7 +87,7 @@ internal sealed class ProcessGroupStop(TimeProvider clock, ILogger logger)
             await Task.Delay(GroupPollInterval, clock, cancellationToken);
             if (termAt is { } since)
             {
-                TermLateCommand(wrapper ?? group, group, since, signalled);
+                TermLateCommand(wrapper ?? group, group, since, forked ?? [], signalled);
             }
         }
         return true;

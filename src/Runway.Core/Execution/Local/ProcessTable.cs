@@ -71,6 +71,32 @@ internal static class ProcessTable
     }
 
     /// <summary>
+    /// The children of <paramref name="parent"/> that are still forks of it, not yet exec'd: their command
+    /// line is the parent's own. A TERM that reaches one of them is caught by its copy of the parent's trap.
+    /// </summary>
+    public static IReadOnlyList<int> UnexecedChildren(int parent)
+    {
+        var own = CommandLine(parent);
+        return own is null ? [] : [.. Children(parent).Where(child => CommandLine(child) == own)];
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is still a child of <paramref name="parent"/> and has exec'd something else since.</summary>
+    public static bool ExecedSince(int pid, int parent) =>
+        Read(pid) is { State: not 'Z' } stat && stat.Parent == parent && CommandLine(pid) is { } line && line != CommandLine(parent);
+
+    private static string? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The process that runs the wrapper script of the run leading <paramref name="processGroup"/>: the leader
     /// itself, or, for an isolated run (the leader is unshare, see <see cref="RunIsolation"/>), the leader's
     /// child, its pid namespace's init. Null while unshare has not forked it yet, or once it is gone.
