@@ -92,7 +92,15 @@ public sealed class UserAdmin(IDbContextFactory<RunwayDb> databases, Accounts ac
         {
             return new UserChange();
         }
-        await audit.RecordAsync(Caller.NameOf(caller), hash is null ? "user.update" : "user.reset_password", username, address, ct);
+        await audit.RecordAsync(Caller.NameOf(caller), AuditAction(request, hash is not null), username, address, ct);
         return new UserChange(updated, generated);
     }
+
+    /// <summary>The audit trail's name for a change: the same as the CLI's for a password reset, an enable and a disable.</summary>
+    private static string AuditAction(UpdateUserRequest? request, bool newPassword) => request switch
+    {
+        _ when newPassword => "user.reset_password",
+        { Enabled: { } enabled, DisplayName: null, Email: null, Role: null, Groups: null } => enabled ? "user.enable" : "user.disable",
+        _ => "user.update",
+    };
 }

@@ -54,7 +54,7 @@ public sealed class AdminBrowserTests(Browser browser) : IAsyncLifetime
 
         await page.GotoAsync($"/admin/audit?actor={admin}");
         await Assertions.Expect(page.Locator("#audit")).ToContainTextAsync("user.create");
-        await Assertions.Expect(page.Locator("#audit")).ToContainTextAsync("user.update");
+        await Assertions.Expect(page.Locator("#audit")).ToContainTextAsync("user.disable");
         await Browser.ScreenshotsAsync(page, "admin-audit");
         await page.GotoAsync($"/admin/audit?actor={admin}&since=2000-01-01T00:00&until=2000-01-02T00:00");
         await Assertions.Expect(page.GetByText("No entry matches these filters")).ToBeVisibleAsync();
