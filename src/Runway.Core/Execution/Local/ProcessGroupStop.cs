@@ -59,7 +59,7 @@ internal sealed class ProcessGroupStop(TimeProvider clock, ILogger logger)
     {
         foreach (var child in forked)
         {
-            if (ProcessTable.ExecedSince(child, wrapper) && signalled.Add(child))
+            if (!signalled.Contains(child) && ProcessTable.ExecedSince(child, wrapper) && signalled.Add(child))
             {
                 Posix.Signal(child, Posix.SigTerm);
             }

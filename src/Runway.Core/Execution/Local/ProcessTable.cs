@@ -84,11 +84,17 @@ internal static class ProcessTable
     public static bool ExecedSince(int pid, int parent) =>
         Read(pid) is { State: not 'Z' } stat && stat.Parent == parent && CommandLine(pid) is { } line && line != CommandLine(parent);
 
+    /// <summary>
+    /// The first 4 KiB of the command line: a run sets its own, of any length, and a fork not yet exec'd
+    /// has the parent's, so the start tells them apart without reading all of it every poll.
+    /// </summary>
     private static string? CommandLine(int pid)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cmdline");
+            using var file = File.OpenHandle($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
+            Span<byte> head = stackalloc byte[4096];
+            return Convert.ToHexString(head[..RandomAccess.Read(file, head, 0)]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
