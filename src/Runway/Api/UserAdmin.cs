@@ -66,9 +66,9 @@ public sealed class UserAdmin(IDbContextFactory<RunwayDb> databases, Accounts ac
         {
             errors["password"] = [weak];
         }
-        if (request?.Groups?.Any(g => Accounts.UsernameProblem(g) is not null) == true)
+        if (Accounts.GroupsProblem(request?.Groups) is { } groups)
         {
-            errors["groups"] = ["each group must be 1 to 64 letters, digits, '.', '-', '_' or '@'"];
+            errors["groups"] = [groups];
         }
         if (username == Caller.NameOf(caller) && (request?.Enabled == false || request?.Role == Roles.User))
         {

@@ -36,12 +36,16 @@ public sealed class Accounts(IDbContextFactory<RunwayDb> databases, Passwords pa
         {
             errors["role"] = [$"must be {Roles.Admin} or {Roles.User}"];
         }
-        if (user.Groups?.Any(g => UsernameProblem(g) is not null) == true)
+        if (GroupsProblem(user.Groups) is { } groups)
         {
-            errors["groups"] = ["each group must be 1 to 64 letters, digits, '.', '-', '_' or '@'"];
+            errors["groups"] = [groups];
         }
         return errors;
     }
+
+    /// <summary>Why a list of group names is refused, or null: each is named as a user is.</summary>
+    public static string? GroupsProblem(IEnumerable<string>? groups) =>
+        groups?.Any(g => UsernameProblem(g) is not null) == true ? "each group must be 1 to 64 letters, digits, '.', '-', '_' or '@'" : null;
 
     public async Task<UserAccount?> FindAsync(string username, CancellationToken ct)
     {
