@@ -39,6 +39,13 @@ internal static partial class PosixFiles
     /// <summary>fstat: what an open handle refers to, whatever its name now is.</summary>
     public static bool TryStat(int handle, out FileStatus status) => Stat(handle, "", AtEmptyPath, out status);
 
+    /// <summary>
+    /// fchownat with AT_SYMLINK_NOFOLLOW: gives the entry itself (a link stays a link, its target untouched) to
+    /// the user and group; an empty name changes the directory handle's own directory.
+    /// </summary>
+    public static bool ChangeOwner(int parent, string name, uint uid, uint gid) =>
+        FchownAt(parent, name, uid, gid, name.Length == 0 ? AtEmptyPath : AtSymlinkNoFollow) == 0;
+
     /// <summary>A link's target as text, read relative to its directory; null when it is not a link (any more).</summary>
     public static string? ReadLink(int parent, string name)
     {
@@ -121,6 +128,10 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int OpenAt(int directory, string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int FchownAt(int directory, string path, uint uid, uint gid, int flags);
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

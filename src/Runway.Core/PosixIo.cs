@@ -27,9 +27,6 @@ public static partial class PosixIo
         return entry == IntPtr.Zero ? null : ((uint)Marshal.ReadInt32(entry, 16), (uint)Marshal.ReadInt32(entry, 20));
     }
 
-    /// <summary>Gives the entry itself (a link is not followed) to the user and group; false on failure.</summary>
-    public static bool ChangeOwner(string path, uint uid, uint gid) => LChown(path, uid, gid) == 0;
-
     /// <summary>
     /// Makes <paramref name="target"/> share <paramref name="source"/>'s blocks copy-on-write (ioctl FICLONE):
     /// no copy, and a write to either never reaches the other. False where the file system cannot (ext4, or
@@ -49,10 +46,6 @@ public static partial class PosixIo
     [LibraryImport("libc", EntryPoint = "getpwnam", StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial IntPtr GetPwNam(string name);
-
-    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int LChown(string path, uint uid, uint gid);
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

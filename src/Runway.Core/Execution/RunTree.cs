@@ -80,12 +80,43 @@ public sealed class RunTree : IDisposable
     }
 
     /// <summary>A regular file reached from the root without crossing a link, or null.</summary>
-    public RunFileStream? OpenFile(string relativePath)
+    public RunFileStream? OpenFile(string relativePath) => InParent<RunFileStream?>(relativePath, null, (directory, name) =>
+    {
+        var handle = PosixFiles.OpenReadNoFollow(directory, name);
+        if (handle < 0)
+        {
+            return null;
+        }
+        if (!PosixFiles.TryStat(handle, out var status) || !Readable(status))
+        {
+            PosixFiles.Close(handle);
+            return null;
+        }
+        return new RunFileStream(PosixFiles.Own(handle), status);
+    });
+
+    /// <summary>
+    /// Gives the run directory itself ("") or an entry in it to <paramref name="uid"/>:<paramref name="gid"/>,
+    /// reached without crossing a link and changing a link itself rather than what it points at: a directory
+    /// the run of an earlier attempt swapped for a link cannot make Runway hand over a file outside.
+    /// </summary>
+    public bool ChangeOwner(string relativePath, uint uid, uint gid) => relativePath.Length == 0
+        ? PosixFiles.ChangeOwner(root, "", uid, gid)
+        : InParent(relativePath, false, (directory, name) => PosixFiles.ChangeOwner(directory, name, uid, gid));
+
+    public void Dispose() => PosixFiles.Close(root);
+
+    /// <summary>
+    /// Opens the directories of <paramref name="relativePath"/> one at a time from the root, refusing links,
+    /// and hands the last one's handle and the last name to <paramref name="use"/>; <paramref name="missing"/>
+    /// when a segment is not a plain name or a directory on the way is missing or a link.
+    /// </summary>
+    private T InParent<T>(string relativePath, T missing, Func<int, string, T> use)
     {
         var segments = relativePath.Split('/');
         if (segments.Any(s => s is "" or "." or ".." || s.Contains('\0', StringComparison.Ordinal)))
         {
-            return null;
+            return missing;
         }
         var directory = root;
         try
@@ -100,20 +131,10 @@ public sealed class RunTree : IDisposable
                 directory = next;
                 if (directory < 0)
                 {
-                    return null;
+                    return missing;
                 }
             }
-            var handle = PosixFiles.OpenReadNoFollow(directory, segments[^1]);
-            if (handle < 0)
-            {
-                return null;
-            }
-            if (!PosixFiles.TryStat(handle, out var status) || !Readable(status))
-            {
-                PosixFiles.Close(handle);
-                return null;
-            }
-            return new RunFileStream(PosixFiles.Own(handle), status);
+            return use(directory, segments[^1]);
         }
         finally
         {
@@ -123,8 +144,6 @@ public sealed class RunTree : IDisposable
             }
         }
     }
-
-    public void Dispose() => PosixFiles.Close(root);
 
     private bool Readable(FileStatus status) => status.IsRegular && (status.LinkCount <= 1 || status.Owner == owner);
 

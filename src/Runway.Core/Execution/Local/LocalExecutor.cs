@@ -47,7 +47,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             throw new ExecutorStartException("the command is empty");
         }
-        var temp = Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp)).FullName;
+        var temp = TempDirectory(directory);
         var environment = RunEnvironment(launch, isolation.Account);
         var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
@@ -58,7 +58,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
         if (supervisor is not null)
         {
-            isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
+            isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
             // The supervisor writes pid and pid_start before the command runs.
             var (group, leaderStart, ended) = await supervisor.StartAsync(isolation, directory, program, [program, .. launch.Spec.Argv.Skip(1)], environment, cancellationToken);
             leaderStarts[group] = leaderStart;
@@ -68,7 +68,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
         // The run directory, its tmp and its inputs belong to the run account (in run_account mode).
-        isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
+        isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
 
         // The wrapper (or the unshare that starts it isolated) leads a new session and process group from its
         // first instruction (posix_spawn with POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop
@@ -197,13 +197,27 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
 
     private static string NativeId(int pid) => pid.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The staged inputs and the directories staging made for them, as paths in the run directory.</summary>
-    private static IEnumerable<string> InputPaths(string directory, RunSpec spec) =>
+    /// <summary>The staged inputs and the directories staging made for them, as paths relative to the run directory.</summary>
+    private static IEnumerable<string> InputPaths(RunSpec spec) =>
         spec.Inputs.SelectMany(input =>
         {
             var segments = input.RelativePath.Split('/');
-            return Enumerable.Range(1, segments.Length).Select(depth => Path.Combine(directory, string.Join('/', segments[..depth])));
+            return Enumerable.Range(1, segments.Length).Select(depth => string.Join('/', segments[..depth]));
         }).Distinct(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The run's TMPDIR, made afresh: an earlier attempt of the run may have left a link in its place, and the
+    /// directory must be the run directory's own, not what the link points at.
+    /// </summary>
+    private static string TempDirectory(string directory)
+    {
+        var temp = Path.Combine(directory, RunDirectoryFiles.Temp);
+        if (new FileInfo(temp).LinkTarget is not null)
+        {
+            File.Delete(temp);
+        }
+        return Directory.CreateDirectory(temp).FullName;
+    }
 
     private async Task<RunExit> WaitForExitAsync(int pid, Task<int?> exited, string directory)
     {

@@ -249,18 +249,23 @@ public sealed class RunIsolation
         }
     }
 
-    /// <summary>In run_account mode, gives the run account <paramref name="paths"/> (entries themselves, never a link's target).</summary>
-    internal void GiveToAccount(params IEnumerable<string> paths)
+    /// <summary>
+    /// In run_account mode, gives the run account a directory (a run's, or a probe's) and the entries of it named by
+    /// <paramref name="relativePaths"/>, each reached from the directory without crossing a link and changed
+    /// itself, never a link's target: an earlier attempt of the run may have left links where they go.
+    /// </summary>
+    internal void GiveToAccount(string directory, params IEnumerable<string> relativePaths)
     {
         if (Account is not { } account)
         {
             return;
         }
-        foreach (var path in paths)
+        using var tree = RunTree.Open(directory) ?? throw new ExecutorStartException($"the run directory {directory} is missing or is a link");
+        foreach (var path in relativePaths.Prepend(""))
         {
-            if (!PosixIo.ChangeOwner(path, account.Uid, account.Gid))
+            if (!tree.ChangeOwner(path, account.Uid, account.Gid))
             {
-                throw new ExecutorStartException($"could not give {path} to the run account {account.Name}");
+                throw new ExecutorStartException($"could not give {Path.Combine(directory, path)} to the run account {account.Name}");
             }
         }
     }

@@ -129,6 +129,52 @@ public sealed class IsolatedExecutorTests : IDisposable
         Assert.Equal(0, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
     }
 
+    public static TheoryData<string> StartPaths => ["chain", "supervisor"];
+
+    /// <summary>
+    /// A run directory used again (a retry, a run handed back) holds what the earlier attempt's code left: a
+    /// link where an input's directory goes must not make Runway give the run account a file outside.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StartPaths))]
+    public async Task Start_GivesNoFileOutsideToRunAccount_ThroughLinkLeftInRunDirectory(string start)
+    {
+        Isolate("run_account", start);
+        var outside = Directory.CreateDirectory(temp.Combine("outside")).FullName;
+        var secret = Path.Combine(outside, "secret");
+        File.WriteAllText(secret, "server's");
+        var launch = Launch("/bin/true");
+        File.CreateSymbolicLink(Path.Combine(launch.RunDirectory, "in"), outside);
+        launch = launch with { Spec = launch.Spec with { Inputs = [new StagedInput("f_1", "in/secret")] } };
+
+        var refused = await Assert.ThrowsAsync<ExecutorStartException>(() => StartAsync(launch));
+
+        Assert.Contains("in/secret", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0u, OwnerOf(secret));
+        Assert.Equal(0u, OwnerOf(outside));
+    }
+
+    /// <summary>The run's TMPDIR left as a link by an earlier attempt is made a directory of the run's own again.</summary>
+    [Theory]
+    [MemberData(nameof(StartPaths))]
+    public async Task Start_MakesTmpARealDirectory_WhenEarlierAttemptLeftLinkThere(string start)
+    {
+        Isolate("run_account", start);
+        var outside = Directory.CreateDirectory(temp.Combine("outside")).FullName;
+        var launch = Launch("/bin/sh", "-c", "echo mine > \"$TMPDIR/t\"");
+        File.CreateSymbolicLink(Path.Combine(launch.RunDirectory, "tmp"), outside);
+
+        Assert.Equal(0, (await Poll.CompletesAsync((await StartAsync(launch)).Exited)).ExitCode);
+
+        Assert.Null(new DirectoryInfo(Path.Combine(launch.RunDirectory, "tmp")).LinkTarget);
+        Assert.Equal("mine\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "tmp", "t")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+        Assert.Equal(0u, OwnerOf(outside));
+    }
+
+    private static uint OwnerOf(string path) =>
+        PosixFiles.TryStat(PosixFiles.AtFdCwd, path, out var status) ? status.Owner : throw new FileNotFoundException(path);
+
     /// <summary>The executor for the mode and start path; skips (fails under CI) where this machine cannot isolate that way.</summary>
     private RunIsolation Isolate(string mode, string start)
     {
