@@ -48,6 +48,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -735,6 +736,13 @@ static void accept_client(int listener)
     struct ucred peer;
     socklen_t size = sizeof peer;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) < 0 || peer.uid != geteuid()) {
+        close(fd);
+        return;
+    }
+    /* A server that stops reading (stopped, wedged) must not stall this loop, and with it every run's
+       reaping and exit record: a write to it that makes no progress for 10 s drops that server. */
+    struct timeval limit = {10, 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) < 0) {
         close(fd);
         return;
     }

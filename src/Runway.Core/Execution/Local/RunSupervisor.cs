@@ -14,6 +14,12 @@ namespace Runway.Execution.Local;
 /// exit_code is written.
 /// </summary>
 /// <remarks>
+/// The reader never waits for a lock that a sender holds: the supervisor is one thread that writes its
+/// frames before it reads again, so a reader held up behind a sender blocked on a full socket would leave
+/// both waiting on each other for ever. A send that makes no progress for <see cref="ReplyLimit"/> gives the
+/// supervisor up as lost.
+/// </remarks>
+/// <remarks>
 /// When the supervisor goes away (killed), the runs it led go on as orphans: their exits complete with
 /// null, and the executor watches them through /proc; they end system_error when they end, as a run that
 /// ended while Runway was down, since nobody is left to record their exit code. The next start launches
@@ -32,7 +38,8 @@ public sealed class RunSupervisor : IDisposable
     private readonly string socketPath;
     private readonly ChildProcesses launcher = new();
     private readonly Lock gate = new();
-    private readonly Dictionary<ulong, PendingStart> pending = [];
+    private readonly Lock sending = new();
+    private readonly ConcurrentDictionary<ulong, PendingStart> pending = new();
     private readonly ConcurrentDictionary<int, Supervised> live = new();
     private Socket? socket;
     private ulong lastId;
@@ -84,7 +91,7 @@ public sealed class RunSupervisor : IDisposable
         RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv,
         IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        var reply = new PendingStart();
+        Socket connected;
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
@@ -99,9 +106,26 @@ public sealed class RunSupervisor : IDisposable
                     throw new ExecutorStartException($"the run supervisor could not be started again: {e.Message}", e);
                 }
             }
-            var id = ++lastId;
-            pending[id] = reply;
-            Send(Request(id, isolation, runDirectory, program, argv, environment));
+            connected = socket!;
+        }
+        var id = Interlocked.Increment(ref lastId);
+        var frame = Request(id, isolation, runDirectory, program, argv, environment);
+        var reply = new PendingStart(connected);
+        // Waiting before the send: Lost fails every start it finds here once the socket is closed, and a
+        // send on a closed socket throws, so no start waits for a reply that cannot come.
+        pending[id] = reply;
+        try
+        {
+            lock (sending)
+            {
+                Send(connected, frame);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            pending.TryRemove(id, out _);
+            connected.Dispose(); // a frame cut short leaves the stream unreadable: the reader sees the end
+            throw new ExecutorStartException($"the run supervisor did not take the start: {e.Message}", e);
         }
         var (pid, start) = await reply.Done.Task.WaitAsync(ReplyLimit, cancellationToken);
         // Not there only when the supervisor went away right after the reply: the run is an orphan.
@@ -146,6 +170,7 @@ public sealed class RunSupervisor : IDisposable
             }
         }
         connected.ReceiveTimeout = (int)ReplyLimit.TotalMilliseconds;
+        connected.SendTimeout = (int)ReplyLimit.TotalMilliseconds;
         socket = connected;
         if (!Dispatch(ReadFrame(connected), out var type) || type != Hello)
         {
@@ -184,10 +209,10 @@ public sealed class RunSupervisor : IDisposable
             Directory.CreateDirectory(scratch);
             File.WriteAllText(marker, "");
             isolation.GiveToAccount(scratch);
-            var id = ++lastId;
-            var reply = new PendingStart();
+            var id = Interlocked.Increment(ref lastId);
+            var reply = new PendingStart(connected);
             pending[id] = reply;
-            Send(Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>()));
+            Send(connected, Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>()));
             while (!reply.Done.Task.IsCompleted)
             {
                 Dispatch(ReadFrame(connected), out _);
@@ -221,12 +246,12 @@ public sealed class RunSupervisor : IDisposable
         return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment));
     }
 
-    private void Send(byte[] frame)
+    private static void Send(Socket connected, byte[] frame)
     {
         var sent = 0;
         while (sent < frame.Length)
         {
-            sent += socket!.Send(frame.AsSpan(sent));
+            sent += connected.Send(frame.AsSpan(sent));
         }
     }
 
@@ -260,12 +285,7 @@ public sealed class RunSupervisor : IDisposable
                 }
                 return true;
             case Started or Failed:
-                var id = reader.UInt64();
-                PendingStart? waiting;
-                lock (gate)
-                {
-                    pending.Remove(id, out waiting);
-                }
+                pending.TryRemove(reader.UInt64(), out var waiting);
                 if (type == Started)
                 {
                     var (pid, start) = (reader.Int32(), reader.Int64());
@@ -324,7 +344,6 @@ public sealed class RunSupervisor : IDisposable
     /// <summary>The supervisor went away: starts in flight fail, and the runs it led are left to the executor's /proc watch.</summary>
     private void Lost(Socket connected)
     {
-        List<PendingStart> failed;
         lock (gate)
         {
             if (!ReferenceEquals(socket, connected))
@@ -332,13 +351,15 @@ public sealed class RunSupervisor : IDisposable
                 return;
             }
             socket = null;
-            failed = [.. pending.Values];
-            pending.Clear();
         }
+        // Closed first, so a start that registers after this look fails on its send instead of waiting.
         connected.Dispose();
-        foreach (var start in failed)
+        foreach (var (id, waiting) in pending)
         {
-            start.Done.TrySetException(new ExecutorStartException("the run supervisor went away while starting the run"));
+            if (ReferenceEquals(waiting.Connection, connected) && pending.TryRemove(id, out var start))
+            {
+                start.Done.TrySetException(new ExecutorStartException("the run supervisor went away while starting the run"));
+            }
         }
         foreach (var pid in live.Keys)
         {
@@ -361,8 +382,11 @@ public sealed class RunSupervisor : IDisposable
         }
     }
 
-    private sealed class PendingStart
+    /// <summary>A start sent on <paramref name="connection"/>, waiting for its reply.</summary>
+    private sealed class PendingStart(Socket connection)
     {
+        public Socket Connection { get; } = connection;
+
         public TaskCompletionSource<(int Pid, long Start)> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int Pid { get; set; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -100,6 +101,92 @@ public sealed class RunSupervisorTests : IDisposable
         Assert.Equal("ran\n", Read(launch, "ran"));
         var next = Launch("/bin/true");
         Assert.Equal(0, (await Poll.CompletesAsync((await executor.StartAsync(next, TestContext.Current.CancellationToken)).Exited)).ExitCode);
+    }
+
+    /// <summary>
+    /// The supervisor is one thread that writes all it has before it reads again. While a large start is
+    /// being sent (the supervisor not reading), it replies to an earlier start and then writes more than a
+    /// socket holds: a server whose reader waited for that sender would leave both stuck for ever.
+    /// </summary>
+    [Fact]
+    public async Task Start_Completes_WhenTheSupervisorWritesMoreThanASocketHoldsWhileALargeStartIsSent()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(temp.Combine("supervisor.sock")));
+        listener.Listen();
+        var fake = Task.Factory.StartNew(() => OneThreadedSupervisor(listener), cancellation, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var supervisor = RunSupervisor.Start(temp.Path, Unisolated, out var detail);
+        if (supervisor is null)
+        {
+            Requires.Skip(detail);
+        }
+        owned.Add(supervisor);
+        var environment = new Dictionary<string, string>();
+
+        var first = supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true"], environment, cancellation);
+        var large = Task.Run(() => supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true", new string('x', 4 << 20)], environment, cancellation), cancellation);
+
+        Assert.Equal(1_000_002, (await Poll.CompletesAsync(first)).Pid);
+        Assert.Equal(1_000_003, (await Poll.CompletesAsync(large)).Pid);
+        await fake.WaitAsync(Poll.DefaultTimeout, cancellation);
+    }
+
+    /// <summary>Answers the probe, then the flood of <see cref="Start_Completes_WhenTheSupervisorWritesMoreThanASocketHoldsWhileALargeStartIsSent"/>.</summary>
+    private static void OneThreadedSupervisor(Socket listener)
+    {
+        using var connection = listener.Accept();
+        connection.Send(Frame(SupervisorFrames.Hello, 0));
+        var probe = StartId(ReadFrame(connection));
+        connection.Send([.. Frame(SupervisorFrames.Started, probe, 1_000_001, 1L), .. Frame(SupervisorFrames.Exited, 1_000_001, 1L, 0)]);
+        var first = StartId(ReadFrame(connection));
+        // The large start fills the socket: the server is in the middle of sending it.
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(20);
+        while (connection.Available < 64 << 10 && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            Thread.Sleep(1);
+        }
+        var exit = Frame(SupervisorFrames.Exited, 42, 1L, 0);
+        var flood = Enumerable.Repeat(exit, (8 << 20) / exit.Length).SelectMany(frame => frame);
+        connection.Send([.. Frame(SupervisorFrames.Started, first, 1_000_002, 2L), .. flood]);
+        var large = StartId(ReadFrame(connection));
+        connection.Send(Frame(SupervisorFrames.Started, large, 1_000_003, 3L));
+    }
+
+    /// <summary>A frame as the supervisor writes it: a u32 length, the type, then each field little-endian.</summary>
+    private static byte[] Frame(byte type, params object[] fields)
+    {
+        var body = new List<byte> { type };
+        foreach (var field in fields)
+        {
+            body.AddRange(field switch
+            {
+                int value => BitConverter.GetBytes(value),
+                long value => BitConverter.GetBytes(value),
+                ulong value => BitConverter.GetBytes(value),
+                _ => throw new ArgumentException($"no encoding for {field.GetType()}"),
+            });
+        }
+        return [.. BitConverter.GetBytes(body.Count), .. body];
+    }
+
+    private static ulong StartId(byte[] frame) => BitConverter.ToUInt64(frame, 1);
+
+    private static byte[] ReadFrame(Socket connection)
+    {
+        var header = ReceiveExactly(connection, 4);
+        return ReceiveExactly(connection, BitConverter.ToInt32(header));
+    }
+
+    private static byte[] ReceiveExactly(Socket connection, int length)
+    {
+        var buffer = new byte[length];
+        for (var got = 0; got < length;)
+        {
+            var read = connection.Receive(buffer.AsSpan(got));
+            got += read > 0 ? read : throw new IOException("the server closed the socket");
+        }
+        return buffer;
     }
 
     private (LocalExecutor Executor, RunSupervisor Supervisor) Connect()
