@@ -15,10 +15,31 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>A run page that follows its log keeps a request open: wait for the document, not for every load.</summary>
-    private static readonly PageWaitForURLOptions RunPageLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded };
+    /// <summary>
+    /// A run page that follows its log keeps a request open: wait for the document, not for every load. The
+    /// first submission of a suite on two busy cores can take a while: 30 s, as for a run's end.
+    /// </summary>
+    private static readonly PageWaitForURLOptions RunPageLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded, Timeout = 30_000 };
 
     private static ILocator State(IPage page) => page.Locator("#run-state");
+
+    /// <summary>
+    /// Submits the form's first "Submit run" and waits for a run page other than <paramref name="previous"/>;
+    /// when none comes, the failure says where the browser is and what the page said, not only that it waited.
+    /// </summary>
+    private static async Task SubmitAsync(IPage page, string? previous = null)
+    {
+        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
+        try
+        {
+            await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal) && u != previous, RunPageLoaded);
+        }
+        catch (TimeoutException e)
+        {
+            var said = await page.Locator(".error, .problem, [role=alert]").AllInnerTextsAsync();
+            throw new TimeoutException($"no run page after Submit run: the browser is at {page.Url}, the page says: {string.Join(" | ", said)}", e);
+        }
+    }
 
     /// <summary>Marks the window: if the page reloads, the mark is gone.</summary>
     private static async Task MarkAsync(IPage page) => await page.EvaluateAsync("() => { window.runwayMark = 42; }");
@@ -42,9 +63,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.GetByLabel("lowercase").CheckAsync();
         await Assertions.Expect(page.Locator("#cmd-runway")).ToContainTextAsync("runway submit wordstats input=@book.txt min_length=3 lowercase=true");
         await Browser.ScreenshotsAsync(page, "pipeline-form");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
+        await SubmitAsync(page);
         await MarkAsync(page);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("most frequent words");
@@ -75,8 +94,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
 
         await page.GotoAsync("/pipelines/sleep");
         await page.GetByLabel("seconds").FillAsync("3");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
+        await SubmitAsync(page);
         await MarkAsync(page);
 
         await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("sleeping 3 s", new() { Timeout = 20_000 });
@@ -137,8 +155,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.GetByText("Name and tags (optional)").First.ClickAsync();
         await page.Locator("#run-name-f").FillAsync("long nap");
         await page.Locator("#run-tags-f").FillAsync("project=m31");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
+        await SubmitAsync(page);
         var first = page.Url;
         await Assertions.Expect(State(page)).ToHaveTextAsync("running", new() { Timeout = 20_000 });
 
@@ -152,8 +169,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#run-name-f")).ToHaveValueAsync("long nap");
         await Assertions.Expect(page.Locator("#run-tags-f")).ToHaveValueAsync("project=m31");
         await page.GetByLabel("seconds").FillAsync("0");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal) && u != first, RunPageLoaded);
+        await SubmitAsync(page, first);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
 
         await page.GotoAsync("/?tag=project:m31");
@@ -173,8 +189,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         {
             await tab.Page.GotoAsync("/pipelines/hello");
             await tab.Page.GetByLabel("name", new() { Exact = true }).FillAsync("eve's secret run");
-            await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-            await tab.Page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
+            await SubmitAsync(tab.Page);
             runUrl = tab.Page.Url;
         }
 
@@ -206,8 +221,7 @@ public sealed class RunFlowBrowserTests(Browser browser) : IAsyncLifetime
         await page.GetByText("Name and tags (optional)").First.ClickAsync();
         await page.Locator("#run-name-f").FillAsync(name);
         await page.GetByLabel("name", new() { Exact = true }).FillAsync(name);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Submit run" }).First.ClickAsync();
-        await page.WaitForURLAsync(u => u.Contains("/runs/", StringComparison.Ordinal), RunPageLoaded);
+        await SubmitAsync(page);
         await Assertions.Expect(State(page)).ToHaveTextAsync("succeeded", new() { Timeout = 30_000 });
 
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(name);
