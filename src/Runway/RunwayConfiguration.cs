@@ -19,6 +19,7 @@ public static class RunwayConfiguration
         ("--node", "RUNWAY_NODE", "Runway:Node"),
         ("--max-upload-bytes", "RUNWAY_MAX_UPLOAD_BYTES", "Runway:MaxUploadBytes"),
         ("--run-as", "RUNWAY_RUN_AS", "Runway:RunAs"),
+        ("--log-format", "RUNWAY_LOG_FORMAT", "Runway:LogFormat"),
         // No flag: a password on the command line would show in `ps`.
         (null, "RUNWAY_ADMIN_PASSWORD", "Runway:Auth:AdminPassword"),
     ];

@@ -9,6 +9,7 @@ using Runway.Execution;
 using Runway.Execution.Local;
 using Runway.Execution.Slurm;
 using Runway.Files;
+using Runway.Logging;
 using Runway.Pipelines;
 using Runway.Runs;
 using Runway.Web;
@@ -30,6 +31,7 @@ public static class RunwayServer
         var options = builder.Configuration.GetSection(RunwayOptions.Section).Get<RunwayOptions>() ?? new RunwayOptions();
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(options);
+        builder.Logging.AddRunwayLogging(options.LogFormat);
 
         var paths = new RunwayPaths(options.DataDir);
         paths.EnsureCreated();
@@ -80,7 +82,7 @@ public static class RunwayServer
         var app = builder.Build();
         await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
         await app.Services.GetRequiredService<NodeRegistry>().ClaimAsync(node.Name, paths.DataDirectory, cancellationToken);
-        await app.Services.EnsureFirstAdminAsync(app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, Console.Out, cancellationToken);
+        await FirstAdminAsync(app, options, paths, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
         app.UseExceptionHandler();
@@ -88,6 +90,7 @@ public static class RunwayServer
         app.UseWebUi();
         app.UseRouting();
         app.UseAuthentication();
+        app.UseUserLogScope(options.LogFormat);
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapOpenApi().AllowAnonymous();
@@ -102,6 +105,30 @@ public static class RunwayServer
         app.MapFiles();
         app.MapWebUi();
         return app;
+    }
+
+    /// <summary>
+    /// Creates the first admin when there is none. Its generated password is shown once on the console, as
+    /// text; with JSON logs, whose lines go to a log shipper, it goes to a file only Runway's account can read,
+    /// and the log says where.
+    /// </summary>
+    private static async Task FirstAdminAsync(WebApplication app, RunwayOptions options, RunwayPaths paths, CancellationToken cancellationToken)
+    {
+        var urls = app.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls;
+        if (!RunwayLogging.IsJson(options.LogFormat))
+        {
+            await app.Services.EnsureFirstAdminAsync(urls, Console.Out, cancellationToken);
+            return;
+        }
+        await using var shown = new StringWriter();
+        await app.Services.EnsureFirstAdminAsync(urls, shown, cancellationToken);
+        if (shown.GetStringBuilder().Length > 0)
+        {
+            var file = Path.Combine(paths.DataDirectory, "first-admin-password.txt");
+            await File.WriteAllTextAsync(file, shown.ToString(), cancellationToken);
+            app.Services.GetRequiredService<ILogger<RunwayOptions>>().LogWarning(
+                "Runway created the first user, admin, with a generated password: it is in {PasswordFile}, readable only by Runway's account; delete the file once read", file);
+        }
     }
 
     /// <summary>Room for multipart boundaries and part headers around the largest accepted file.</summary>
