@@ -45,6 +45,9 @@ public sealed class RunwayOptions
     /// <summary>Console logs as readable text (<c>text</c>, the default) or one JSON object per line (<c>json</c>) for log shippers.</summary>
     public string LogFormat { get; set; } = "text";
 
+    /// <summary><c>GET /metrics</c> for Prometheus (README, "Metrics").</summary>
+    public Metrics.MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>How long a stopped run gets between TERM and KILL.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 

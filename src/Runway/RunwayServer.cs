@@ -10,6 +10,7 @@ using Runway.Execution.Local;
 using Runway.Execution.Slurm;
 using Runway.Files;
 using Runway.Logging;
+using Runway.Metrics;
 using Runway.Pipelines;
 using Runway.Runs;
 using Runway.Web;
@@ -70,6 +71,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name);
         builder.Services.AddWebUi();
+        builder.Services.AddRunwayMetrics(options.Metrics);
 
         // Only the web UI's cookies (sign-in, antiforgery) are protected with those keys, so the key ring is not
         // loaded at start-up (its hosted service) but on first use by a browser: an API-only server has no key file.
@@ -104,6 +106,7 @@ public static class RunwayServer
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();
+        app.MapRunwayMetrics(options.Metrics);
         return app;
     }
 

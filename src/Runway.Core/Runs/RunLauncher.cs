@@ -44,12 +44,15 @@ internal sealed class RunLauncher(
             {
                 // Cancelled between claim and start: nothing to stop.
                 await finisher.PersistAsync(RunOutcome.Final(id, new RunExit(null), StopCause.Canceled, null));
+                RunwayMetrics.Finished(run.Run, RunState.Canceled, null, clock.GetUtcNow());
                 finisher.Release(id);
                 return;
             }
             var handle = await executor.StartAsync(new RunLaunch(id, directory, spec), stopping);
             Interlocked.Increment(ref started);
-            run.Track(spec, executor, handle, clock.GetUtcNow());
+            var now = clock.GetUtcNow();
+            run.Track(spec, executor, handle, now);
+            RunwayMetrics.Started(run.Run, now);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -63,6 +66,8 @@ internal sealed class RunLauncher(
             logger.LogWarning(e, "Run {RunId} could not start: {Message}", id, message);
             await finisher.PersistAsync(new RunTransition(id, [RunState.Running], RunState.SystemError, message) { Message = message });
             finisher.Release(id);
+            RunwayMetrics.ExecutorErrors.Add(1, new KeyValuePair<string, object?>("executor", run.Run.Executor));
+            RunwayMetrics.Finished(run.Run, RunState.SystemError, null, clock.GetUtcNow());
             return;
         }
         if (run.Cause != StopCause.None)
@@ -107,6 +112,7 @@ internal sealed class RunLauncher(
             final = final with { EndedAt = startedAt };
         }
         var launches = await finisher.FinishAsync(run.Run.Id, final);
+        RunwayMetrics.Finished(run.Run, final.To, run.Run.StartedAt, final.EndedAt ?? clock.GetUtcNow());
         foreach (var next in launches)
         {
             _ = LaunchAsync(next);

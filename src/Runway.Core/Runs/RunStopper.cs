@@ -20,6 +20,7 @@ internal sealed class RunStopper(IRunStore store, ActiveRuns active, TimeProvide
             var run = await store.GetAsync(runId, cancellationToken);
             if (run is { State: RunState.Queued } && await store.TryTransitionAsync(toCanceled, cancellationToken))
             {
+                RunwayMetrics.Finished(run, RunState.Canceled, null, clock.GetUtcNow());
                 return await store.GetAsync(runId, cancellationToken);
             }
             if (run is { State: RunState.Running } && await store.RequestCancelAsync(runId, cancellationToken))

@@ -80,6 +80,8 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
             throw;
         }
         await audit.RecordAsync(owner, "file.upload", file.Id, address, cancellationToken);
+        RunwayMetrics.Uploads.Add(1);
+        RunwayMetrics.UploadedBytes.Add(file.Size);
         return file;
     }
 

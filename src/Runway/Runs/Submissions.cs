@@ -94,6 +94,7 @@ public sealed class Submissions(
             return Replay(stored, fingerprint);
         }
         scheduler.Wake();
+        RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
     }
 
