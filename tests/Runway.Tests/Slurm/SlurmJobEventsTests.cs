@@ -1,0 +1,93 @@
+using Runway.Execution.Slurm;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Slurm;
+
+/// <summary>What an operator (or Slurm itself) does to a running job, on the real cluster: the run follows it.</summary>
+public sealed class SlurmJobEventsTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>scontrol requeue: the run goes back to waiting (and shows why), runs again and succeeds, once.</summary>
+    [Fact]
+    public async Task Run_WaitsThenSucceeds_WhenItsJobIsRequeued()
+    {
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        var (id, job) = await RunningJobAsync(client, seconds: 4);
+
+        Assert.Equal(0, SlurmCluster.Run("scontrol", "requeue", job).Code);
+        // Slurm holds a requeued job back for a while (BeginTime): the run shows it waits.
+        await Eventually.TrueAsync(async () => (await SlurmWorld.GetRunAsync(client, id)).GetProperty("message").GetString()
+            == "queued on the cluster (Slurm: PENDING, BeginTime)", SlurmWorld.RunTimeout, "the run to show its requeued job waiting");
+        Assert.Equal("running", (await SlurmWorld.GetRunAsync(client, id)).GetProperty("state").GetString());
+        Assert.Equal(0, SlurmCluster.Run("scontrol", "update", $"JobId={job}", "StartTime=now").Code);
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        Assert.Equal(job, run.GetProperty("native_id").GetString());
+        Assert.Equal("1", SlurmWorld.Scontrol(job)["Restarts"]);
+        Assert.Equal([job], SlurmWorld.JobsNamed($"runway-{id}"));
+    }
+
+    /// <summary>scontrol suspend and resume: the run shows it is suspended, stays running, and succeeds once resumed.</summary>
+    [Fact]
+    public async Task Run_ShowsSuspended_ThenSucceeds_WhenItsJobIsSuspendedAndResumed()
+    {
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        var (id, job) = await RunningJobAsync(client, seconds: 3);
+
+        Assert.Equal(0, SlurmCluster.Run("scontrol", "suspend", job).Code);
+        try
+        {
+            await Eventually.TrueAsync(async () => (await SlurmWorld.GetRunAsync(client, id)).GetProperty("message").GetString()
+                == "suspended in Slurm (SUSPENDED)", SlurmWorld.RunTimeout, "the run to show its job suspended");
+            Assert.Equal("running", (await SlurmWorld.GetRunAsync(client, id)).GetProperty("state").GetString());
+        }
+        finally
+        {
+            SlurmCluster.Run("scontrol", "resume", job);
+        }
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+    }
+
+    /// <summary>
+    /// The test cluster keeps no accounting (accounting_storage/none): sacct says so once, and from then on
+    /// the state of jobs that left squeue comes from one scontrol show job.
+    /// </summary>
+    [Fact]
+    public async Task Accounting_FallsBackToScontrol_WhenTheClusterKeepsNoAccounting()
+    {
+        Requires.Slurm();
+        if (SlurmCluster.Run("scontrol", "show", "config").Output.Split('\n')
+            .FirstOrDefault(l => l.StartsWith("AccountingStorageType", StringComparison.Ordinal)) is not { } storage
+            || !storage.Contains("accounting_storage/none", StringComparison.Ordinal))
+        {
+            Requires.Skip("this cluster keeps job accounting: sacct answers, no fallback to test");
+        }
+        var (_, output) = SlurmCluster.Run("sbatch", "--parsable", "--output=/dev/null", "--wrap", "exit 4");
+        var job = SlurmOutput.JobId(output) ?? throw new InvalidOperationException($"sbatch: {output}");
+        var commands = new SlurmCommands(new SlurmOptions { CommandTimeout = TimeSpan.FromSeconds(10) });
+        var queries = new SlurmQueries(commands);
+        await Eventually.TrueAsync(() => SlurmWorld.Scontrol(job)["JobState"] == "FAILED", SlurmWorld.RunTimeout, $"job {job} to fail");
+
+        var first = await queries.AccountingAsync([job], Ct);
+        var second = await queries.AccountingAsync([job], Ct);
+
+        Assert.Equal(new SlurmJob(job, "FAILED", "NonZeroExitCode", 4), Assert.Single(first));
+        Assert.Equal(first, second);
+        Assert.Equal(1, commands.Issued["sacct"]);
+        Assert.Equal(2, commands.Issued["scontrol"]);
+    }
+
+    private static async Task<(string Id, string Job)> RunningJobAsync(HttpClient client, int seconds)
+    {
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-sleep", @params = new { seconds } })).GetProperty("id").GetString()!;
+        var job = await SlurmWorld.WaitForJobAsync(client, id);
+        await Eventually.TrueAsync(() => SlurmWorld.Scontrol(job)["JobState"] == "RUNNING", SlurmWorld.RunTimeout, $"job {job} to run");
+        return (id, job);
+    }
+}
