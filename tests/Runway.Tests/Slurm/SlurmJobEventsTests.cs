@@ -54,6 +54,38 @@ public sealed class SlurmJobEventsTests
         Assert.Equal("succeeded", run.GetProperty("state").GetString());
     }
 
+    /// <summary>gpus → --gres=gpu:N, scheduled on the cluster's GPUs (the test cluster's are fake, two of them).</summary>
+    [Fact]
+    public async Task Gpus_ReachSlurmAsGres_AndTheJobGetsThem()
+    {
+        RequiresConfig("GresTypes", "gpu", "the cluster has no GPUs (GresTypes): scripts/slurm-single-node.sh configures two fake ones");
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-gpu" })).GetProperty("id").GetString()!;
+        var job = await SlurmWorld.WaitForJobAsync(client, id);
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        Assert.Equal("gres:gpu:2", SlurmWorld.Scontrol(job)["TresPerNode"]);
+        Assert.Equal("0,1", File.ReadAllText(Path.Combine(app.DataDirectory, "runs", id, "gpus.txt")));
+    }
+
+    /// <summary>A job over its --mem is killed by Slurm's cgroup: the run fails with OUT_OF_MEMORY in its message, apart from other failures.</summary>
+    [Fact]
+    public async Task Run_FailsWithOutOfMemory_WhenItsJobUsesMoreThanItsMemory()
+    {
+        RequiresConfig("TaskPlugin", "task/cgroup", "Slurm does not constrain memory here (TaskPlugin is not task/cgroup: no cgroup v1 memory hierarchy)");
+        await using var app = SlurmWorld.App();
+        using var client = await app.CreateUserClientAsync();
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-oom" })).GetProperty("id").GetString()!;
+
+        var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+
+        Assert.Equal("failed", run.GetProperty("state").GetString());
+        Assert.Contains("(Slurm: OUT_OF_MEMORY, OutOfMemory)", run.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The test cluster keeps no accounting (accounting_storage/none): sacct says so once, and from then on
     /// the state of jobs that left squeue comes from one scontrol show job.
@@ -61,13 +93,7 @@ public sealed class SlurmJobEventsTests
     [Fact]
     public async Task Accounting_FallsBackToScontrol_WhenTheClusterKeepsNoAccounting()
     {
-        Requires.Slurm();
-        if (SlurmCluster.Run("scontrol", "show", "config").Output.Split('\n')
-            .FirstOrDefault(l => l.StartsWith("AccountingStorageType", StringComparison.Ordinal)) is not { } storage
-            || !storage.Contains("accounting_storage/none", StringComparison.Ordinal))
-        {
-            Requires.Skip("this cluster keeps job accounting: sacct answers, no fallback to test");
-        }
+        RequiresConfig("AccountingStorageType", "accounting_storage/none", "this cluster keeps job accounting: sacct answers, no fallback to test");
         var (_, output) = SlurmCluster.Run("sbatch", "--parsable", "--output=/dev/null", "--wrap", "exit 4");
         var job = SlurmOutput.JobId(output) ?? throw new InvalidOperationException($"sbatch: {output}");
         var commands = new SlurmCommands(new SlurmOptions { CommandTimeout = TimeSpan.FromSeconds(10) });
@@ -81,6 +107,17 @@ public sealed class SlurmJobEventsTests
         Assert.Equal(first, second);
         Assert.Equal(1, commands.Issued["sacct"]);
         Assert.Equal(2, commands.Issued["scontrol"]);
+    }
+
+    /// <summary>Slurm, with <paramref name="value"/> in the setting <paramref name="key"/> of <c>scontrol show config</c>.</summary>
+    private static void RequiresConfig(string key, string value, string why)
+    {
+        Requires.Slurm();
+        var line = SlurmCluster.Run("scontrol", "show", "config").Output.Split('\n').FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal));
+        if (line is null || !line.Contains(value, StringComparison.Ordinal))
+        {
+            Requires.Skip(why);
+        }
     }
 
     private static async Task<(string Id, string Job)> RunningJobAsync(HttpClient client, int seconds)

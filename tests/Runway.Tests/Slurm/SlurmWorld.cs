@@ -182,6 +182,23 @@ internal static class SlurmWorld
               partition: debug
               options: [--nice=7]
             """);
+        // Slurm gives a job its GPUs' indexes in CUDA_VISIBLE_DEVICES.
+        Write("slurm-gpu", """
+            name: slurm-gpu
+            version: '1'
+            executor: slurm
+            resources: {gpus: 2}
+            command: [/bin/sh, -c, 'printf %s "$CUDA_VISIBLE_DEVICES" > gpus.txt']
+            outputs: [gpus.txt]
+            """);
+        // tail keeps every byte of a file without newlines: with /dev/zero, memory grows until the limit.
+        Write("slurm-oom", """
+            name: slurm-oom
+            version: '1'
+            executor: slurm
+            resources: {memory: 40M}
+            command: [/usr/bin/tail, /dev/zero]
+            """);
         Write("local-true", """
             name: local-true
             version: '1'
