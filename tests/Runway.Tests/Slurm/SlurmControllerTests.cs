@@ -90,6 +90,39 @@ public sealed class SlurmControllerTests
         Assert.Equal([job], SlurmWorld.JobsNamed($"runway-{id}"));
     }
 
+    /// <summary>A cancel of a run still looked for by name: its job is cancelled once it is found.</summary>
+    [Fact]
+    public async Task Cancel_CancelsTheJobOnceFoundByName_WhenRequestedBeforeTheControllerIsBack()
+    {
+        RequiresControl();
+        var (data, id, job) = await SlurmWorld.SubmittedByAnEarlierServerAsync(seconds: 120);
+        try
+        {
+            File.Delete(Path.Combine(data, "runs", id, "slurm_job_id"));
+            await SlurmWorld.SetNativeIdAsync(data, id, null);
+            await using var second = SlurmWorld.App(data, more: ShortReattach);
+            HttpClient client = null!;
+
+            await WhileControllerIsDownAsync(async () =>
+            {
+                client = await second.CreateUserClientAsync();
+                using var cancel = await client.PostAsync($"/api/v1/runs/{id}/cancel", null, Ct);
+                cancel.EnsureSuccessStatusCode();
+                await AssertRunningWhileDegradedAsync(second, client, id, TimeSpan.FromSeconds(1));
+            });
+
+            using var _ = client;
+            var run = await RunwayApp.WaitFinalAsync(client, id, SlurmWorld.RunTimeout);
+            Assert.Equal("canceled", run.GetProperty("state").GetString());
+            Assert.Equal(job, run.GetProperty("native_id").GetString());
+            await Eventually.TrueAsync(() => SlurmWorld.Scontrol(job)["JobState"] == "CANCELLED", SlurmWorld.RunTimeout, $"job {job} to be cancelled");
+        }
+        finally
+        {
+            SlurmCluster.Run("scancel", job);
+        }
+    }
+
     /// <summary>
     /// As above, but Slurm has no job of the run's name (renamed here; in life: Runway died before sbatch
     /// reached Slurm, or Slurm forgot it): no longer running forever, system_error once Slurm has answered
