@@ -12,16 +12,24 @@
 # Idempotent: a daemon already running (pid file, and /proc/PID/exe is its binary) is reused; a changed
 # configuration restarts only the daemons this script started. Settings (environment):
 #   RUNWAY_SLURM_CPUS (default 8: more than the machine has, so tests run jobs side by side; Slurm
-#   oversubscribes the host), RUNWAY_SLURM_PARTITION (debug), RUNWAY_SLURM_UP_TIMEOUT (60).
+#   oversubscribes the host), RUNWAY_SLURM_PARTITION (debug), RUNWAY_SLURM_UP_TIMEOUT (60),
+#   RUNWAY_SLURM_GPUS (default 2: fake GPUs, gres/gpu over /dev/null-like files, so --gres=gpu:N is
+#   scheduled and counted as on a real GPU node; no device is given to jobs).
+# Where the kernel has a cgroup v1 memory hierarchy (/sys/fs/cgroup/memory), jobs run under task/cgroup with
+# their memory constrained, as on a production cluster: a job over its --mem ends OUT_OF_MEMORY. Elsewhere
+# task/none (Slurm 22.05's cgroup/v2 needs systemd, which this script does without).
 set -euo pipefail
 
 MODE=${1:-up}
 CPUS=${RUNWAY_SLURM_CPUS:-8}
+GPUS=${RUNWAY_SLURM_GPUS:-2}
 PARTITION=${RUNWAY_SLURM_PARTITION:-debug}
 UP_TIMEOUT=${RUNWAY_SLURM_UP_TIMEOUT:-60}
 CLUSTER=runway
 
 CONF=/etc/slurm/slurm.conf
+GRES_CONF=/etc/slurm/gres.conf
+CGROUP_CONF=/etc/slurm/cgroup.conf
 OWN=/run/runway-slurm          # pids of the daemons this script started
 RUN=/run/slurm
 LOGS=/var/log/slurm
@@ -78,11 +86,46 @@ start_munge() {
     pid_of /run/munge/munged.pid /usr/sbin/munged >"$OWN/munged.pid" || true
 }
 
-# Writes slurm.conf; returns 0 when it changed.
+# install_conf TMP FILE: puts TMP in place of FILE (keeping a FILE this script did not write); 0 when it changed.
+install_conf() {
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then rm -f "$1"; return 1; fi
+    if [ -f "$2" ] && ! grep -qF "$MARK" "$2"; then
+        cp -p "$2" "$2.before-runway"
+        say "kept the earlier $2 as $2.before-runway"
+    fi
+    install -D -m 0644 "$1" "$2" && rm -f "$1"
+}
+
+# The fake GPUs: gres/gpu needs one device file per GPU; any existing character devices do, since no
+# job is given them (ConstrainDevices=no). Returns 0 when gres.conf changed.
+write_gres_conf() {
+    local node=$1 tmp i
+    tmp=$(mktemp)
+    { echo "$MARK"; echo "AutoDetect=off"
+      for i in $(seq "$GPUS"); do
+          echo "NodeName=$node Name=gpu File=$(echo /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | cut -d' ' -f"$i")"
+      done; } >"$tmp"
+    install_conf "$tmp" "$GRES_CONF"
+}
+
+write_cgroup_conf() {
+    local tmp
+    tmp=$(mktemp)
+    printf '%s\nCgroupPlugin=autodetect\nConstrainRAMSpace=yes\nConstrainCores=no\nConstrainDevices=no\n' "$MARK" >"$tmp"
+    install_conf "$tmp" "$CGROUP_CONF"
+}
+
+# Writes slurm.conf, gres.conf and cgroup.conf; returns 0 when one changed.
 write_conf() {
-    local node memory tmp
+    local node memory tmp changed=1 task=task/none proctrack=proctrack/linuxproc
     node=$(hostname -s)
     memory=$(awk '/^MemTotal:/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
+    [ "$GPUS" -ge 1 ] && [ "$GPUS" -le 6 ] || die "RUNWAY_SLURM_GPUS must be 1 to 6"
+    if [ -d /sys/fs/cgroup/memory ] && [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+        task=task/cgroup proctrack=proctrack/cgroup
+        write_cgroup_conf && changed=0
+    fi
+    write_gres_conf "$node" && changed=0
     tmp=$(mktemp)
     cat >"$tmp" <<CONF
 $MARK
@@ -98,8 +141,8 @@ SlurmctldPidFile=$RUN/slurmctld.pid
 SlurmdPidFile=$RUN/slurmd.pid
 SlurmctldLogFile=$LOGS/slurmctld.log
 SlurmdLogFile=$LOGS/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=$proctrack
+TaskPlugin=$task
 MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
@@ -114,20 +157,17 @@ MinJobAge=300
 KillWait=5
 InactiveLimit=0
 SlurmdTimeout=60
+GresTypes=gpu
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 # More CPUs than the machine has: short test jobs run side by side.
 SlurmdParameters=config_overrides
-NodeName=$node NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$memory State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$memory Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=$PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
-    if [ -f "$CONF" ] && cmp -s "$tmp" "$CONF"; then rm -f "$tmp"; return 1; fi
-    if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
-        cp -p "$CONF" "$CONF.before-runway"
-        say "kept the earlier $CONF as $CONF.before-runway"
-    fi
-    install -D -m 0644 "$tmp" "$CONF" && rm -f "$tmp"
-    say "wrote $CONF (node $node, $CPUS CPUs, ${memory} MiB)"
+    install_conf "$tmp" "$CONF" && changed=0
+    [ "$changed" -eq 0 ] && say "wrote $CONF (node $node, $CPUS CPUs, ${memory} MiB, $GPUS fake GPUs, $task)"
+    return "$changed"
 }
 
 prepare_directories() {

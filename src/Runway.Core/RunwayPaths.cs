@@ -1,20 +1,24 @@
 namespace Runway;
 
 /// <summary>
-/// Where everything lives under the data directory. Every path Runway writes is built here from ids it
-/// generated, never from a name a user typed, so nothing is written outside the data directory.
+/// Where everything lives under the data directory, and the run directories (in the data directory's runs/,
+/// or where <c>Runway:RunsDirectory</c> says: a Slurm cluster's compute nodes must see them). Every path
+/// Runway writes is built here from ids it generated, never from a name a user typed, so nothing is written
+/// outside these two directories.
 /// </summary>
 public sealed class RunwayPaths
 {
-    public RunwayPaths(string dataDirectory)
+    public RunwayPaths(string dataDirectory, string? runsDirectory = null)
     {
         DataDirectory = Path.GetFullPath(dataDirectory);
-        RunsDirectory = Path.Combine(DataDirectory, "runs");
+        RunsDirectory = string.IsNullOrEmpty(runsDirectory) ? Path.Combine(DataDirectory, "runs") : Path.GetFullPath(runsDirectory);
         FilesDirectory = Path.Combine(DataDirectory, "files");
         UploadsDirectory = Path.Combine(DataDirectory, "tmp");
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>Where run directories live: the data directory's runs/ unless configured elsewhere.</summary>
     public string RunsDirectory { get; }
 
     /// <summary>Uploaded files, one blob per file id.</summary>
@@ -38,8 +42,10 @@ public sealed class RunwayPaths
     /// Nobody but the server's user may read the data directory, whatever the isolation of runs: it holds
     /// runway.db (password and token hashes), the keys and every user's uploads. The data directory and
     /// Runway's directories in it become 0700, Runway's files 0600: what an older Runway, or a hand, left
-    /// more open. The run directories inside runs/ are the runs' own (runs/ itself is 0700). New files get
-    /// these modes from the server's umask 077 (Program.cs). Links are left alone, never followed.
+    /// more open. The run directories inside runs/ are the runs' own (runs/ itself is 0700, as is a runs
+    /// directory elsewhere: runs see their own directory through a bind mount, never by walking it; see
+    /// RunIsolation). New files get these modes from the server's umask 077 (Program.cs). Links are left
+    /// alone, never followed.
     /// </summary>
     public void MakePrivate()
     {
@@ -50,6 +56,7 @@ public sealed class RunwayPaths
             return;
         }
         File.SetUnixFileMode(DataDirectory, directoryMode);
+        SetMode(new DirectoryInfo(RunsDirectory), directoryMode);
         foreach (var entry in new DirectoryInfo(DataDirectory).EnumerateFileSystemInfos())
         {
             if (entry.LinkTarget is not null)

@@ -13,6 +13,7 @@ public static class RunwayConfiguration
     [
         ("--urls", "RUNWAY_URLS", "urls"),
         ("--data-dir", "RUNWAY_DATA_DIR", "Runway:DataDir"),
+        ("--runs-dir", "RUNWAY_RUNS_DIRECTORY", "Runway:RunsDirectory"),
         ("--pipelines", "RUNWAY_PIPELINES", "Runway:Pipelines"),
         ("--concurrency", "RUNWAY_CONCURRENCY", "Runway:Concurrency"),
         ("--database", "RUNWAY_DATABASE", "Runway:Database"),

@@ -12,8 +12,14 @@ public sealed class RunwayOptions
 {
     public const string Section = "Runway";
 
-    /// <summary>Where the database (SQLite), uploads and run directories live.</summary>
+    /// <summary>Where the database (SQLite), uploads and (unless <see cref="RunsDirectory"/> says otherwise) run directories live.</summary>
     public string DataDir { get; set; } = "runway-data";
+
+    /// <summary>
+    /// Where run directories live; empty for the data directory's runs/. Slurm jobs read and write their run
+    /// directory on the compute nodes, so for Slurm this must be a directory shared with them, at the same path.
+    /// </summary>
+    public string RunsDirectory { get; set; } = "";
 
     /// <summary>The directory of pipeline YAML files.</summary>
     public string Pipelines { get; set; } = "pipelines";

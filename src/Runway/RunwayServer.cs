@@ -34,7 +34,7 @@ public static class RunwayServer
         builder.Services.AddSingleton(options);
         builder.Logging.AddRunwayLogging(options.LogFormat);
 
-        var paths = new RunwayPaths(options.DataDir);
+        var paths = new RunwayPaths(options.DataDir, options.RunsDirectory);
         paths.EnsureCreated();
         paths.MakePrivate();
         builder.Services.AddSingleton(paths);
@@ -177,7 +177,7 @@ public static class RunwayServer
     private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
-        services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
+        services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs, sp.GetRequiredService<RunwayPaths>().RunsDirectory), sp));
         services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
             sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor));

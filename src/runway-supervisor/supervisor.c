@@ -21,8 +21,9 @@
  *
  * Protocol, both ways: frames of a u32 length then that many bytes; integers little-endian; a string is
  * a u32 length then its bytes (no NUL). Server to supervisor:
- *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account), u32 uid, u32 gid,
- *       str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V")
+ *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 hide runs_dir), u32 uid, u32 gid,
+ *       str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
+ *       [str runs_dir: with flag 8 only, the runs directory outside the data directory, hidden as well]
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
@@ -60,6 +61,7 @@
 #define FLAG_ISOLATE 1u
 #define FLAG_USERNS 2u
 #define FLAG_ACCOUNT 4u
+#define FLAG_RUNS 8u
 #define MAX_FRAME (8u << 20)
 #define MAX_CLIENTS 8
 #define MAX_ITEMS 65536
@@ -82,7 +84,7 @@ struct client {
 struct request {
     uint64_t id;
     uint32_t flags, uid, gid;
-    char *data_dir, *run_dir, *program;
+    char *data_dir, *run_dir, *program, *runs_dir;
     char **argv, **envp;
 };
 
@@ -291,6 +293,7 @@ static void free_request(struct request *q)
     free(q->data_dir);
     free(q->run_dir);
     free(q->program);
+    free(q->runs_dir);
     free_strs(q->argv);
     free_strs(q->envp);
 }
@@ -410,7 +413,7 @@ static int pending_stop(void)
  * supervisor: a stop sent before a handler is set stays pending instead of being dropped (a pid namespace's
  * init never gets a signal it has no handler for).
  * 1. Isolated: map root to the server's user (user namespace), make every mount private, hide the data
- *    directory under a tmpfs, bind the run directory back from the open descriptor, mount a /proc of the
+ *    directory (and a runs directory outside it) under a tmpfs, bind the run directory back from the open descriptor, mount a /proc of the
  *    run's own pid namespace.
  * 2. Lead a new session and process group: a stop signals the group.
  * 3. Wait for the supervisor's go (the pid files are written), so a run without them never ran.
@@ -441,6 +444,9 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
         }
         if (mount("runway", q->data_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
             fail(status, ISOLATE_FAILED, "mounting a tmpfs over the data directory");
+        /* A runs directory outside the data directory holds the other runs' directories: hidden too. */
+        if ((q->flags & FLAG_RUNS) && mount("runway", q->runs_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+            fail(status, ISOLATE_FAILED, "mounting a tmpfs over the runs directory");
         make_path(status, q->run_dir);
         if (mount(".", q->run_dir, NULL, MS_BIND, NULL) < 0)
             fail(status, ISOLATE_FAILED, "binding the run directory back");
@@ -515,7 +521,8 @@ static void start_run(struct client *c, struct request *q)
 {
     char message[600];
     if (!q->program || !q->run_dir || !q->argv || !q->envp || !q->argv[0] || q->run_dir[0] != '/'
-        || ((q->flags & FLAG_ISOLATE) && (!q->data_dir || q->data_dir[0] != '/'))) {
+        || ((q->flags & FLAG_ISOLATE) && (!q->data_dir || q->data_dir[0] != '/'))
+        || ((q->flags & FLAG_RUNS) && (!(q->flags & FLAG_ISOLATE) || !q->runs_dir || q->runs_dir[0] != '/'))) {
         reply_failed(c, q->id, "malformed start request");
         return;
     }
@@ -677,6 +684,8 @@ static void handle_frame(struct client *c, const unsigned char *data, size_t siz
     q.program = get_str(&r);
     q.argv = get_strs(&r);
     q.envp = get_strs(&r);
+    if (q.flags & FLAG_RUNS)
+        q.runs_dir = get_str(&r);
     if (r.bad || r.p != r.end)
         reply_failed(c, q.id, "malformed start request");
     else

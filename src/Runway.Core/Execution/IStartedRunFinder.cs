@@ -7,6 +7,13 @@ namespace Runway.Execution;
 /// </summary>
 public interface IStartedRunFinder
 {
-    /// <summary>The native id of the run if it was started, else null.</summary>
+    /// <summary>
+    /// Said of a run that may have started, when only the backend can tell and asking it would hold up the
+    /// caller (a Slurm job found by its name, the controller perhaps down): the run is attached with it as
+    /// its native id, and the executor finds and records the real one itself.
+    /// </summary>
+    public const string AskLater = "";
+
+    /// <summary>The native id of the run if it was started, null if not, or <see cref="AskLater"/>.</summary>
     string? FindNativeId(RunLaunch launch);
 }

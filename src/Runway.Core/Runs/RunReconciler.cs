@@ -11,8 +11,10 @@ namespace Runway.Runs;
 /// <item>running, native id → <see cref="IExecutor.Attach"/>: an exit already recorded ends the run now with
 /// it; a live process is watched until it ends; a process gone without a recorded exit → system_error.</item>
 /// <item>running, no native id, the executor finds one (<see cref="IStartedRunFinder"/>: a local run's pid
-/// file; a Slurm run's job id file, or its job found by name) → it started before the server died: record
-/// the id and attach as above.</item>
+/// file; a Slurm run's job id file) → it started before the server died: record the id and attach as above.</item>
+/// <item>running, no native id, the executor can tell only later (<see cref="IStartedRunFinder.AskLater"/>: a
+/// Slurm run whose submission began, its job to be found by name) → attached without an id; the executor
+/// records the id when it finds the job, or ends the run (<see cref="Execution.Slurm.SlurmTracker"/>).</item>
 /// <item>running, no native id, none found → it never started: back to queued, so it runs exactly once;
 /// canceled instead when a cancel was requested (<see cref="RunHandBack"/>).</item>
 /// <item>spec unreadable, or no executor of that name here → system_error.</item>
@@ -70,7 +72,7 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
             logger.LogInformation("Run {RunId} was claimed but never started; handed back: {State}", run.Id, now?.ToWire());
             return null;
         }
-        if (run.NativeId is null)
+        if (run.NativeId is null && nativeId != IStartedRunFinder.AskLater)
         {
             await store.SetNativeIdAsync(run.Id, nativeId, cancellationToken);
             run.NativeId = nativeId;

@@ -104,6 +104,36 @@ public sealed class RunIsolationTests : IAsyncLifetime
         Assert.Equal("original", File.ReadAllText(Path.Combine(app.DataDirectory, "files", upload)));
     }
 
+    /// <summary>
+    /// A runs directory outside the data directory (Runway:RunsDirectory) holds the run directories, is private,
+    /// and a run cannot read another's log there (IsolatedExecutorTests shows it hidden in every mode).
+    /// </summary>
+    [Fact]
+    public async Task Run_CannotReadAnotherRunsLog_WhenTheRunsDirectoryIsOutsideTheDataDirectory()
+    {
+        var runs = Path.Combine(Directory.CreateTempSubdirectory("runway-runs-").FullName, "runs");
+        await using var separate = new RunwayApp(pipelines, settings: new Dictionary<string, string> { ["Runway:RunsDirectory"] = runs });
+        try
+        {
+            using var ana = await separate.CreateUserClientAsync("ana");
+            using var bob = await separate.CreateUserClientAsync("bob");
+            var first = await RunAsync(ana, new { pipeline = "peek", @params = new { path = "/etc/hostname" } });
+            var log = Path.Combine(runs, first.GetProperty("id").GetString()!, "stdout.log");
+            Assert.True(File.Exists(log), $"{log}: run directories should be in the configured runs directory");
+            Assert.False(Directory.Exists(Path.Combine(separate.DataDirectory, "runs", first.GetProperty("id").GetString()!)));
+            Assert.Equal((UnixFileMode)0b111_000_000, File.GetUnixFileMode(runs));
+
+            var peek = await RunAsync(bob, new { pipeline = "peek", @params = new { path = log } });
+
+            Assert.Equal("failed", peek.GetProperty("state").GetString());
+            Assert.Equal("", await LogAsync(bob, peek, "stdout"));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(runs)!, recursive: true);
+        }
+    }
+
     private static async Task<JsonElement> RunAsync(HttpClient client, object body) =>
         await RunwayApp.WaitFinalAsync(client, (await RunwayApp.SubmitAsync(client, body)).GetProperty("id").GetString()!);
 

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Slurm;
@@ -9,7 +8,7 @@ public sealed class SlurmRestartTests
     [Fact]
     public async Task Restart_TakesBackTheRunningJob_AndItEndsSucceeded()
     {
-        var (data, id, job) = await SubmittedByAnEarlierServerAsync(seconds: 4);
+        var (data, id, job) = await SlurmWorld.SubmittedByAnEarlierServerAsync(seconds: 4);
 
         await using var second = SlurmWorld.App(data);
         using var again = await second.CreateUserClientAsync();
@@ -27,9 +26,9 @@ public sealed class SlurmRestartTests
     [Fact]
     public async Task Restart_FindsTheJobByName_WhenItsIdWasNeverRecorded()
     {
-        var (data, id, job) = await SubmittedByAnEarlierServerAsync(seconds: 4);
+        var (data, id, job) = await SlurmWorld.SubmittedByAnEarlierServerAsync(seconds: 4);
         File.Delete(Path.Combine(data, "runs", id, "slurm_job_id"));
-        await SetNativeIdAsync(data, id, null);
+        await SlurmWorld.SetNativeIdAsync(data, id, null);
 
         await using var second = SlurmWorld.App(data);
         using var again = await second.CreateUserClientAsync();
@@ -44,10 +43,10 @@ public sealed class SlurmRestartTests
     [Fact]
     public async Task Restart_EndsTheRunInSystemError_WhenItsJobVanishedFromSlurm()
     {
-        var (data, id, job) = await SubmittedByAnEarlierServerAsync(seconds: 30);
+        var (data, id, job) = await SlurmWorld.SubmittedByAnEarlierServerAsync(seconds: 30);
         try
         {
-            await SetNativeIdAsync(data, id, "987654321");
+            await SlurmWorld.SetNativeIdAsync(data, id, "987654321");
 
             await using var second = SlurmWorld.App(data);
             using var again = await second.CreateUserClientAsync();
@@ -61,26 +60,5 @@ public sealed class SlurmRestartTests
         {
             SlurmCluster.Run("scancel", job);
         }
-    }
-
-    /// <summary>A sleep run submitted to Slurm by a server that then stopped (its job goes on): its data directory, run and job.</summary>
-    private static async Task<(string Data, string Id, string Job)> SubmittedByAnEarlierServerAsync(int seconds)
-    {
-        var data = Directory.CreateTempSubdirectory("runway-slurm-restart-").FullName;
-        await using var first = SlurmWorld.App(data);
-        using var client = await first.CreateUserClientAsync();
-        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-sleep", @params = new { seconds } })).GetProperty("id").GetString()!;
-        return (data, id, await SlurmWorld.WaitForJobAsync(client, id));
-    }
-
-    private static async Task SetNativeIdAsync(string data, string id, string? nativeId)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(data, "runway.db")};Pooling=false");
-        await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var update = connection.CreateCommand();
-        update.CommandText = "UPDATE runs SET native_id = $native WHERE id = $id";
-        update.Parameters.AddWithValue("$id", id);
-        update.Parameters.AddWithValue("$native", (object?)nativeId ?? DBNull.Value);
-        Assert.Equal(1, await update.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
     }
 }

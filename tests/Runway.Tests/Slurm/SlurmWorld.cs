@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Runway;
 using Runway.Tests.Fixtures;
 
@@ -34,14 +35,40 @@ internal static class SlurmWorld
     }
 
     /// <summary>A server with the Slurm executor; Slurm itself must be up.</summary>
-    public static RunwayApp App(string? dataDirectory = null, int concurrency = 4)
+    public static RunwayApp App(string? dataDirectory = null, int concurrency = 4, IReadOnlyDictionary<string, string>? more = null)
     {
         Requires.Slurm();
         if (dataDirectory is not null)
         {
             WaitForLockReleased(dataDirectory);
         }
-        return new RunwayApp(PipelinesDirectory, concurrency, Settings(dataDirectory));
+        var settings = Settings(dataDirectory);
+        foreach (var (key, value) in more ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+        return new RunwayApp(PipelinesDirectory, concurrency, settings);
+    }
+
+    /// <summary>A sleep run submitted to Slurm by a server that then stopped (its job goes on): its data directory, run and job.</summary>
+    public static async Task<(string Data, string Id, string Job)> SubmittedByAnEarlierServerAsync(int seconds)
+    {
+        var data = Directory.CreateTempSubdirectory("runway-slurm-restart-").FullName;
+        await using var first = App(data);
+        using var client = await first.CreateUserClientAsync();
+        var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-sleep", @params = new { seconds } })).GetProperty("id").GetString()!;
+        return (data, id, await WaitForJobAsync(client, id));
+    }
+
+    public static async Task SetNativeIdAsync(string data, string id, string? nativeId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(data, "runway.db")};Pooling=false");
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE runs SET native_id = $native WHERE id = $id";
+        update.Parameters.AddWithValue("$id", id);
+        update.Parameters.AddWithValue("$native", (object?)nativeId ?? DBNull.Value);
+        Assert.Equal(1, await update.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
     }
 
     /// <summary>
@@ -154,6 +181,23 @@ internal static class SlurmWorld
             slurm:
               partition: debug
               options: [--nice=7]
+            """);
+        // Slurm gives a job its GPUs' indexes in CUDA_VISIBLE_DEVICES.
+        Write("slurm-gpu", """
+            name: slurm-gpu
+            version: '1'
+            executor: slurm
+            resources: {gpus: 2}
+            command: [/bin/sh, -c, 'printf %s "$CUDA_VISIBLE_DEVICES" > gpus.txt']
+            outputs: [gpus.txt]
+            """);
+        // tail keeps every byte of a file without newlines: with /dev/zero, memory grows until the limit.
+        Write("slurm-oom", """
+            name: slurm-oom
+            version: '1'
+            executor: slurm
+            resources: {memory: 40M}
+            command: [/usr/bin/tail, /dev/zero]
             """);
         Write("local-true", """
             name: local-true

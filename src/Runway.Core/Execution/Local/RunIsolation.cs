@@ -23,13 +23,14 @@ public sealed record RunAccount(string Name, uint Uid, uint Gid);
 /// <summary>
 /// Starts a run's wrapper (<c>/bin/sh run.sh prog args</c>) so that it cannot see the data directory:
 /// <c>unshare [--user --map-root-user] --mount --propagation private --pid --fork --kill-child -- /bin/sh -c
-/// ISOLATE sh MOUNT SETPRIV DATA_DIR RUN_DIR [UID GID] -- /bin/sh run.sh prog args</c>.
+/// ISOLATE sh MOUNT SETPRIV DATA_DIR RUNS_DIR RUN_DIR [UID GID] -- /bin/sh run.sh prog args</c>.
 /// </summary>
 /// <remarks>
 /// <list type="number">
 /// <item>The isolate step (<see cref="IsolateScript"/>) is fixed text; every path reaches it as an argument
 /// ("$@"), so nothing a user typed is ever parsed by a shell.</item>
-/// <item>An empty tmpfs hides the data directory (runway.db, keys, uploads, other runs), and the run
+/// <item>An empty tmpfs hides the data directory (runway.db, keys, uploads, other runs), another one the runs
+/// directory when it is outside the data directory (<c>Runway:RunsDirectory</c>; RUNS_DIR is empty otherwise), and the run
 /// directory is bound back at its own path from the working directory, which was opened before the tmpfs
 /// hid it (hence --no-canonicalize: a path to "." would be looked up again, under the tmpfs).</item>
 /// <item>A /proc of the new pid namespace shows the run only its own processes. When the wrapper, the
@@ -53,17 +54,21 @@ public sealed class RunIsolation
     private static readonly ConcurrentDictionary<string, Lazy<(IsolationMode Mode, bool UserNamespace, string Detail)>> Probed = new(StringComparer.Ordinal);
 
     // Started by unshare as root of the new namespaces, in the run directory. Arguments: mount, setpriv,
-    // the data directory, the run directory, then "--" or "UID GID --", then the wrapper's argv.
+    // the data directory, the runs directory outside it or "", the run directory, then "--" or "UID GID --",
+    // then the wrapper's argv.
     // 1. The mounts' mkdir must not inherit the server's umask 077: the run account walks those directories.
     // 2. /proc/self/stat is read before the new /proc hides the outer pids: its fifth field is the run's
     //    process group as the server knows it, which the wrapper records in pid.wrapper.
     private const string IsolateScript =
         """
         umask 022
-        mount=$1 setpriv=$2 data=$3 run=$4
-        shift 4
+        mount=$1 setpriv=$2 data=$3 runs=$4 run=$5
+        shift 5
         read -r _ _ _ _ group _ </proc/self/stat || exit 125
         "$mount" -t tmpfs -o mode=0755,size=1m,nosuid,nodev runway "$data" || exit 125
+        if [ -n "$runs" ]; then
+            "$mount" -t tmpfs -o mode=0755,size=1m,nosuid,nodev runway "$runs" || exit 125
+        fi
         "$mount" --no-canonicalize --mkdir --bind . "$run" || exit 125
         "$mount" -t proc -o nosuid,nodev,noexec proc /proc || exit 125
         export RUNWAY_PROCESS_GROUP="$group"
@@ -77,14 +82,16 @@ public sealed class RunIsolation
         """;
 
     private readonly string dataDirectory;
+    private readonly string runsDirectory;
     private readonly bool userNamespace;
     private readonly Tools? tools;
 
-    private RunIsolation(IsolationMode mode, string detail, string dataDirectory, RunAccount? account, bool userNamespace, Tools? tools)
+    private RunIsolation(IsolationMode mode, string detail, string dataDirectory, string runsDirectory, RunAccount? account, bool userNamespace, Tools? tools)
     {
         Mode = mode;
         Detail = detail;
         this.dataDirectory = dataDirectory;
+        this.runsDirectory = runsDirectory;
         Account = account;
         this.userNamespace = userNamespace;
         this.tools = tools;
@@ -105,21 +112,24 @@ public sealed class RunIsolation
         _ => "none",
     };
 
-    public static RunIsolation None(string detail) => new(IsolationMode.None, detail, "", null, false, null);
+    public static RunIsolation None(string detail) => new(IsolationMode.None, detail, "", "", null, false, null);
 
     /// <summary>Namespaces mode, as the probe would choose it; with <paramref name="userNamespace"/> as an unprivileged server does.</summary>
-    public static RunIsolation Namespaces(string dataDirectory, bool userNamespace) =>
-        Make(IsolationMode.Namespaces, userNamespace, NamespacesDetail(userNamespace), dataDirectory, "");
+    public static RunIsolation Namespaces(string dataDirectory, bool userNamespace, string? runsDirectory = null) =>
+        Make(IsolationMode.Namespaces, userNamespace, NamespacesDetail(userNamespace), dataDirectory, "", runsDirectory);
 
     /// <summary>run_account mode for <paramref name="runAs"/>; null when there is no such account.</summary>
-    public static RunIsolation? RunAs(string dataDirectory, string runAs) =>
-        PosixIo.Account(runAs) is null ? null : Make(IsolationMode.RunAccount, false, RunAccountDetail(runAs), dataDirectory, runAs);
+    public static RunIsolation? RunAs(string dataDirectory, string runAs, string? runsDirectory = null) =>
+        PosixIo.Account(runAs) is null ? null : Make(IsolationMode.RunAccount, false, RunAccountDetail(runAs), dataDirectory, runAs, runsDirectory);
 
-    /// <summary>The strongest mode that works here, tried once per process and account (see the remarks).</summary>
-    public static RunIsolation Probe(string dataDirectory, string runAs)
+    /// <summary>
+    /// The strongest mode that works here, tried once per process and account (see the remarks). A
+    /// <paramref name="runsDirectory"/> outside the data directory is hidden from runs as well.
+    /// </summary>
+    public static RunIsolation Probe(string dataDirectory, string runAs, string? runsDirectory = null)
     {
-        var (mode, user, detail) = Probed.GetOrAdd(runAs, _ => new(() => Choose(dataDirectory, runAs))).Value;
-        return mode == IsolationMode.None ? None(detail) : Make(mode, user, detail, dataDirectory, runAs);
+        var (mode, user, detail) = Probed.GetOrAdd(runAs, _ => new(() => Choose(dataDirectory, runAs, runsDirectory))).Value;
+        return mode == IsolationMode.None ? None(detail) : Make(mode, user, detail, dataDirectory, runAs, runsDirectory);
     }
 
     /// <summary>The program and argv that start <paramref name="wrapper"/> (an absolute program first) in <paramref name="runDirectory"/>.</summary>
@@ -135,7 +145,7 @@ public sealed class RunIsolation
             argv.AddRange(["--user", "--map-root-user"]);
         }
         argv.AddRange(["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--",
-            Shell, "-c", IsolateScript, "sh", tools.Mount, tools.Setpriv, dataDirectory, runDirectory]);
+            Shell, "-c", IsolateScript, "sh", tools.Mount, tools.Setpriv, dataDirectory, runsDirectory, runDirectory]);
         if (Account is { } account)
         {
             argv.AddRange([account.Uid.ToString(CultureInfo.InvariantCulture), account.Gid.ToString(CultureInfo.InvariantCulture)]);
@@ -145,22 +155,35 @@ public sealed class RunIsolation
         return (tools.Unshare, [.. argv]);
     }
 
-    /// <summary>The mode as runway-supervisor's start request carries it: what to do, the run account, the directory to hide.</summary>
-    internal (SupervisorFrames.StartFlags Flags, uint Uid, uint Gid, string DataDirectory) SupervisorMode => tools is null
-        ? (SupervisorFrames.StartFlags.None, 0, 0, "")
+    /// <summary>The mode as runway-supervisor's start request carries it: what to do, the run account, the directories to hide.</summary>
+    internal (SupervisorFrames.StartFlags Flags, uint Uid, uint Gid, string DataDirectory, string RunsDirectory) SupervisorMode => tools is null
+        ? (SupervisorFrames.StartFlags.None, 0, 0, "", "")
         : (SupervisorFrames.StartFlags.Isolate
             | (userNamespace ? SupervisorFrames.StartFlags.UserNamespace : 0)
-            | (Account is null ? 0 : SupervisorFrames.StartFlags.RunAccount),
-            Account?.Uid ?? 0, Account?.Gid ?? 0, dataDirectory);
+            | (Account is null ? 0 : SupervisorFrames.StartFlags.RunAccount)
+            | (runsDirectory.Length == 0 ? 0 : SupervisorFrames.StartFlags.HideRuns),
+            Account?.Uid ?? 0, Account?.Gid ?? 0, dataDirectory, runsDirectory);
 
-    private static RunIsolation Make(IsolationMode mode, bool userNamespace, string detail, string dataDirectory, string runAs)
+    private static RunIsolation Make(IsolationMode mode, bool userNamespace, string detail, string dataDirectory, string runAs, string? runsDirectory = null)
     {
         var tools = Tools.Find() ?? throw new InvalidOperationException("unshare, mount or setpriv (util-linux) is missing");
         var account = mode == IsolationMode.RunAccount && PosixIo.Account(runAs) is { } ids ? new RunAccount(runAs, ids.Uid, ids.Gid) : null;
-        return new RunIsolation(mode, detail, Path.GetFullPath(dataDirectory), account, userNamespace, tools);
+        var data = Path.GetFullPath(dataDirectory);
+        return new RunIsolation(mode, detail, data, OutsideOf(data, runsDirectory), account, userNamespace, tools);
     }
 
-    private static (IsolationMode, bool, string) Choose(string dataDirectory, string runAs)
+    /// <summary>The runs directory when it needs a tmpfs of its own (outside the data directory), else "".</summary>
+    private static string OutsideOf(string data, string? runsDirectory)
+    {
+        if (string.IsNullOrEmpty(runsDirectory))
+        {
+            return "";
+        }
+        var runs = Path.GetFullPath(runsDirectory);
+        return runs == data || runs.StartsWith(data + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? "" : runs;
+    }
+
+    private static (IsolationMode, bool, string) Choose(string dataDirectory, string runAs, string? runsDirectory)
     {
         if (Tools.Find() is null)
         {
@@ -180,7 +203,7 @@ public sealed class RunIsolation
         var failures = new List<string>();
         foreach (var (mode, user, detail) in candidates)
         {
-            if (Make(mode, user, detail, dataDirectory, runAs).TryRun() is not { } failure)
+            if (Make(mode, user, detail, dataDirectory, runAs, runsDirectory).TryRun() is not { } failure)
             {
                 return (mode, user, detail);
             }

@@ -242,8 +242,8 @@ public sealed class RunSupervisor : IDisposable
 
     private static byte[] Request(ulong id, RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
     {
-        var (flags, uid, gid, data) = isolation.SupervisorMode;
-        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment));
+        var (flags, uid, gid, data, runs) = isolation.SupervisorMode;
+        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment, runs));
     }
 
     private static void Send(Socket connected, byte[] frame)

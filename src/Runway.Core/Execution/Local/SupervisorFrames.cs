@@ -24,11 +24,14 @@ internal static class SupervisorFrames
         Isolate = 1,
         UserNamespace = 2,
         RunAccount = 4,
+
+        /// <summary>The runs directory is outside the data directory: hidden as well (its path ends the frame).</summary>
+        HideRuns = 8,
     }
 
     public sealed record StartRequest(
         ulong Id, StartFlags Flags, uint Uid, uint Gid, string DataDirectory, string RunDirectory,
-        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment);
+        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment, string RunsDirectory = "");
 
     /// <summary>A whole frame, length first.</summary>
     public static byte[] Encode(StartRequest request)
@@ -48,6 +51,11 @@ internal static class SupervisorFrames
         WriteString(body, request.Program);
         WriteStrings(body, request.Argv);
         WriteStrings(body, [.. request.Environment.Select(e => $"{e.Key}={e.Value}")]);
+        if (request.Flags.HasFlag(StartFlags.HideRuns))
+        {
+            // Last and only with its flag: a supervisor started by an older server reads the frames it knows.
+            WriteString(body, request.RunsDirectory);
+        }
         var frame = body.ToArray();
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)(frame.Length - 4));
         return frame;

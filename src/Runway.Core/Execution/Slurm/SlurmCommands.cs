@@ -47,13 +47,6 @@ public sealed class SlurmCommands(SlurmOptions options)
         return running.Result();
     }
 
-    /// <summary><see cref="RunAsync"/> on the caller's thread, for the one synchronous caller (a restart's reconciler).</summary>
-    public SlurmResult Run(string command, IReadOnlyList<string> arguments)
-    {
-        using var running = Start(command, arguments);
-        return running.Process.WaitForExit(options.CommandTimeout) ? running.Result() : throw running.TimedOut();
-    }
-
     private Running Start(string command, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(options.Command(command))

@@ -15,7 +15,8 @@ namespace Runway.Execution.Slurm;
 /// 2. sbatch; on a failure that may have reached the controller (a time-out, a lost answer), look the job
 ///    up by its name before trying again, with back-off, until Runway stops.
 /// 3. slurm_job_id is written, then the store records the id: a restart reads the file, or, if it died
-///    before, finds the job by its name (<see cref="FindNativeId"/>).
+///    before, looks for the job by its name at the tracker's polls (<see cref="FindNativeId"/>,
+///    <see cref="SlurmTracker.TrackByName"/>), never holding up the restart.
 /// </remarks>
 public sealed class SlurmExecutor : IExecutor, IStartedRunFinder, IDisposable
 {
@@ -63,6 +64,11 @@ public sealed class SlurmExecutor : IExecutor, IStartedRunFinder, IDisposable
 
     public RunHandle Attach(RunLaunch launch, string nativeId)
     {
+        if (nativeId == IStartedRunFinder.AskLater)
+        {
+            logger.LogInformation("Run {RunId} taken back without its Slurm job id: looking for job {JobName}", launch.RunId, SlurmBatch.JobName(launch.RunId));
+            return new RunHandle(launch.RunId, nativeId, tracker.TrackByName(launch));
+        }
         if (!SlurmOutput.IsJobId(nativeId))
         {
             return new RunHandle(launch.RunId, nativeId, Task.FromResult(new RunExit(null, $"'{nativeId}' is not a Slurm job id")));
@@ -74,7 +80,9 @@ public sealed class SlurmExecutor : IExecutor, IStartedRunFinder, IDisposable
     /// <summary>scancel, pending or running, retried while Slurm does not answer; the run ends when squeue shows CANCELLED.</summary>
     public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
     {
-        if (!SlurmOutput.IsJobId(handle.NativeId))
+        // A run taken back without its id: the tracker cancels the job once it finds it, if it has not yet.
+        var jobId = handle.NativeId == IStartedRunFinder.AskLater ? tracker.StopByName(handle.RunId) : handle.NativeId;
+        if (jobId is null || !SlurmOutput.IsJobId(jobId))
         {
             return;
         }
@@ -82,7 +90,7 @@ public sealed class SlurmExecutor : IExecutor, IStartedRunFinder, IDisposable
         {
             try
             {
-                await queries.CancelAsync(handle.NativeId, cancellationToken);
+                await queries.CancelAsync(jobId, cancellationToken);
                 tracker.Answered();
                 tracker.Wake();
                 return;
@@ -96,32 +104,14 @@ public sealed class SlurmExecutor : IExecutor, IStartedRunFinder, IDisposable
         }
     }
 
-    /// <summary>The job id file; else, if a submission began, the job of the run's name in Slurm (retried a few times).</summary>
-    public string? FindNativeId(RunLaunch launch)
-    {
-        if (RunDirectoryFiles.ReadLong(launch.RunDirectory, SlurmBatch.JobIdFile) is { } recorded)
-        {
-            return recorded.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        if (!File.Exists(Path.Combine(launch.RunDirectory, SlurmBatch.Submitting)))
-        {
-            return null;
-        }
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var found = queries.FindByName(SlurmBatch.JobName(launch.RunId));
-                tracker.Answered();
-                return found;
-            }
-            catch (SlurmUnavailableException e) when (attempt < 5)
-            {
-                tracker.Failed(e.Message);
-                Thread.Sleep(tracker.RetryDelay());
-            }
-        }
-    }
+    /// <summary>
+    /// The job id file; else, if a submission began, <see cref="IStartedRunFinder.AskLater"/>: the tracker looks
+    /// for the job by its name, as the controller may not answer now; else null, nothing was submitted.
+    /// </summary>
+    public string? FindNativeId(RunLaunch launch) =>
+        RunDirectoryFiles.ReadLong(launch.RunDirectory, SlurmBatch.JobIdFile) is { } recorded
+            ? recorded.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : File.Exists(Path.Combine(launch.RunDirectory, SlurmBatch.Submitting)) ? IStartedRunFinder.AskLater : null;
 
     public void Dispose() => tracker.Dispose();
 

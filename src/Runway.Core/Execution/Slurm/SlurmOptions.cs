@@ -23,6 +23,12 @@ public sealed class SlurmOptions
     /// <summary>The longest wait between tries while Slurm's commands fail (the wait doubles up to it).</summary>
     public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a run taken back after a restart, whose job id was never recorded, is looked for by its job's
+    /// name while Slurm answers, before it ends system_error. While Slurm does not answer, it waits.
+    /// </summary>
+    public TimeSpan ReattachTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
     public string? Partition { get; set; }
     public string? Account { get; set; }
     public string? Qos { get; set; }

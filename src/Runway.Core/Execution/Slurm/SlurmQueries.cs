@@ -72,29 +72,45 @@ public sealed class SlurmQueries(SlurmCommands commands)
     }
 
     /// <summary>The id of the job Runway submitted for a run, found by its name; null when Slurm has none.</summary>
-    public Task<string?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
-        Task.Run(() => FindByName(name), cancellationToken);
+    public async Task<string?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
+        (await FindByNamesAsync([name], cancellationToken)).GetValueOrDefault(name);
 
-    /// <summary><see cref="FindByNameAsync"/> on the caller's thread (a restart's reconciler, once per run).</summary>
-    public string? FindByName(string name)
+    /// <summary>
+    /// The newest job of each name Slurm knows, in one squeue for all names (and one sacct where the cluster
+    /// keeps accounting, for names squeue has forgotten). Names Slurm does not know are absent.
+    /// </summary>
+    public async Task<Dictionary<string, string>> FindByNamesAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
     {
-        var result = commands.Run("squeue", ["--noheader", "--states=all", $"--name={name}", "--format=%i"]);
+        var result = await commands.RunAsync("squeue", ["--noheader", "--states=all", $"--name={string.Join(',', names)}", "--format=%j|%i"], cancellationToken);
         if (!result.Succeeded)
         {
             throw Failed("squeue", result);
         }
-        var found = Ids(result.Output);
-        if (found.Count > 0)
+        var found = Newest(result.Output);
+        var missing = names.Where(n => !found.ContainsKey(n)).ToList();
+        if (missing.Count == 0 || Volatile.Read(ref accounting) == 2)
         {
-            return found[^1];
+            return found;
         }
-        if (Volatile.Read(ref accounting) == 2)
+        var sacct = await commands.RunAsync("sacct",
+            ["-X", "--parsable2", "--noheader", $"--name={string.Join(',', missing)}", "--format=JobName,JobIDRaw"], cancellationToken);
+        if (sacct.Succeeded)
         {
-            return null;
+            foreach (var (name, id) in Newest(sacct.Output))
+            {
+                found.TryAdd(name, id);
+            }
         }
-        var sacct = commands.Run("sacct", ["-X", "--parsable2", "--noheader", $"--name={name}", "--format=JobIDRaw"]);
-        return sacct.Succeeded ? Ids(sacct.Output).LastOrDefault() : null;
+        return found;
     }
+
+    /// <summary>Lines of "name|id": the newest id of each name (the longest, then the greatest).</summary>
+    private static Dictionary<string, string> Newest(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split('|'))
+            .Where(f => f.Length == 2 && SlurmOutput.IsJobId(f[1]))
+            .GroupBy(f => f[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(f => f[1]).OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal).Last(), StringComparer.Ordinal);
 
     /// <summary>Cancels a job, pending or running. A job Slurm no longer knows (ended) counts as done.</summary>
     public async Task CancelAsync(string jobId, CancellationToken cancellationToken)
@@ -105,11 +121,6 @@ public sealed class SlurmQueries(SlurmCommands commands)
             throw Failed("scancel", result);
         }
     }
-
-    /// <summary>The job ids in a command's output, in ascending order (the last is the newest).</summary>
-    private static List<string> Ids(string output) =>
-        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(SlurmOutput.IsJobId).OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal).ToList();
 
     private static readonly string[] UnreachableErrors =
     [

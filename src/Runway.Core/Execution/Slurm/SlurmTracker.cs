@@ -19,6 +19,11 @@ namespace Runway.Execution.Slurm;
 /// <item>a command fails or hangs → nothing changes; the next poll waits twice as long (up to
 /// <see cref="SlurmOptions.MaxRetryInterval"/>) and the executor reports degraded until one answers.</item>
 /// </list>
+/// Runs taken back without a job id (<see cref="TrackByName"/>: Runway died between sbatch and recording the
+/// id) are looked for by their jobs' names at each poll, all in one squeue, with the same back-off: found →
+/// the id is recorded and the job followed as above; not found while Slurm answers, exit_code recorded → ends
+/// by it; not found for <see cref="SlurmOptions.ReattachTimeout"/> while Slurm answers → system_error; Slurm
+/// does not answer → nothing changes (degraded). Nothing of this blocks the caller.
 /// </summary>
 public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRunStore? store, ILogger logger) : IDisposable
 {
@@ -26,6 +31,8 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
     private const string UnknownNote = "\0unknown";
 
     private readonly ConcurrentDictionary<string, TrackedJob> jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Unfound> unfound = new(StringComparer.Ordinal); // by run id, under gate
+    private readonly ConcurrentDictionary<string, string> found = new(StringComparer.Ordinal); // run id → job id, once found by name
     private readonly CancellationTokenSource stopping = new();
     private readonly SemaphoreSlim wake = new(0);
     private readonly Lock gate = new();
@@ -46,11 +53,50 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
     public Task<RunExit> Track(string jobId, RunLaunch launch, bool takenBack = false)
     {
         var job = jobs.GetOrAdd(jobId, _ => new TrackedJob(launch) { Note = takenBack ? UnknownNote : null });
+        StartLoop();
+        return job.Exited.Task;
+    }
+
+    /// <summary>Follows a run taken back without a job id: its job is looked for by name at the next polls (see the rules).</summary>
+    public Task<RunExit> TrackByName(RunLaunch launch)
+    {
+        Unfound entry;
+        lock (gate)
+        {
+            if (!unfound.TryGetValue(launch.RunId, out entry!))
+            {
+                unfound[launch.RunId] = entry = new Unfound(new TrackedJob(launch) { Note = UnknownNote });
+            }
+        }
+        StartLoop();
+        Wake();
+        return entry.Job.Exited.Task;
+    }
+
+    /// <summary>
+    /// A stop of a run followed by name: its job id once found, else null: then the job is cancelled as soon
+    /// as it is found, or the run ends when Slurm says it has no such job.
+    /// </summary>
+    public string? StopByName(string runId)
+    {
+        lock (gate)
+        {
+            if (unfound.TryGetValue(runId, out var entry))
+            {
+                entry.Stop = true;
+                Wake();
+                return null;
+            }
+        }
+        return found.GetValueOrDefault(runId);
+    }
+
+    private void StartLoop()
+    {
         lock (gate)
         {
             loop ??= Task.Run(() => LoopAsync(stopping.Token));
         }
-        return job.Exited.Task;
     }
 
     /// <summary>Polls now rather than at the next interval (after a cancel).</summary>
@@ -97,6 +143,11 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
             try
             {
                 await wake.WaitAsync(RetryDelay(), cancellationToken);
+                if (HasUnfound())
+                {
+                    await FindAsync(cancellationToken);
+                    Answered();
+                }
                 if (!jobs.IsEmpty)
                 {
                     await PollAsync(cancellationToken);
@@ -179,6 +230,77 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
         }
     }
 
+    private bool HasUnfound()
+    {
+        lock (gate)
+        {
+            return unfound.Count > 0;
+        }
+    }
+
+    /// <summary>One look, by name, for every run taken back without a job id (the rules above).</summary>
+    private async Task FindAsync(CancellationToken cancellationToken)
+    {
+        List<Unfound> looking;
+        lock (gate)
+        {
+            looking = [.. unfound.Values];
+        }
+        var ids = await queries.FindByNamesAsync([.. looking.Select(u => SlurmBatch.JobName(u.Job.Launch.RunId))], cancellationToken);
+        var now = Environment.TickCount64;
+        foreach (var entry in looking)
+        {
+            var launch = entry.Job.Launch;
+            if (ids.TryGetValue(SlurmBatch.JobName(launch.RunId), out var jobId))
+            {
+                await AdoptAsync(entry, jobId, cancellationToken);
+                continue;
+            }
+            entry.MissingSince ??= now;
+            var missing = TimeSpan.FromMilliseconds(now - entry.MissingSince.Value);
+            var exit = RunDirectoryFiles.ReadExit(launch.RunDirectory) is { } record
+                ? new RunExit(record.Code, BackendState: "left Slurm's memory", EndedAt: record.At)
+                : entry.Stop || missing >= options.ReattachTimeout
+                    ? new RunExit(null, $"Slurm has no job named {SlurmBatch.JobName(launch.RunId)} (looked for {RunOutcome.Format(missing)} "
+                        + "after a restart while Slurm answered), and the run recorded no exit code: Runway stopped before sbatch reached Slurm, or Slurm forgot the job")
+                    : null;
+            if (exit is not null && Forget(entry))
+            {
+                entry.Job.Exited.TrySetResult(exit);
+            }
+        }
+    }
+
+    /// <summary>The job of a run taken back without an id is found: its id is recorded, and it is followed as any other.</summary>
+    private async Task AdoptAsync(Unfound entry, string jobId, CancellationToken cancellationToken)
+    {
+        var launch = entry.Job.Launch;
+        RunDirectoryFiles.WriteAtomically(launch.RunDirectory, SlurmBatch.JobIdFile, jobId + "\n");
+        if (store is not null)
+        {
+            await store.SetNativeIdAsync(launch.RunId, jobId, cancellationToken);
+        }
+        found[launch.RunId] = jobId;
+        if (!Forget(entry))
+        {
+            return;
+        }
+        jobs.TryAdd(jobId, entry.Job);
+        logger.LogInformation("Run {RunId} taken back as Slurm job {JobId}, found by its name", launch.RunId, jobId);
+        if (entry.Stop)
+        {
+            await queries.CancelAsync(jobId, cancellationToken);
+        }
+    }
+
+    private bool Forget(Unfound entry)
+    {
+        lock (gate)
+        {
+            return unfound.Remove(entry.Job.Launch.RunId);
+        }
+    }
+
     private (int Code, DateTimeOffset At)? RecordedExit(string id) =>
         jobs.TryGetValue(id, out var job) ? RunDirectoryFiles.ReadExit(job.Launch.RunDirectory) : null;
 
@@ -186,6 +308,7 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
     {
         if (jobs.TryRemove(id, out var job))
         {
+            found.TryRemove(job.Launch.RunId, out _);
             job.Exited.TrySetResult(exit);
         }
     }
@@ -217,6 +340,14 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
         stopping.Cancel();
         stopping.Dispose();
         wake.Dispose();
+    }
+
+    /// <summary>A run taken back without a job id, looked for by name; <see cref="Stop"/> once a stop was asked.</summary>
+    private sealed class Unfound(TrackedJob job)
+    {
+        public TrackedJob Job { get; } = job;
+        public bool Stop { get; set; }
+        public long? MissingSince { get; set; }
     }
 
     private sealed class TrackedJob(RunLaunch launch)

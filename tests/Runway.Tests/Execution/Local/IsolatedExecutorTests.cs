@@ -18,6 +18,7 @@ public sealed class IsolatedExecutorTests : IDisposable
 {
     private const string RunAs = "runway-run";
     private readonly TempDirectory temp = new();
+    private readonly TempDirectory runs = new();
     private readonly List<int> groups = [];
     private LocalExecutor? executor;
     private RunSupervisor? supervisor;
@@ -31,6 +32,7 @@ public sealed class IsolatedExecutorTests : IDisposable
         executor?.Dispose();
         supervisor?.Dispose();
         temp.Dispose();
+        runs.Dispose();
     }
 
     public static TheoryData<string, string> Modes => new()
@@ -60,6 +62,27 @@ public sealed class IsolatedExecutorTests : IDisposable
         {
             Assert.Equal($"{account.Uid}|{launch.RunDirectory}|{RunAs}", who);
         }
+    }
+
+    /// <summary>Runway:RunsDirectory elsewhere (a Slurm cluster's shared directory): the other runs' directories are hidden too.</summary>
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Run_CannotSeeAnotherRunsDirectory_WhenTheRunsDirectoryIsOutsideTheDataDirectory(string mode, string start)
+    {
+        Isolate(mode, start, runs.Path);
+        var sibling = LaunchIn(runs.Path, "/bin/true");
+        File.WriteAllText(Path.Combine(sibling.RunDirectory, "stdout.log"), "the other run's secret");
+        var launch = LaunchIn(runs.Path, "/bin/sh", "-c", "ls -a \"$1\"; cat \"$2\"; echo mine > \"$RUNWAY_RUN_DIR/own\"", "sh",
+            runs.Path, Path.Combine(sibling.RunDirectory, "stdout.log"));
+
+        Assert.Equal(0, (await Poll.CompletesAsync((await StartAsync(launch)).Exited)).ExitCode);
+
+        var shown = File.ReadAllText(Path.Combine(launch.RunDirectory, "stdout.log"));
+        Assert.DoesNotContain("secret", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(sibling.RunId, shown, StringComparison.Ordinal);
+        Assert.Contains(launch.RunId, shown, StringComparison.Ordinal);
+        Assert.Contains("No such file", File.ReadAllText(Path.Combine(launch.RunDirectory, "stderr.log")), StringComparison.Ordinal);
+        Assert.Equal("mine\n", File.ReadAllText(Path.Combine(launch.RunDirectory, "own")));
     }
 
     [Theory]
@@ -176,7 +199,7 @@ public sealed class IsolatedExecutorTests : IDisposable
         PosixFiles.TryStat(PosixFiles.AtFdCwd, path, out var status) ? status.Owner : throw new FileNotFoundException(path);
 
     /// <summary>The executor for the mode and start path; skips (fails under CI) where this machine cannot isolate that way.</summary>
-    private RunIsolation Isolate(string mode, string start)
+    private RunIsolation Isolate(string mode, string start, string? runsDirectory = null)
     {
         RunIsolation? isolation;
         if (mode == "run_account")
@@ -185,7 +208,7 @@ public sealed class IsolatedExecutorTests : IDisposable
             {
                 Requires.Skip("run_account mode needs the tests to run as root");
             }
-            isolation = RunIsolation.RunAs(temp.Path, RunAs);
+            isolation = RunIsolation.RunAs(temp.Path, RunAs, runsDirectory);
             if (isolation is null)
             {
                 Requires.Skip($"the account {RunAs} does not exist (useradd --system --no-create-home --shell /usr/sbin/nologin {RunAs})");
@@ -193,7 +216,7 @@ public sealed class IsolatedExecutorTests : IDisposable
         }
         else
         {
-            isolation = RunIsolation.Namespaces(temp.Path, userNamespace: true);
+            isolation = RunIsolation.Namespaces(temp.Path, userNamespace: true, runsDirectory);
         }
         if (start == "supervisor")
         {
@@ -214,10 +237,12 @@ public sealed class IsolatedExecutorTests : IDisposable
         return handle;
     }
 
-    private RunLaunch Launch(params string[] argv)
+    private RunLaunch Launch(params string[] argv) => LaunchIn(temp.Path, argv);
+
+    private static RunLaunch LaunchIn(string runsDirectory, params string[] argv)
     {
         var id = Ids.NewRunId(TimeProvider.System);
-        var directory = temp.Combine(id);
+        var directory = Path.Combine(runsDirectory, id);
         Directory.CreateDirectory(directory);
         return new RunLaunch(id, directory, new RunSpec { Argv = argv });
     }
