@@ -43,6 +43,7 @@ public static class RunSpecFactory
             Outputs = pipeline.Outputs,
             TimeLimit = pipeline.TimeLimit,
             Resources = pipeline.Resources,
+            Network = pipeline.Network,
             Slurm = pipeline.Slurm,
         };
     }

@@ -21,6 +21,9 @@ public sealed record RunSpec
 
     public PipelineResources Resources { get; init; } = new();
 
+    /// <summary>Whether the run may use the network (<c>network: true</c>); otherwise a local run has only its own loopback.</summary>
+    public bool Network { get; init; }
+
     /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
     public SlurmSettings? Slurm { get; init; }
 }
@@ -40,7 +43,8 @@ public sealed record StagedInput(string FileId, string RelativePath);
 
 public sealed record PipelineResources
 {
-    public int Cpus { get; init; } = 1;
+    /// <summary>CPUs, whole or a fraction (0.5): a local run's CPU quota; Slurm gets the next whole number.</summary>
+    public double Cpus { get; init; } = 1;
 
     /// <summary>Memory in MiB, or null when the pipeline does not say.</summary>
     public long? MemoryMb { get; init; }

@@ -81,7 +81,7 @@ public class PipelineParserTests
         Assert.Null(pipeline.Executor); // the server's Runway:DefaultExecutor applies
         Assert.Null(pipeline.Slurm);
         Assert.Null(pipeline.TimeLimit);
-        Assert.Equal(1, pipeline.Resources.Cpus);
+        Assert.Equal(1.0, pipeline.Resources.Cpus);
         Assert.Null(pipeline.Resources.MemoryMb);
         Assert.Empty(pipeline.Environment);
         Assert.Empty(pipeline.AllowedGroups);
@@ -126,5 +126,5 @@ public class PipelineParserTests
         Assert.StartsWith("/srv/pipelines/t.yaml: parameters.n.default: must be an integer (line 5", error.Message, StringComparison.Ordinal);
     }
 
-    private sealed record PipelineResourcesView(int Cpus, long? MemoryMb, int Gpus);
+    private sealed record PipelineResourcesView(double Cpus, long? MemoryMb, int Gpus);
 }

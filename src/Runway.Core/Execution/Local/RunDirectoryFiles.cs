@@ -14,6 +14,7 @@ internal static class RunDirectoryFiles
     public const string PidStart = RunFiles.PidStart;
     public const string WrapperPid = RunFiles.WrapperPid;
     public const string ExitCode = RunFiles.ExitCode;
+    public const string ResourceUse = RunFiles.ResourceUse;
     public const string Stdout = RunFiles.Stdout;
     public const string Stderr = RunFiles.Stderr;
     public const string Temp = RunFiles.Temp;

@@ -82,7 +82,7 @@ public sealed class RunSupervisor : IDisposable
     /// <summary>Starts a run; the exit completes with its code once the supervisor has written exit_code, or with null if the supervisor went away first.</summary>
     public async Task<(int Pid, long Start, Task<int?> Exited)> StartAsync(
         RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv,
-        IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> environment, RunConfinement confinement, CancellationToken cancellationToken)
     {
         var reply = new PendingStart();
         lock (gate)
@@ -101,7 +101,7 @@ public sealed class RunSupervisor : IDisposable
             }
             var id = ++lastId;
             pending[id] = reply;
-            Send(Request(id, isolation, runDirectory, program, argv, environment));
+            Send(Request(id, isolation, runDirectory, program, argv, environment, confinement));
         }
         var (pid, start) = await reply.Done.Task.WaitAsync(ReplyLimit, cancellationToken);
         // Not there only when the supervisor went away right after the reply: the run is an orphan.
@@ -187,7 +187,7 @@ public sealed class RunSupervisor : IDisposable
             var id = ++lastId;
             var reply = new PendingStart();
             pending[id] = reply;
-            Send(Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>()));
+            Send(Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>(), RunConfinement.Open));
             while (!reply.Done.Task.IsCompleted)
             {
                 Dispatch(ReadFrame(connected), out _);
@@ -215,10 +215,17 @@ public sealed class RunSupervisor : IDisposable
         }
     }
 
-    private static byte[] Request(ulong id, RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    private static byte[] Request(
+        ulong id, RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv,
+        IReadOnlyDictionary<string, string> environment, RunConfinement confinement)
     {
         var (flags, uid, gid, data) = isolation.SupervisorMode;
-        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment));
+        // A network namespace comes with the others: without isolation there are none.
+        if (!confinement.Network && flags.HasFlag(StartFlags.Isolate))
+        {
+            flags |= StartFlags.PrivateNetwork;
+        }
+        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment) { Cgroups = confinement.CgroupProcs });
     }
 
     private void Send(byte[] frame)

@@ -24,11 +24,16 @@ internal static class SupervisorFrames
         Isolate = 1,
         UserNamespace = 2,
         RunAccount = 4,
+        PrivateNetwork = 8,
     }
 
     public sealed record StartRequest(
         ulong Id, StartFlags Flags, uint Uid, uint Gid, string DataDirectory, string RunDirectory,
-        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment);
+        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment)
+    {
+        /// <summary>The cgroup.procs files the run's first process writes itself into before it execs (<see cref="RunCgroup"/>).</summary>
+        public IReadOnlyList<string> Cgroups { get; init; } = [];
+    }
 
     /// <summary>A whole frame, length first.</summary>
     public static byte[] Encode(StartRequest request)
@@ -48,6 +53,7 @@ internal static class SupervisorFrames
         WriteString(body, request.Program);
         WriteStrings(body, request.Argv);
         WriteStrings(body, [.. request.Environment.Select(e => $"{e.Key}={e.Value}")]);
+        WriteStrings(body, request.Cgroups);
         var frame = body.ToArray();
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)(frame.Length - 4));
         return frame;
