@@ -48,6 +48,9 @@ public sealed class RunwayOptions
     /// <summary>The executor of a pipeline whose YAML names none (<c>local</c>, <c>slurm</c>).</summary>
     public string DefaultExecutor { get; set; } = LocalExecutor.ExecutorName;
 
+    /// <summary>This node's GPUs for local runs, as CUDA numbers them: "0,1"; empty for none (README, "GPUs").</summary>
+    public string Gpus { get; set; } = "";
+
     /// <summary>What the local executor enforces beyond a pipeline's own resources (README, "Resource limits").</summary>
     public LocalLimits Limits { get; set; } = new();
 

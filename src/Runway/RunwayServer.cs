@@ -165,9 +165,11 @@ public static class RunwayServer
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
         services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
         services.AddSingleton(sp => LogLimits(RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null), sp));
+        var gpus = GpuPool.Parse(options.Gpus);
+        services.AddSingleton(gpus);
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
-            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, sp.GetRequiredService<RunCgroups>()));
-        services.AddSingleton(new ClaimableExecutors(options.ExecutorNames));
+            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, sp.GetRequiredService<RunCgroups>(), gpus));
+        services.AddSingleton(new ClaimableExecutors(options.ExecutorNames, gpus));
         if (options.Slurm.Enabled)
         {
             services.AddSingleton(options.Slurm);

@@ -19,8 +19,8 @@ public static class HealthApi
 
     /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated and started, and each executor's health.</summary>
     public static async Task<IResult> ReadyAsync(
-        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, RunCgroups limits, IEnumerable<IExecutor> executors,
-        CancellationToken cancellationToken)
+        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, RunCgroups limits, GpuPool gpus,
+        IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
@@ -35,6 +35,7 @@ public static class HealthApi
         {
             Limits = limits.WireName,
             LimitsDetail = limits.Detail,
+            Gpus = gpus.Use,
         });
     }
 
@@ -46,5 +47,8 @@ public static class HealthApi
         public required string Limits { get; init; }
 
         public required string LimitsDetail { get; init; }
+
+        /// <summary>This node's GPUs (Runway:Gpus), each with the run that holds it or null.</summary>
+        public required IReadOnlyDictionary<string, string?> Gpus { get; init; }
     }
 }

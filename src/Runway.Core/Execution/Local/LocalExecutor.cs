@@ -18,7 +18,8 @@ namespace Runway.Execution.Local;
 /// its memory limit; without isolation a run keeps the network (it has no namespaces).
 /// </summary>
 public sealed class LocalExecutor(
-    TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null, RunCgroups? cgroups = null)
+    TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null, RunCgroups? cgroups = null,
+    GpuPool? gpus = null)
     : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
@@ -63,16 +64,56 @@ public sealed class LocalExecutor(
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
+        GiveGpus(launch, environment);
         var cgroup = cgroups?.Create(launch.RunId, launch.Spec.Resources);
         var confinement = new RunConfinement(launch.Spec.Network, cgroup?.ProcsFiles ?? []);
         try
         {
-            return await StartConfinedAsync(launch, program, environment, temp, confinement, cgroup, cancellationToken);
+            var handle = await StartConfinedAsync(launch, program, environment, temp, confinement, cgroup, cancellationToken);
+            return handle with { Exited = ReleaseGpusAfterAsync(launch.RunId, handle.Exited) };
         }
         catch
         {
             cgroup?.Remove();
+            gpus?.Release(launch.RunId);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A run sees exactly the GPUs reserved for it at its claim (<see cref="GpuPool"/>), none when it asked for
+    /// none; they are written to its directory, so a restarted server knows them.
+    /// </summary>
+    private void GiveGpus(RunLaunch launch, Dictionary<string, string> environment)
+    {
+        var asked = launch.Spec.Resources.Gpus;
+        if (gpus is null || gpus.Ids.Count == 0)
+        {
+            if (asked > 0)
+            {
+                throw new ExecutorStartException($"the run asks for {asked} GPUs and this node has none (Runway:Gpus)");
+            }
+            return;
+        }
+        var held = gpus.Of(launch.RunId);
+        if (held.Count != asked)
+        {
+            gpus.Release(launch.RunId);
+            throw new ExecutorStartException($"the run asks for {asked} GPUs but holds {held.Count} of this node's");
+        }
+        environment["CUDA_VISIBLE_DEVICES"] = GpuPool.Visible(held);
+        RunDirectoryFiles.WriteAtomically(launch.RunDirectory, RunDirectoryFiles.Gpus, GpuPool.Visible(held) + "\n");
+    }
+
+    private async Task<RunExit> ReleaseGpusAfterAsync(string runId, Task<RunExit> exited)
+    {
+        try
+        {
+            return await exited;
+        }
+        finally
+        {
+            gpus?.Release(runId);
         }
     }
 
@@ -132,7 +173,11 @@ public sealed class LocalExecutor(
             : !recorded && ProcessTable.IsAlive(pid, startTime) ? WatchAsync(pid, startTime, directory)
             : EndedAsync(pid, directory);
         logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
-        return new RunHandle(launch.RunId, nativeId, exited);
+        if (gpus is not null && launch.Spec.Resources.Gpus > 0 && RunDirectoryFiles.ReadText(directory, RunDirectoryFiles.Gpus) is { } held)
+        {
+            gpus.Hold(launch.RunId, held.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(launch.Spec.Resources.Gpus));
+        }
+        return new RunHandle(launch.RunId, nativeId, ReleaseGpusAfterAsync(launch.RunId, exited));
     }
 
     public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
