@@ -20,6 +20,9 @@ public sealed record Pipeline
     public TimeSpan? TimeLimit { get; init; }
     public PipelineResources Resources { get; init; } = new();
 
+    /// <summary><c>container:</c> the image runs execute in, or null.</summary>
+    public ContainerSpec? Container { get; init; }
+
     /// <summary><c>network:</c> whether runs may use the network; false (the default) gives a local run its own network namespace.</summary>
     public bool Network { get; init; }
     /// <summary>The executor the YAML names; null when it names none, and the server's default executor applies.</summary>

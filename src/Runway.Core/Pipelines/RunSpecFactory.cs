@@ -44,6 +44,7 @@ public static class RunSpecFactory
             TimeLimit = pipeline.TimeLimit,
             Resources = pipeline.Resources,
             Network = pipeline.Network,
+            Container = pipeline.Container is { } container ? container with { PipelineDirectory = pipeline.Directory } : null,
             Slurm = pipeline.Slurm,
         };
     }

@@ -24,6 +24,9 @@ public sealed record RunSpec
     /// <summary>Whether the run may use the network (<c>network: true</c>); otherwise a local run has only its own loopback.</summary>
     public bool Network { get; init; }
 
+    /// <summary>The image the command runs in (<c>container:</c>), or null: it runs on the node itself.</summary>
+    public ContainerSpec? Container { get; init; }
+
     /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
     public SlurmSettings? Slurm { get; init; }
 }
@@ -37,6 +40,21 @@ public sealed record SlurmSettings
 
     /// <summary>Further sbatch options, one argument each (<c>--constraint=avx2</c>).</summary>
     public IReadOnlyList<string> Options { get; init; } = [];
+}
+
+/// <summary>
+/// <c>container: {image, engine, pull}</c>: the command runs in a local image (never pulled: <c>pull: never</c> is the
+/// only policy, pulling is the operator's business), with the run directory and the pipeline directory (read-only)
+/// mounted at their own paths. A null engine is the first of podman, docker, apptainer found on the node.
+/// </summary>
+public sealed record ContainerSpec
+{
+    public required string Image { get; init; }
+    public string? Engine { get; init; }
+    public string Pull { get; init; } = "never";
+
+    /// <summary>The pipeline's directory, mounted read-only (set from the pipeline at submission).</summary>
+    public string? PipelineDirectory { get; init; }
 }
 
 public sealed record StagedInput(string FileId, string RelativePath);

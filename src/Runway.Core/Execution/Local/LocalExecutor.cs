@@ -45,6 +45,11 @@ public sealed class LocalExecutor(
     // The cgroups of the runs this executor tracks, by group, until the run has ended and they are removed.
     private readonly ConcurrentDictionary<int, Confined> confined = new();
 
+    // The container engine of each container run this executor tracks, by group, and the run's id (its container's name).
+    private readonly ConcurrentDictionary<int, (ContainerEngine Engine, string RunId)> engines = new();
+
+    private static readonly RunIsolation Unisolated = RunIsolation.None("a container run: its engine isolates it");
+
     public string Name => ExecutorName;
 
     public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
@@ -57,7 +62,12 @@ public sealed class LocalExecutor(
         }
         var temp = Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp)).FullName;
         var environment = RunEnvironment(launch, isolation.Account);
-        var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
+        var engine = launch.Spec.Container is { } container ? ContainerEngine.For(container) : null;
+        if (engine is not null)
+        {
+            await engine.CheckImageAsync(launch.Spec.Container!.Image, cancellationToken);
+        }
+        var program = engine?.Path ?? CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
 
         // Leftovers of an attempt that never got as far as running would confuse Attach.
@@ -65,11 +75,21 @@ public sealed class LocalExecutor(
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
         GiveGpus(launch, environment);
-        var cgroup = cgroups?.Create(launch.RunId, launch.Spec.Resources);
-        var confinement = new RunConfinement(launch.Spec.Network, cgroup?.ProcsFiles ?? []);
+        // In a container the engine isolates and limits the run (as root, which podman and docker need); the
+        // client is the run's command, its cgroup would hold only the client.
+        var runIsolation = engine is null ? isolation : Unisolated;
+        var cgroup = engine is { Name: "podman" or "docker" } ? null : cgroups?.Create(launch.RunId, launch.Spec.Resources);
+        var confinement = new RunConfinement(launch.Spec.Network || engine is not null, cgroup?.ProcsFiles ?? []);
+        IReadOnlyList<string> command = engine is null
+            ? [program, .. launch.Spec.Argv.Skip(1)]
+            : engine.RunCommand(launch.Spec.Container!, launch, ContainerEnvironment(launch, environment), gpus?.Of(launch.RunId) ?? [], isolation.Account, cgroups?.PidsLimit);
         try
         {
-            var handle = await StartConfinedAsync(launch, program, environment, temp, confinement, cgroup, cancellationToken);
+            var handle = await StartConfinedAsync(launch, runIsolation, command, environment, temp, confinement, cgroup, cancellationToken);
+            if (engine is not null)
+            {
+                engines[int.Parse(handle.NativeId, CultureInfo.InvariantCulture)] = (engine, launch.RunId);
+            }
             return handle with { Exited = ReleaseGpusAfterAsync(launch.RunId, handle.Exited) };
         }
         catch
@@ -117,17 +137,33 @@ public sealed class LocalExecutor(
         }
     }
 
+    /// <summary>What the command sees inside its container: the pipeline's variables and Runway's, never the host's.</summary>
+    private static Dictionary<string, string> ContainerEnvironment(RunLaunch launch, Dictionary<string, string> environment)
+    {
+        var inside = new Dictionary<string, string>(launch.Spec.Environment, StringComparer.Ordinal);
+        foreach (var name in (string[])["HOME", "TMPDIR", "RUNWAY_RUN_ID", "RUNWAY_RUN_DIR", "CUDA_VISIBLE_DEVICES"])
+        {
+            if (environment.TryGetValue(name, out var value))
+            {
+                inside[name] = value;
+            }
+        }
+        inside["HOME"] = launch.RunDirectory;
+        return inside;
+    }
+
     private async Task<RunHandle> StartConfinedAsync(
-        RunLaunch launch, string program, Dictionary<string, string> environment, string temp, RunConfinement confinement, RunCgroup? cgroup,
-        CancellationToken cancellationToken)
+        RunLaunch launch, RunIsolation isolation, IReadOnlyList<string> command, Dictionary<string, string> environment, string temp,
+        RunConfinement confinement, RunCgroup? cgroup, CancellationToken cancellationToken)
     {
         var directory = launch.RunDirectory;
+        var program = command[0];
         if (supervisor is not null)
         {
-            isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
+            this.isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
             // The supervisor writes pid and pid_start before the command runs.
             var (group, leaderStart, ended) = await supervisor.StartAsync(
-                isolation, directory, program, [program, .. launch.Spec.Argv.Skip(1)], environment, confinement, cancellationToken);
+                isolation, directory, program, command, environment, confinement, cancellationToken);
             leaderStarts[group] = leaderStart;
             Confine(group, cgroup, launch);
             logger.LogInformation("Run {RunId} started by the supervisor as process group {Pid}", launch.RunId, group);
@@ -136,12 +172,12 @@ public sealed class LocalExecutor(
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
         // The run directory, its tmp and its inputs belong to the run account (in run_account mode).
-        isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
+        this.isolation.GiveToAccount([directory, temp, .. InputPaths(directory, launch.Spec)]);
 
         // The wrapper (or the unshare that starts it isolated) leads a new session and process group from its
         // first instruction (posix_spawn with POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop
         // can never miss the group.
-        var (start, argv) = isolation.Command(directory, [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)], confinement);
+        var (start, argv) = isolation.Command(directory, [Shell, RunDirectoryFiles.Script, .. command], confinement);
         var (pid, startTime, exited) = children.Start(start, argv, environment, directory);
         Confine(pid, cgroup, launch);
         // The start time tells this process from a later one that reuses the pid (read before anything
@@ -168,6 +204,10 @@ public sealed class LocalExecutor(
         var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
         leaderStarts[pid] = startTime;
         Confine(pid, cgroups?.Find(launch.RunId), launch);
+        if (launch.Spec.Container is { } container && ContainerEngine.Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine) is { } engine)
+        {
+            engines[pid] = (engine, launch.RunId);
+        }
         var recorded = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is not null;
         var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory)
             : !recorded && ProcessTable.IsAlive(pid, startTime) ? WatchAsync(pid, startTime, directory)
@@ -198,6 +238,11 @@ public sealed class LocalExecutor(
         else
         {
             logger.LogWarning("Process group {Pid} now belongs to another process; not signalling it", group);
+        }
+        if (engines.TryGetValue(group, out var container))
+        {
+            // The container first: a TERM to its client is forwarded, but a killed client leaves it running.
+            await container.Engine.StopAsync(container.RunId, grace, cancellationToken);
         }
         // What left the group (setsid, a double fork) is still in the run's cgroup.
         if (confined.TryGetValue(group, out var run))
@@ -349,6 +394,17 @@ public sealed class LocalExecutor(
     private async Task<RunExit> SettleAsync(int group, RunExit exit)
     {
         await StopLeftoversAsync(group);
+        if (engines.TryRemove(group, out var container))
+        {
+            try
+            {
+                await container.Engine.RemoveAsync(container.RunId);
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or OperationCanceledException)
+            {
+                logger.LogWarning(e, "Could not remove the container of run {RunId}", container.RunId);
+            }
+        }
         if (!confined.TryRemove(group, out var run))
         {
             return exit;
