@@ -164,7 +164,7 @@ public static class RunwayServer
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
         services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
-        services.AddSingleton(sp => LogLimits(RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null), sp));
+        services.AddSingleton(sp => LogLimits(RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null, node), sp));
         var gpus = GpuPool.Parse(options.Gpus);
         services.AddSingleton(gpus);
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),

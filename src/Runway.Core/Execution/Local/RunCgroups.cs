@@ -17,8 +17,9 @@ public enum CgroupLayout
 }
 
 /// <summary>
-/// The cgroups of local runs: one per run (<c>runway/runs/&lt;run id&gt;</c>) in each hierarchy, under the
-/// server's own cgroup there, so an operator's limit on the server bounds its runs too. The layout is
+/// The cgroups of local runs: one per run (<c>runway/runs/&lt;node&gt;/&lt;run id&gt;</c>) in each hierarchy, under
+/// the server's own cgroup there, so an operator's limit on the server bounds its runs too. Each node has its
+/// own folder: servers of one machine (tests start many) clean up only their own. The layout is
 /// detected once per process (the recipe docs/…/containers-and-cgroups.md of the project's notes records
 /// what this machine kind offers: hybrid, no systemd).
 /// </summary>
@@ -41,9 +42,11 @@ public sealed class RunCgroups
 
     private static readonly string[] Controllers = ["cpu", "memory", "pids"];
     private readonly IReadOnlyList<Hierarchy> hierarchies;
+    private readonly string node = "";
 
-    private RunCgroups(CgroupLayout layout, string detail, IReadOnlyList<Hierarchy> hierarchies, int? pidsLimit)
+    private RunCgroups(CgroupLayout layout, string detail, IReadOnlyList<Hierarchy> hierarchies, int? pidsLimit, string node = "")
     {
+        this.node = node;
         Layout = layout;
         Detail = detail;
         this.hierarchies = hierarchies;
@@ -66,15 +69,34 @@ public sealed class RunCgroups
 
     public static RunCgroups None(string detail) => new(CgroupLayout.None, detail, [], null);
 
-    /// <summary>The layout of this machine (detected once per process), with leftovers of earlier servers removed.</summary>
-    public static RunCgroups Probe(int? pidsLimit)
+    /// <summary>The layout of this machine (detected once per process) for <paramref name="node"/>'s runs, with its leftovers removed.</summary>
+    public static RunCgroups Probe(int? pidsLimit, string node)
     {
         var (layout, detail, found) = Detected.Value;
         if (layout == CgroupLayout.None)
         {
             return None(detail);
         }
-        var cgroups = new RunCgroups(layout, detail + (pidsLimit is { } most ? $"; at most {most} processes per run (Runway:Limits:Pids)" : ""), found, pidsLimit);
+        // A node name as a directory name: its own characters where they are plain, else a hash of it.
+        var folder = node.Length is > 0 and <= 64 && node.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && node[0] != '.'
+            ? node
+            : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(node)))[..32];
+        try
+        {
+            foreach (var hierarchy in found)
+            {
+                var scope = Directory.CreateDirectory(Path.Combine(hierarchy.Base, Runs, folder)).FullName;
+                if (layout == CgroupLayout.Unified)
+                {
+                    File.WriteAllText(Path.Combine(scope, "cgroup.subtree_control"), "+cpu +memory +pids");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return None($"runs are not limited: the node's cgroups could not be made ({e.Message}); a stop reaches only a run's process group");
+        }
+        var cgroups = new RunCgroups(layout, detail + (pidsLimit is { } most ? $"; at most {most} processes per run (Runway:Limits:Pids)" : ""), found, pidsLimit, folder);
         cgroups.RemoveEmpty();
         return cgroups;
     }
@@ -119,7 +141,16 @@ public sealed class RunCgroups
         {
             throw new ArgumentException($"not a run id: {runId}", nameof(runId));
         }
-        return new RunCgroup(Layout, [.. hierarchies.Select(h => new RunCgroup.Part(h.Kind, Path.Combine(h.Base, Runs, runId)))]);
+        return new RunCgroup(Layout, [.. hierarchies.Select(h => new RunCgroup.Part(h.Kind, Path.Combine(h.Base, Runs, node, runId)))]);
+    }
+
+    /// <summary>Removes this node's folders once no run is left in them (tests, which make a node each).</summary>
+    internal void RemoveNodeFolders()
+    {
+        foreach (var hierarchy in hierarchies.Reverse())
+        {
+            RunCgroup.TryRemove(Path.Combine(hierarchy.Base, Runs, node));
+        }
     }
 
     /// <summary>Removes the cgroups of runs that ended while no server watched them (a run still running keeps its own).</summary>
@@ -127,17 +158,19 @@ public sealed class RunCgroups
     {
         foreach (var hierarchy in hierarchies)
         {
-            var runs = Path.Combine(hierarchy.Base, Runs);
-            if (!Directory.Exists(runs))
+            try
             {
-                continue;
-            }
-            foreach (var directory in Directory.EnumerateDirectories(runs))
-            {
-                if (File.ReadAllText(Path.Combine(directory, "cgroup.procs")).Length == 0)
+                foreach (var directory in Directory.EnumerateDirectories(Path.Combine(hierarchy.Base, Runs, node)))
                 {
-                    RunCgroup.TryRemove(directory);
+                    if (File.ReadAllText(Path.Combine(directory, "cgroup.procs")).Length == 0)
+                    {
+                        RunCgroup.TryRemove(directory);
+                    }
                 }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not a cgroup: the next start looks again.
             }
         }
     }

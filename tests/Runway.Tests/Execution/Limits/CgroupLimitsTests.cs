@@ -33,6 +33,24 @@ public sealed class CgroupLimitsTests
         Assert.Equal("fine\n", LimitsWorld.Read(neighbour, RunFiles.Stdout));
     }
 
+    [Fact]
+    public void Start_RemovesOnlyItsOwnNodesLeftovers_NeverAnotherServersRunCgroups()
+    {
+        using var world = new LimitsWorld("none"); // skips where no cgroup is writable
+        var node = "leftovers-" + Guid.NewGuid().ToString("N");
+        var first = Runway.Execution.Local.RunCgroups.Probe(null, node);
+        var waiting = first.Create("RUN-NOT-YET-JOINED", new PipelineResources())!;
+
+        var other = Runway.Execution.Local.RunCgroups.Probe(null, node + "-other");
+
+        Assert.NotNull(first.Find("RUN-NOT-YET-JOINED"));
+        var restarted = Runway.Execution.Local.RunCgroups.Probe(null, node);
+        Assert.Null(restarted.Find("RUN-NOT-YET-JOINED"));
+        waiting.Remove();
+        other.RemoveNodeFolders();
+        restarted.RemoveNodeFolders();
+    }
+
     [Theory]
     [MemberData(nameof(LimitsWorld.Modes), MemberType = typeof(LimitsWorld))]
     public async Task SmallAllocation_Succeeds_UnderItsLimit(string mode)

@@ -22,7 +22,7 @@ public sealed class LimitsWorld : IDisposable
 
     public LimitsWorld(string mode, int? pids = 4096)
     {
-        Cgroups = RunCgroups.Probe(pids);
+        Cgroups = RunCgroups.Probe(pids, "limits-tests-" + Guid.NewGuid().ToString("N"));
         if (Cgroups.Layout == CgroupLayout.None)
         {
             Requires.Skip($"no writable cgroups here (run the tests as root, or delegate a cgroup): {Cgroups.Detail}");
@@ -55,6 +55,7 @@ public sealed class LimitsWorld : IDisposable
         }
         Executor.Dispose();
         supervisor?.Dispose();
+        Cgroups.RemoveNodeFolders();
         temp.Dispose();
     }
 
