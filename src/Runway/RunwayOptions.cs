@@ -60,6 +60,12 @@ public sealed class RunwayOptions
     /// <summary>The executor of a pipeline whose YAML names none (<c>local</c>, <c>slurm</c>).</summary>
     public string DefaultExecutor { get; set; } = LocalExecutor.ExecutorName;
 
+    /// <summary>This node's GPUs for local runs, as CUDA numbers them: "0,1"; empty for none (README, "GPUs").</summary>
+    public string Gpus { get; set; } = "";
+
+    /// <summary>What the local executor enforces beyond a pipeline's own resources (README, "Resource limits").</summary>
+    public LocalLimits Limits { get; set; } = new();
+
     /// <summary>The Slurm executor (README, "Slurm"): off unless enabled.</summary>
     public SlurmOptions Slurm { get; set; } = new();
 
@@ -71,4 +77,11 @@ public sealed class RunwayOptions
     public IReadOnlyList<string> ExecutorNames => Slurm.Enabled ? [LocalExecutor.ExecutorName, SlurmExecutor.ExecutorName] : [LocalExecutor.ExecutorName];
 
     public int EffectiveConcurrency => Concurrency > 0 ? Concurrency : Environment.ProcessorCount;
+}
+
+/// <summary><c>Runway:Limits</c>: the local executor's limits that no pipeline sets.</summary>
+public sealed class LocalLimits
+{
+    /// <summary>The most processes (and threads) one local run may have at once, by its cgroup; 0 for no limit.</summary>
+    public int Pids { get; set; } = 4096;
 }

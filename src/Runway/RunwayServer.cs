@@ -174,14 +174,32 @@ public static class RunwayServer
         return start;
     }
 
+    /// <summary>Says once at start how runs are limited; a warning when they are not.</summary>
+    private static RunCgroups LogLimits(RunCgroups cgroups, IServiceProvider services)
+    {
+        var logger = services.GetRequiredService<ILogger<RunCgroups>>();
+        if (cgroups.Layout == CgroupLayout.None)
+        {
+            logger.LogWarning("Run limits: none: {Detail}", cgroups.Detail);
+        }
+        else
+        {
+            logger.LogInformation("Run limits: {Mode}: {Detail}", cgroups.WireName, cgroups.Detail);
+        }
+        return cgroups;
+    }
+
     private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
     {
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs, sp.GetRequiredService<RunwayPaths>().RunsDirectory), sp));
         services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
+        services.AddSingleton(sp => LogLimits(RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null, node), sp));
+        var gpus = GpuPool.Parse(options.Gpus);
+        services.AddSingleton(gpus);
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
-            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor));
-        services.AddSingleton(new ClaimableExecutors(options.ExecutorNames));
+            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, sp.GetRequiredService<RunCgroups>(), gpus));
+        services.AddSingleton(new ClaimableExecutors(options.ExecutorNames, gpus));
         if (options.Slurm.Enabled)
         {
             services.AddSingleton(options.Slurm);

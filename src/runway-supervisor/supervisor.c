@@ -21,9 +21,10 @@
  *
  * Protocol, both ways: frames of a u32 length then that many bytes; integers little-endian; a string is
  * a u32 length then its bytes (no NUL). Server to supervisor:
- *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 hide runs_dir), u32 uid, u32 gid,
- *       str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
- *       [str runs_dir: with flag 8 only, the runs directory outside the data directory, hidden as well]
+ *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 private network, 16 hide runs_dir),
+ *       u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
+ *       u32 cgroupc, cgroupc x str (cgroup.procs files the run's first process joins before anything else),
+ *       [str runs_dir: with flag 16 only, the runs directory outside the data directory, hidden as well]
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
@@ -57,11 +58,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 
 #define FLAG_ISOLATE 1u
 #define FLAG_USERNS 2u
 #define FLAG_ACCOUNT 4u
-#define FLAG_RUNS 8u
+#define FLAG_NETWORK 8u
+#define FLAG_RUNS 16u
 #define MAX_FRAME (8u << 20)
 #define MAX_CLIENTS 8
 #define MAX_ITEMS 65536
@@ -85,7 +89,7 @@ struct request {
     uint64_t id;
     uint32_t flags, uid, gid;
     char *data_dir, *run_dir, *program, *runs_dir;
-    char **argv, **envp;
+    char **argv, **envp, **cgroups;
 };
 
 static struct run *runs;
@@ -296,6 +300,7 @@ static void free_request(struct request *q)
     free(q->runs_dir);
     free_strs(q->argv);
     free_strs(q->envp);
+    free_strs(q->cgroups);
 }
 
 /* ---- the run's side of the fork ---- */
@@ -319,6 +324,32 @@ static void write_id_map(int status, const char *file, const char *text)
     int fd = open(file, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
         fail(status, ISOLATE_FAILED, file);
+    close(fd);
+}
+
+/* Joins the run's cgroups (RunCgroups.cs): before it forks or execs anything, so all it starts is in them. */
+static void join_cgroups(struct request *q, int status)
+{
+    for (char **file = q->cgroups; file && *file; file++) {
+        int fd = open(*file, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, "0", 1) < 0)
+            fail(status, ISOLATE_FAILED, *file);
+        close(fd);
+    }
+}
+
+/* In the run's own network namespace: loopback up, and no other interface. */
+static void loopback_up(int status)
+{
+    struct ifreq lo;
+    memset(&lo, 0, sizeof lo);
+    strcpy(lo.ifr_name, "lo");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &lo) < 0)
+        fail(status, ISOLATE_FAILED, "the loopback interface");
+    lo.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &lo) < 0)
+        fail(status, ISOLATE_FAILED, "bringing loopback up");
     close(fd);
 }
 
@@ -431,6 +462,9 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
             snprintf(map, sizeof map, "0 %u 1", (unsigned)outer_gid);
             write_id_map(status, "/proc/self/gid_map", map);
         }
+        join_cgroups(q, status);
+        if (q->flags & FLAG_NETWORK)
+            loopback_up(status);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             fail(status, ISOLATE_FAILED, "making mounts private");
         /* By path, not fchdir: a descriptor opened before the clone refers to the old mount namespace, and
@@ -454,8 +488,10 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
             fail(status, ISOLATE_FAILED, "entering the bound run directory");
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
             fail(status, ISOLATE_FAILED, "mounting /proc");
-    } else if (fchdir(dir) < 0) {
-        fail(status, 127, "entering the run directory");
+    } else {
+        join_cgroups(q, status);
+        if (fchdir(dir) < 0)
+            fail(status, 127, "entering the run directory");
     }
     close(dir);
     if (setsid() < 0)
@@ -549,7 +585,7 @@ static void start_run(struct client *c, struct request *q)
     gid_t gid = getegid();
     unsigned long flags = SIGCHLD;
     if (q->flags & FLAG_ISOLATE)
-        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0);
+        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0) | ((q->flags & FLAG_NETWORK) ? CLONE_NEWNET : 0);
     /* The raw call: like fork, but the child is the init of a new pid namespace from its first instruction. */
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
@@ -684,6 +720,7 @@ static void handle_frame(struct client *c, const unsigned char *data, size_t siz
     q.program = get_str(&r);
     q.argv = get_strs(&r);
     q.envp = get_strs(&r);
+    q.cgroups = get_strs(&r);
     if (q.flags & FLAG_RUNS)
         q.runs_dir = get_str(&r);
     if (r.bad || r.p != r.end)

@@ -23,7 +23,7 @@ public sealed class ExecutorLimits
             over.Add($"{what} {asked} is more than the {executor} executor allows ({limit}, {settingsPrefix}:{key})");
         if (MaxCpus is { } cpus && r.Cpus > cpus)
         {
-            Over("cpus", Text(r.Cpus), Text(cpus), nameof(MaxCpus));
+            Over("cpus", r.Cpus.ToString(CultureInfo.InvariantCulture), Text(cpus), nameof(MaxCpus));
         }
         if (MaxMemoryMb is { } memory && r.MemoryMb > memory)
         {

@@ -40,10 +40,16 @@ public static class RunFiles
     /// <summary>The run's resource use by wait4 (user µs, system µs, max RSS KiB), written with exit_code by the local run supervisor.</summary>
     public const string Rusage = "rusage";
 
+    /// <summary>What the run's cgroup measured (cpu_usec, peak_memory_bytes, oom_kill; one "name value" a line), written once it ended.</summary>
+    public const string ResourceUse = "resource_use";
+
+    /// <summary>The GPU ids a local run was given (its CUDA_VISIBLE_DEVICES), written before it starts.</summary>
+    public const string Gpus = "gpus";
+
     /// <summary>Files of the executor's own (wrapper script, pids, exit code, logs): never listed as outputs.</summary>
     public static readonly IReadOnlySet<string> Internal = new HashSet<string>(StringComparer.Ordinal)
     {
-        Script, Pid, WrapperPid, PidStart, ExitCode, Rusage, Stdout, Stderr, SlurmScript, SlurmJobId, SlurmSubmitting,
+        Script, Pid, WrapperPid, PidStart, ExitCode, Rusage, ResourceUse, Gpus, Stdout, Stderr, SlurmScript, SlurmJobId, SlurmSubmitting,
         "pid.tmp", "exit_code.tmp", // written by the wrappers of earlier versions
     };
 

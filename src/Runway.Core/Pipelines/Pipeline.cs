@@ -19,6 +19,12 @@ public sealed record Pipeline
     public IReadOnlyList<string> Outputs { get; init; } = [];
     public TimeSpan? TimeLimit { get; init; }
     public PipelineResources Resources { get; init; } = new();
+
+    /// <summary><c>container:</c> the image runs execute in, or null.</summary>
+    public ContainerSpec? Container { get; init; }
+
+    /// <summary><c>network:</c> whether runs may use the network; false (the default) gives a local run its own network namespace.</summary>
+    public bool Network { get; init; }
     /// <summary>The executor the YAML names; null when it names none, and the server's default executor applies.</summary>
     public string? Executor { get; init; }
 

@@ -55,6 +55,11 @@ public sealed class PipelineCatalog : IDisposable
                 try
                 {
                     var pipeline = PipelineParser.Parse(File.ReadAllText(path), path);
+                    // A container this node cannot run would only fail each run: say so now, as for a malformed file.
+                    if (pipeline.Container is { } container && Execution.Local.ContainerEngine.Missing(container) is { } missing)
+                    {
+                        throw new PipelineFormatException($"{path}: {missing}");
+                    }
                     if (byName.TryGetValue(pipeline.Name, out var first))
                     {
                         throw new PipelineFormatException($"{path}: name: '{pipeline.Name}' is already declared by {first.SourcePath}");

@@ -13,7 +13,7 @@ public static partial class PipelineParser
     private static readonly string[] Keys =
     [
         "name", "version", "title", "description", "parameters", "command", "environment", "env",
-        "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm",
+        "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm", "network", "container",
     ];
 
     public static Pipeline Parse(string yaml, string sourcePath)
@@ -62,6 +62,8 @@ public static partial class PipelineParser
             Outputs = ReadOutputs(fields, Get("outputs")),
             TimeLimit = topTimeLimit ?? resourceTimeLimit,
             Resources = resources,
+            Network = Get("network") is { } network && fields.Boolean(network, "network"),
+            Container = ContainerParser.Read(fields, Get("container")),
             Executor = executor,
             Slurm = SlurmSettingsParser.Read(fields, Get("slurm")),
             AllowedGroups = ReadStrings(fields, Get("allowed_groups"), "allowed_groups"),

@@ -24,7 +24,7 @@ internal static partial class ResourceParser
             switch (key)
             {
                 case "cpus":
-                    resources = resources with { Cpus = (int)Count(yaml, value, field, 1) };
+                    resources = resources with { Cpus = Cpus(yaml, value, field) };
                     break;
                 case "gpus":
                     resources = resources with { Gpus = (int)Count(yaml, value, field, 0) };
@@ -73,6 +73,15 @@ internal static partial class ResourceParser
             _ => 1L,
         };
         return amount is > 0 and < 1L << 40 ? amount * factor : throw yaml.Error(node, field, "must be more than 0");
+    }
+
+    /// <summary>Whole CPUs, or a fraction of one to a hundredth (0.5): the quota is in those steps.</summary>
+    private static double Cpus(YamlFields yaml, YamlNode node, string field)
+    {
+        var value = yaml.Number(node, field);
+        return value is >= 0.01 and <= 4096 && Math.Round(value, 2) == value
+            ? value
+            : throw yaml.Error(node, field, "must be a number of CPUs between 0.01 and 4096, such as 2 or 0.5");
     }
 
     private static long Count(YamlFields yaml, YamlNode node, string field, long minimum)

@@ -43,6 +43,8 @@ public static class RunSpecFactory
             Outputs = pipeline.Outputs,
             TimeLimit = pipeline.TimeLimit,
             Resources = pipeline.Resources,
+            Network = pipeline.Network,
+            Container = pipeline.Container is { } container ? container with { PipelineDirectory = pipeline.Directory } : null,
             Slurm = pipeline.Slurm,
         };
     }

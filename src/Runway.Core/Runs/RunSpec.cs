@@ -21,6 +21,12 @@ public sealed record RunSpec
 
     public PipelineResources Resources { get; init; } = new();
 
+    /// <summary>Whether the run may use the network (<c>network: true</c>); otherwise a local run has only its own loopback.</summary>
+    public bool Network { get; init; }
+
+    /// <summary>The image the command runs in (<c>container:</c>), or null: it runs on the node itself.</summary>
+    public ContainerSpec? Container { get; init; }
+
     /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
     public SlurmSettings? Slurm { get; init; }
 }
@@ -36,11 +42,27 @@ public sealed record SlurmSettings
     public IReadOnlyList<string> Options { get; init; } = [];
 }
 
+/// <summary>
+/// <c>container: {image, engine, pull}</c>: the command runs in a local image (never pulled: <c>pull: never</c> is the
+/// only policy, pulling is the operator's business), with the run directory and the pipeline directory (read-only)
+/// mounted at their own paths. A null engine is the first of podman, docker, apptainer found on the node.
+/// </summary>
+public sealed record ContainerSpec
+{
+    public required string Image { get; init; }
+    public string? Engine { get; init; }
+    public string Pull { get; init; } = "never";
+
+    /// <summary>The pipeline's directory, mounted read-only (set from the pipeline at submission).</summary>
+    public string? PipelineDirectory { get; init; }
+}
+
 public sealed record StagedInput(string FileId, string RelativePath);
 
 public sealed record PipelineResources
 {
-    public int Cpus { get; init; } = 1;
+    /// <summary>CPUs, whole or a fraction (0.5): a local run's CPU quota; Slurm gets the next whole number.</summary>
+    public double Cpus { get; init; } = 1;
 
     /// <summary>Memory in MiB, or null when the pipeline does not say.</summary>
     public long? MemoryMb { get; init; }

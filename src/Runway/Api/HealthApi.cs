@@ -19,7 +19,8 @@ public static class HealthApi
 
     /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated and started, and each executor's health.</summary>
     public static async Task<IResult> ReadyAsync(
-        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
+        RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, RunCgroups limits, GpuPool gpus,
+        IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
@@ -30,10 +31,24 @@ public static class HealthApi
         var health = executors.ToDictionary(e => e.Name, e => e.Health, StringComparer.Ordinal);
         var status = health.Values.Any(h => h.Status != ExecutorHealth.Ok.Status) ? "degraded" : "ok";
         return TypedResults.Ok(new Readiness(
-            status, catalog.All.Count, isolation.WireName, isolation.Detail, start.WireName, start.Detail, health));
+            status, catalog.All.Count, isolation.WireName, isolation.Detail, start.WireName, start.Detail, health)
+        {
+            Limits = limits.WireName,
+            LimitsDetail = limits.Detail,
+            Gpus = gpus.Use,
+        });
     }
 
     public sealed record Readiness(
         string Status, int Pipelines, string Isolation, string IsolationDetail, string RunStart, string RunStartDetail,
-        IReadOnlyDictionary<string, ExecutorHealth> Executors);
+        IReadOnlyDictionary<string, ExecutorHealth> Executors)
+    {
+        /// <summary>How local runs are limited: cgroup_v2, cgroup_hybrid, or none (then a stop reaches only the run's process group).</summary>
+        public required string Limits { get; init; }
+
+        public required string LimitsDetail { get; init; }
+
+        /// <summary>This node's GPUs (Runway:Gpus), each with the run that holds it or null.</summary>
+        public required IReadOnlyDictionary<string, string?> Gpus { get; init; }
+    }
 }

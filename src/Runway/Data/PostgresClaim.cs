@@ -11,6 +11,8 @@ internal static class PostgresClaim
         WITH picked AS (
             SELECT id FROM runs WHERE state = 'queued'
                 AND (@executors::text[] IS NULL OR executor = ANY(@executors::text[]))
+                AND (@max_gpus::int IS NULL OR (CASE WHEN executor = 'local' THEN COALESCE((spec_json::jsonb #>> '{resources,gpus}')::int, 0) ELSE 0 END)
+                    BETWEEN @min_gpus::int AND @max_gpus::int)
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max
             FOR UPDATE SKIP LOCKED)

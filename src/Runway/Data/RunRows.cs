@@ -14,7 +14,9 @@ namespace Runway.Data;
 /// </summary>
 internal static class RunRows
 {
-    public static async Task<List<Run>> ClaimAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
+    /// <param name="gpus">The GPUs a local run may ask for to be claimed (Slurm runs count as asking none); null for any.</param>
+    public static async Task<List<Run>> ClaimAsync(
+        RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, (int Min, int Max)? gpus, CancellationToken ct)
     {
         var sqlite = db.Database.IsSqlite();
         var connection = db.Database.GetDbConnection();
@@ -26,6 +28,8 @@ internal static class RunRows
         Add(command, "@max", max);
         Add(command, "@executors", executors is null ? DBNull.Value
             : sqlite ? System.Text.Json.JsonSerializer.Serialize(executors.Names) : executors.Names.ToArray());
+        Add(command, "@min_gpus", gpus?.Min ?? 0);
+        Add(command, "@max_gpus", gpus is { } range ? range.Max : DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var runs = new List<Run>();
         int[]? at = null;

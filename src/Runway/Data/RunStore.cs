@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Runway.Auth;
+using Runway.Execution.Local;
 using Runway.Runs;
 
 namespace Runway.Data;
@@ -86,11 +87,39 @@ public sealed class RunStore(
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
     private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
     {
-        var claimed = await RunRows.ClaimAsync(db, node, max, now, executors, ct);
+        var claimed = await ClaimRunsAsync(db, node, max, now, executors, ct);
         var reason = ClaimReason(node);
         foreach (var run in claimed)
         {
             await RunUpdates.InsertEventAsync(db, run.Id, RunState.Queued, RunState.Running, reason, now, ct);
+        }
+        return claimed;
+    }
+
+    /// <summary>
+    /// With this node's GPUs: runs that ask for some first, one per statement, each within the GPUs still free (the
+    /// node's claim lock keeps its claims one at a time, so the count cannot go stale); then the rest, which ask for none.
+    /// </summary>
+    private static async Task<List<Run>> ClaimRunsAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
+    {
+        if (executors?.Gpus is not { } pool)
+        {
+            return await RunRows.ClaimAsync(db, node, max, now, executors, null, ct);
+        }
+        var claimed = new List<Run>();
+        for (var free = pool.Free; free > 0 && claimed.Count < max;)
+        {
+            var one = await RunRows.ClaimAsync(db, node, 1, now, executors, (1, free), ct);
+            if (one.Count == 0)
+            {
+                break;
+            }
+            free -= GpuPool.Asked(one[0]);
+            claimed.Add(one[0]);
+        }
+        if (claimed.Count < max)
+        {
+            claimed.AddRange(await RunRows.ClaimAsync(db, node, max - claimed.Count, now, executors, (0, 0), ct));
         }
         return claimed;
     }
@@ -100,6 +129,11 @@ public sealed class RunStore(
         foreach (var run in claimed)
         {
             LogMove(run.Id, RunState.Queued, RunState.Running, ClaimReason(node));
+            // Committed: the run holds its GPUs from now until it ends (LocalExecutor releases them).
+            if (executors?.Gpus is { } pool && GpuPool.Asked(run) is > 0 and var count && !pool.TryReserve(run.Id, count))
+            {
+                logger.LogError("Run {RunId} was claimed for {Count} GPUs that are not free; it will fail to start", run.Id, count);
+            }
         }
         // RETURNING gives rows in no particular order; callers start them in claim order.
         return [.. claimed.OrderByDescending(r => r.Priority).ThenBy(r => r.SubmittedAt).ThenBy(r => r.Id, StringComparer.Ordinal)];

@@ -18,6 +18,8 @@ internal static class SqliteClaim
         WHERE id IN (
             SELECT id FROM runs INDEXED BY ix_runs_claim WHERE state = 'queued'
                 AND (@executors IS NULL OR executor IN (SELECT value FROM json_each(@executors)))
+                AND (@max_gpus IS NULL OR (CASE WHEN executor = 'local' THEN COALESCE(json_extract(spec_json, '$.resources.gpus'), 0) ELSE 0 END)
+                    BETWEEN @min_gpus AND @max_gpus)
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max)
         RETURNING *
@@ -29,5 +31,7 @@ internal static class SqliteClaim
         new("@now", UnixMicrosecondsConverter.ToUnixMicroseconds(now)),
         new("@max", max),
         new("@executors", executors is null ? DBNull.Value : System.Text.Json.JsonSerializer.Serialize(executors)),
+        new("@min_gpus", (object)0), // not the SqliteType overload, which a literal 0 would pick
+        new("@max_gpus", DBNull.Value),
     ];
 }

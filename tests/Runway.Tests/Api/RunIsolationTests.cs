@@ -73,6 +73,23 @@ public sealed class RunIsolationTests : IAsyncLifetime
         Assert.Contains("hidden", ready.GetProperty("isolation_detail").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>As root (CI), this machine kind's hybrid cgroups are writable: runs there must not quietly go unlimited.</summary>
+    [Fact]
+    public async Task Readyz_SaysHowRunsAreLimited()
+    {
+        using var client = app.CreateClient();
+
+        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+
+        var limits = ready.GetProperty("limits").GetString();
+        Assert.Contains(limits, (string[])["cgroup_v2", "cgroup_hybrid", "none"]);
+        Assert.False(string.IsNullOrEmpty(ready.GetProperty("limits_detail").GetString()));
+        if (limits == "none")
+        {
+            Requires.Skip($"runs are not limited here: {ready.GetProperty("limits_detail").GetString()}");
+        }
+    }
+
     [Fact]
     public async Task Run_CannotReadTheDatabaseTheNodeIdOrAnotherUsersUpload()
     {

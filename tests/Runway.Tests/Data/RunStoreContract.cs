@@ -123,6 +123,39 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task Claim_TakesGpuRunsOnlyWhileTheirGpusAreFree_AndReservesThem()
+    {
+        Run WithGpus(int gpus, string executor = "local", int priority = 0) =>
+            NewRun(priority: priority, executor: executor, specJson: $$$"""{"argv":["/bin/true"],"resources":{"cpus":1,"memory_mb":null,"gpus":{{{gpus}}}}}""");
+        var two = WithGpus(2, priority: 5);
+        var one = WithGpus(1);
+        var another = WithGpus(1);
+        var cpu = WithGpus(0);
+        var slurm = WithGpus(4, "slurm");
+        foreach (var run in (Run[])[two, one, another, cpu, slurm])
+        {
+            await Store.AddAsync(run, Ct);
+        }
+        var pool = Runway.Execution.Local.GpuPool.Parse("a,b");
+        Assert.True(pool.TryReserve("elsewhere", 1));
+        await using var node = BuildServices(new ClaimableExecutors(["local", "slurm"], pool));
+        var store = node.GetRequiredService<IRunStore>();
+
+        // One GPU free: the run asking for two waits; one asking for one takes it; Slurm's GPUs are Slurm's.
+        var claimed = await store.ClaimAsync("n1", 10, Ct);
+
+        Assert.Equal(new[] { slurm.Id, one.Id, cpu.Id }.Order(StringComparer.Ordinal), claimed.Select(r => r.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["b"], pool.Of(one.Id));
+        Assert.Empty(await store.ClaimAsync("n1", 10, Ct));
+
+        pool.Release("elsewhere");
+        pool.Release(one.Id);
+        Assert.Equal([two.Id], (await store.ClaimAsync("n1", 10, Ct)).Select(r => r.Id));
+        Assert.Equal(["a", "b"], pool.Of(two.Id));
+        Assert.Equal(RunState.Queued, (await GetAsync(another.Id)).State);
+    }
+
+    [Fact]
     public async Task Claim_TakesHigherPriorityFirst_ThenOlder()
     {
         var oldLow = await AddAsync(priority: 0);

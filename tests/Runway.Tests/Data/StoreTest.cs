@@ -56,7 +56,7 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
         return services.BuildServiceProvider();
     }
 
-    protected Run NewRun(string owner = "ana", int priority = 0, string? idempotencyKey = null, string executor = "local")
+    protected Run NewRun(string owner = "ana", int priority = 0, string? idempotencyKey = null, string executor = "local", string specJson = """{"argv":["/bin/true"]}""")
     {
         var run = new Run
         {
@@ -66,7 +66,7 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
             ParamsJson = """{"min_length":3}""",
             Owner = owner,
             Executor = executor,
-            SpecJson = """{"argv":["/bin/true"]}""",
+            SpecJson = specJson,
             Priority = priority,
             SubmittedAt = Clock.GetUtcNow(),
             IdempotencyKey = idempotencyKey,

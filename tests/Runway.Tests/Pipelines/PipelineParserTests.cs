@@ -29,6 +29,7 @@ public class PipelineParserTests
           LABEL: "{label}"
         outputs: ["counts.tsv", "plots/*.svg"]
         resources: {cpus: 2, memory: 4G, gpus: 1, time_limit: 1h30m}
+        network: true
         executor: slurm
         allowed_groups: [astro, bio]
         """;
@@ -66,6 +67,7 @@ public class PipelineParserTests
         Assert.Equal(["counts.tsv", "plots/*.svg"], pipeline.Outputs);
         Assert.Equal(new PipelineResourcesView(2, 4096, 1), new PipelineResourcesView(pipeline.Resources.Cpus, pipeline.Resources.MemoryMb, pipeline.Resources.Gpus));
         Assert.Equal(TimeSpan.FromMinutes(90), pipeline.TimeLimit);
+        Assert.True(pipeline.Network);
         Assert.Equal("slurm", pipeline.Executor);
         Assert.Equal(["astro", "bio"], pipeline.AllowedGroups);
         Assert.Equal("/srv/pipelines/wordstats", pipeline.Directory);
@@ -81,10 +83,19 @@ public class PipelineParserTests
         Assert.Null(pipeline.Executor); // the server's Runway:DefaultExecutor applies
         Assert.Null(pipeline.Slurm);
         Assert.Null(pipeline.TimeLimit);
-        Assert.Equal(1, pipeline.Resources.Cpus);
+        Assert.Equal(1.0, pipeline.Resources.Cpus);
         Assert.Null(pipeline.Resources.MemoryMb);
+        Assert.False(pipeline.Network); // a run has no network unless its pipeline says so
         Assert.Empty(pipeline.Environment);
         Assert.Empty(pipeline.AllowedGroups);
+    }
+
+    [Fact]
+    public void Parse_ReadsFractionalCpus()
+    {
+        var pipeline = PipelineFiles.Parse("name: t\nversion: '1'\ncommand: [x]\nresources: {cpus: 0.5}\n");
+
+        Assert.Equal(0.5, pipeline.Resources.Cpus);
     }
 
     [Theory]
@@ -126,5 +137,5 @@ public class PipelineParserTests
         Assert.StartsWith("/srv/pipelines/t.yaml: parameters.n.default: must be an integer (line 5", error.Message, StringComparison.Ordinal);
     }
 
-    private sealed record PipelineResourcesView(int Cpus, long? MemoryMb, int Gpus);
+    private sealed record PipelineResourcesView(double Cpus, long? MemoryMb, int Gpus);
 }

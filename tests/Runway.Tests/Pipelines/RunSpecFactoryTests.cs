@@ -38,7 +38,7 @@ public class RunSpecFactoryTests
         Assert.Equal("", spec.Environment["EXTRA"]);
         Assert.Equal(["out.txt"], spec.Outputs);
         Assert.Equal(TimeSpan.FromMinutes(10), spec.TimeLimit);
-        Assert.Equal((2, 1024L), (spec.Resources.Cpus, spec.Resources.MemoryMb!.Value));
+        Assert.Equal((2.0, 1024L), (spec.Resources.Cpus, spec.Resources.MemoryMb!.Value));
     }
 
     [Fact]

@@ -13,8 +13,13 @@ namespace Runway.Execution.Local;
 /// wrapper's pid, or, isolated (<see cref="RunIsolation"/>), the pid of the unshare that starts it.
 /// With a <see cref="RunSupervisor"/>, the supervisor starts the run instead of the wrapper and the chain,
 /// writes the same files, and the group is led by the run's first process (its pid namespace's init).
+/// With <see cref="RunCgroups"/>, each run is limited by a cgroup of its own, which a stop and the run's end
+/// kill whole (processes that left the group too), and whose OOM counter tells a run the kernel killed for
+/// its memory limit; without isolation a run keeps the network (it has no namespaces).
 /// </summary>
-public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null)
+public sealed class LocalExecutor(
+    TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null, RunCgroups? cgroups = null,
+    GpuPool? gpus = null)
     : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
@@ -37,6 +42,14 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     // signal reaches a process that reused the number. A group leaves once its run has ended.
     private readonly ConcurrentDictionary<int, long?> leaderStarts = new();
 
+    // The cgroups of the runs this executor tracks, by group, until the run has ended and they are removed.
+    private readonly ConcurrentDictionary<int, Confined> confined = new();
+
+    // The container engine of each container run this executor tracks, by group, and the run's id (its container's name).
+    private readonly ConcurrentDictionary<int, (ContainerEngine Engine, string RunId)> engines = new();
+
+    private static readonly RunIsolation Unisolated = RunIsolation.None("a container run: its engine isolates it");
+
     public string Name => ExecutorName;
 
     public async Task<RunHandle> StartAsync(RunLaunch launch, CancellationToken cancellationToken)
@@ -49,32 +62,124 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
         var temp = TempDirectory(directory);
         var environment = RunEnvironment(launch, isolation.Account);
-        var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
+        var engine = launch.Spec.Container is { } container ? ContainerEngine.For(container) : null;
+        if (engine is not null)
+        {
+            await engine.CheckImageAsync(launch.Spec.Container!.Image, cancellationToken);
+        }
+        var program = engine?.Path ?? CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
 
         // Leftovers of an attempt that never got as far as running would confuse Attach.
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
+        GiveGpus(launch, environment);
+        // In a container the engine isolates and limits the run (as root, which podman and docker need); the
+        // client is the run's command, its cgroup would hold only the client.
+        var runIsolation = engine is null ? isolation : Unisolated;
+        var cgroup = engine is { Name: "podman" or "docker" } ? null : cgroups?.Create(launch.RunId, launch.Spec.Resources);
+        var confinement = new RunConfinement(launch.Spec.Network || engine is not null, cgroup?.ProcsFiles ?? []);
+        IReadOnlyList<string> command = engine is null
+            ? [program, .. launch.Spec.Argv.Skip(1)]
+            : engine.RunCommand(launch.Spec.Container!, launch, ContainerEnvironment(launch, environment), gpus?.Of(launch.RunId) ?? [], isolation.Account, cgroups?.PidsLimit);
+        try
+        {
+            var handle = await StartConfinedAsync(launch, runIsolation, command, environment, temp, confinement, cgroup, cancellationToken);
+            if (engine is not null)
+            {
+                engines[int.Parse(handle.NativeId, CultureInfo.InvariantCulture)] = (engine, launch.RunId);
+            }
+            return handle with { Exited = ReleaseGpusAfterAsync(launch.RunId, handle.Exited) };
+        }
+        catch
+        {
+            cgroup?.Remove();
+            gpus?.Release(launch.RunId);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A run sees exactly the GPUs reserved for it at its claim (<see cref="GpuPool"/>), none when it asked for
+    /// none; they are written to its directory, so a restarted server knows them.
+    /// </summary>
+    private void GiveGpus(RunLaunch launch, Dictionary<string, string> environment)
+    {
+        var asked = launch.Spec.Resources.Gpus;
+        if (gpus is null || gpus.Ids.Count == 0)
+        {
+            if (asked > 0)
+            {
+                throw new ExecutorStartException($"the run asks for {asked} GPUs and this node has none (Runway:Gpus)");
+            }
+            return;
+        }
+        var held = gpus.Of(launch.RunId);
+        if (held.Count != asked)
+        {
+            gpus.Release(launch.RunId);
+            throw new ExecutorStartException($"the run asks for {asked} GPUs but holds {held.Count} of this node's");
+        }
+        environment["CUDA_VISIBLE_DEVICES"] = GpuPool.Visible(held);
+        RunDirectoryFiles.WriteAtomically(launch.RunDirectory, RunDirectoryFiles.Gpus, GpuPool.Visible(held) + "\n");
+    }
+
+    private async Task<RunExit> ReleaseGpusAfterAsync(string runId, Task<RunExit> exited)
+    {
+        try
+        {
+            return await exited;
+        }
+        finally
+        {
+            gpus?.Release(runId);
+        }
+    }
+
+    /// <summary>What the command sees inside its container: the pipeline's variables and Runway's, never the host's.</summary>
+    private static Dictionary<string, string> ContainerEnvironment(RunLaunch launch, Dictionary<string, string> environment)
+    {
+        var inside = new Dictionary<string, string>(launch.Spec.Environment, StringComparer.Ordinal);
+        foreach (var name in (string[])["HOME", "TMPDIR", "RUNWAY_RUN_ID", "RUNWAY_RUN_DIR", "CUDA_VISIBLE_DEVICES"])
+        {
+            if (environment.TryGetValue(name, out var value))
+            {
+                inside[name] = value;
+            }
+        }
+        inside["HOME"] = launch.RunDirectory;
+        return inside;
+    }
+
+    private async Task<RunHandle> StartConfinedAsync(
+        RunLaunch launch, RunIsolation isolation, IReadOnlyList<string> command, Dictionary<string, string> environment, string temp,
+        RunConfinement confinement, RunCgroup? cgroup, CancellationToken cancellationToken)
+    {
+        var directory = launch.RunDirectory;
+        var program = command[0];
         if (supervisor is not null)
         {
-            isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
+            this.isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
             // The supervisor writes pid and pid_start before the command runs.
-            var (group, leaderStart, ended) = await supervisor.StartAsync(isolation, directory, program, [program, .. launch.Spec.Argv.Skip(1)], environment, cancellationToken);
+            var (group, leaderStart, ended) = await supervisor.StartAsync(
+                isolation, directory, program, command, environment, confinement, cancellationToken);
             leaderStarts[group] = leaderStart;
+            Confine(group, cgroup, launch);
             logger.LogInformation("Run {RunId} started by the supervisor as process group {Pid}", launch.RunId, group);
             return new RunHandle(launch.RunId, NativeId(group), SupervisedExitAsync(group, leaderStart, ended, directory));
         }
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
         // The run directory, its tmp and its inputs belong to the run account (in run_account mode).
-        isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
+        this.isolation.GiveToAccount(directory, [RunDirectoryFiles.Temp, .. InputPaths(launch.Spec)]);
 
         // The wrapper (or the unshare that starts it isolated) leads a new session and process group from its
         // first instruction (posix_spawn with POSIX_SPAWN_SETSID), so the pid is the group's id, and a stop
         // can never miss the group.
-        var (start, argv) = isolation.Command(directory, [Shell, RunDirectoryFiles.Script, program, .. launch.Spec.Argv.Skip(1)]);
+        var (start, argv) = isolation.Command(directory, [Shell, RunDirectoryFiles.Script, .. command], confinement);
         var (pid, startTime, exited) = children.Start(start, argv, environment, directory);
+        Confine(pid, cgroup, launch);
         // The start time tells this process from a later one that reuses the pid (read before anything
         // could reap it, so known even for a run that is already over). The wrapper writes the pid file
         // too, but only once the shell is up: written here as well, it is there before the native id
@@ -98,12 +203,21 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         }
         var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
         leaderStarts[pid] = startTime;
+        Confine(pid, cgroups?.Find(launch.RunId), launch);
+        if (launch.Spec.Container is { } container && ContainerEngine.Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine) is { } engine)
+        {
+            engines[pid] = (engine, launch.RunId);
+        }
         var recorded = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is not null;
         var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory)
             : !recorded && ProcessTable.IsAlive(pid, startTime) ? WatchAsync(pid, startTime, directory)
             : EndedAsync(pid, directory);
         logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
-        return new RunHandle(launch.RunId, nativeId, exited);
+        if (gpus is not null && launch.Spec.Resources.Gpus > 0 && RunDirectoryFiles.ReadText(directory, RunDirectoryFiles.Gpus) is { } held)
+        {
+            gpus.Hold(launch.RunId, held.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(launch.Spec.Resources.Gpus));
+        }
+        return new RunHandle(launch.RunId, nativeId, ReleaseGpusAfterAsync(launch.RunId, exited));
     }
 
     public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
@@ -117,12 +231,24 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         {
             return;
         }
-        if (!ProcessTable.IsGroupOf(group, start))
+        if (ProcessTable.IsGroupOf(group, start))
+        {
+            await stop.StopAsync(group, grace, cancellationToken);
+        }
+        else
         {
             logger.LogWarning("Process group {Pid} now belongs to another process; not signalling it", group);
-            return;
         }
-        await stop.StopAsync(group, grace, cancellationToken);
+        if (engines.TryGetValue(group, out var container))
+        {
+            // The container first: a TERM to its client is forwarded, but a killed client leaves it running.
+            await container.Engine.StopAsync(container.RunId, grace, cancellationToken);
+        }
+        // What left the group (setsid, a double fork) is still in the run's cgroup.
+        if (confined.TryGetValue(group, out var run))
+        {
+            await run.Cgroup.KillAsync(clock, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -224,11 +350,10 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         var status = await exited;
         // The wrapper's record comes first: it is the command's code even when the wrapper itself was killed.
         var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
-            : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (its mounts or setpriv failed); its command did not run")
+            : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (its cgroups, mounts or setpriv failed); its command did not run")
             : status is { } own ? new RunExit(own)
             : ExitFromFiles(directory);
-        await StopLeftoversAsync(pid);
-        return exit;
+        return await SettleAsync(pid, exit);
     }
 
     /// <summary>
@@ -246,8 +371,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : code is { } known ? new RunExit(known)
             : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
-        await StopLeftoversAsync(pid);
-        return exit;
+        return await SettleAsync(pid, exit);
     }
 
     private async Task<RunExit> WatchAsync(int pid, long? startTime, string directory)
@@ -259,8 +383,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     private async Task<RunExit> EndedAsync(int pid, string directory)
     {
         var exit = ExitFromFiles(directory);
-        await StopLeftoversAsync(pid);
-        return exit;
+        return await SettleAsync(pid, exit);
     }
 
     /// <summary>The wrapper's record, and when it was written: the run's end, however late the server noticed.</summary>
@@ -268,6 +391,60 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         RunDirectoryFiles.ReadExit(directory) is { } recorded
             ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : new RunExit(null, "the process ended without recording an exit code (killed while Runway was not running?)");
+
+    private void Confine(int group, RunCgroup? cgroup, RunLaunch launch)
+    {
+        if (cgroup is not null)
+        {
+            confined[group] = new Confined(cgroup, launch.Spec.Resources.MemoryMb, launch.RunDirectory);
+        }
+    }
+
+    /// <summary>
+    /// After the run's leader: what it left is stopped, its cgroup killed whole and emptied, its figures kept in
+    /// resource_use (cpu_usec, peak_memory_bytes; the run record has no place for them yet), the cgroup removed.
+    /// A run the OOM killer struck ends failed saying so, whatever its exit code (unshare's is 1 then).
+    /// </summary>
+    private async Task<RunExit> SettleAsync(int group, RunExit exit)
+    {
+        await StopLeftoversAsync(group);
+        if (engines.TryRemove(group, out var container))
+        {
+            try
+            {
+                await container.Engine.RemoveAsync(container.RunId);
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or OperationCanceledException)
+            {
+                logger.LogWarning(e, "Could not remove the container of run {RunId}", container.RunId);
+            }
+        }
+        if (!confined.TryRemove(group, out var run))
+        {
+            return exit;
+        }
+        try
+        {
+            await run.Cgroup.KillAsync(clock, CancellationToken.None);
+            var (cpu, peak) = run.Cgroup.Usage;
+            var oom = run.Cgroup.OutOfMemory;
+            RunDirectoryFiles.WriteAtomically(run.Directory, RunDirectoryFiles.ResourceUse,
+                string.Create(CultureInfo.InvariantCulture, $"cpu_usec {cpu?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\npeak_memory_bytes {peak?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\noom_kill {(oom ? 1 : 0)}\n"));
+            run.Cgroup.Remove();
+            if (oom && exit.Error is null && exit.ExitCode is not 0)
+            {
+                var limit = run.MemoryMb is { } mb ? $"its memory limit of {mb} MiB" : "the memory it may use";
+                return exit with { Verdict = RunState.Failed, Message = $"ran out of {limit}: the kernel's OOM killer ended it (exit code {exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"})" };
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not settle the cgroup of process group {Pid}", group);
+        }
+        return exit;
+    }
+
+    private sealed record Confined(RunCgroup Cgroup, long? MemoryMb, string Directory);
 
     private async Task StopLeftoversAsync(int group)
     {

@@ -14,6 +14,8 @@ internal static class RunDirectoryFiles
     public const string PidStart = RunFiles.PidStart;
     public const string WrapperPid = RunFiles.WrapperPid;
     public const string ExitCode = RunFiles.ExitCode;
+    public const string ResourceUse = RunFiles.ResourceUse;
+    public const string Gpus = RunFiles.Gpus;
     public const string Stdout = RunFiles.Stdout;
     public const string Stderr = RunFiles.Stderr;
     public const string Temp = RunFiles.Temp;
@@ -101,7 +103,7 @@ internal static class RunDirectoryFiles
     /// only a regular file, reached without following links or waiting (<see cref="RunTree"/>), and only
     /// its first bytes, which are all a pid or an exit code needs.
     /// </summary>
-    private static string? ReadText(string runDirectory, string name) => Read(runDirectory, name).Text;
+    public static string? ReadText(string runDirectory, string name) => Read(runDirectory, name).Text;
 
     private static (string? Text, DateTimeOffset At) Read(string runDirectory, string name)
     {

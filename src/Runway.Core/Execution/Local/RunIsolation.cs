@@ -54,17 +54,18 @@ public sealed class RunIsolation
     private static readonly ConcurrentDictionary<string, Lazy<(IsolationMode Mode, bool UserNamespace, string Detail)>> Probed = new(StringComparer.Ordinal);
 
     // Started by unshare as root of the new namespaces, in the run directory. Arguments: mount, setpriv,
-    // the data directory, the runs directory outside it or "", the run directory, then "--" or "UID GID --",
-    // then the wrapper's argv.
+    // the data directory, the runs directory outside it or "", the run directory, ip (empty unless the run
+    // has its own network, whose loopback it brings up), then "--" or "UID GID --", then the wrapper's argv.
     // 1. The mounts' mkdir must not inherit the server's umask 077: the run account walks those directories.
     // 2. /proc/self/stat is read before the new /proc hides the outer pids: its fifth field is the run's
     //    process group as the server knows it, which the wrapper records in pid.wrapper.
     private const string IsolateScript =
         """
         umask 022
-        mount=$1 setpriv=$2 data=$3 runs=$4 run=$5
-        shift 5
+        mount=$1 setpriv=$2 data=$3 runs=$4 run=$5 ip=$6
+        shift 6
         read -r _ _ _ _ group _ </proc/self/stat || exit 125
+        [ -z "$ip" ] || "$ip" link set lo up || exit 125
         "$mount" -t tmpfs -o mode=0755,size=1m,nosuid,nodev runway "$data" || exit 125
         if [ -n "$runs" ]; then
             "$mount" -t tmpfs -o mode=0755,size=1m,nosuid,nodev runway "$runs" || exit 125
@@ -132,8 +133,21 @@ public sealed class RunIsolation
         return mode == IsolationMode.None ? None(detail) : Make(mode, user, detail, dataDirectory, runAs, runsDirectory);
     }
 
-    /// <summary>The program and argv that start <paramref name="wrapper"/> (an absolute program first) in <paramref name="runDirectory"/>.</summary>
-    internal (string Program, string[] Argv) Command(string runDirectory, IReadOnlyList<string> wrapper)
+    /// <summary>
+    /// The program and argv that start <paramref name="wrapper"/> (an absolute program first) in <paramref name="runDirectory"/>,
+    /// kept to <paramref name="confinement"/>: its cgroups joined first (<see cref="RunCgroups.JoinScript"/>), then
+    /// unshare, with --net for a run without network (none without isolation: there are no namespaces then).
+    /// </summary>
+    internal (string Program, string[] Argv) Command(string runDirectory, IReadOnlyList<string> wrapper, RunConfinement? confinement = null)
+    {
+        confinement ??= RunConfinement.Open;
+        var (program, argv) = Isolated(runDirectory, wrapper, confinement.Network);
+        return confinement.CgroupProcs.Count == 0
+            ? (program, argv)
+            : (Shell, [Shell, "-c", RunCgroups.JoinScript, "sh", .. confinement.CgroupProcs, "--", .. argv]);
+    }
+
+    private (string Program, string[] Argv) Isolated(string runDirectory, IReadOnlyList<string> wrapper, bool network)
     {
         if (tools is null)
         {
@@ -144,8 +158,12 @@ public sealed class RunIsolation
         {
             argv.AddRange(["--user", "--map-root-user"]);
         }
+        if (!network)
+        {
+            argv.Add("--net");
+        }
         argv.AddRange(["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--",
-            Shell, "-c", IsolateScript, "sh", tools.Mount, tools.Setpriv, dataDirectory, runsDirectory, runDirectory]);
+            Shell, "-c", IsolateScript, "sh", tools.Mount, tools.Setpriv, dataDirectory, runsDirectory, runDirectory, network ? "" : tools.Ip ?? ""]);
         if (Account is { } account)
         {
             argv.AddRange([account.Uid.ToString(CultureInfo.InvariantCulture), account.Gid.ToString(CultureInfo.InvariantCulture)]);
@@ -305,11 +323,12 @@ public sealed class RunIsolation
         }
     }
 
-    private sealed record Tools(string Unshare, string Mount, string Setpriv)
+    /// <param name="Ip">iproute2's ip, which brings up the loopback of a run without network; without it, a run has none.</param>
+    private sealed record Tools(string Unshare, string Mount, string Setpriv, string? Ip)
     {
         public static Tools? Find() =>
             Locate("unshare") is { } unshare && Locate("mount") is { } mount && Locate("setpriv") is { } setpriv
-                ? new Tools(unshare, mount, setpriv)
+                ? new Tools(unshare, mount, setpriv, Locate("ip"))
                 : null;
 
         private static string? Locate(string name) =>

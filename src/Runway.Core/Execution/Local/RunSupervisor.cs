@@ -89,7 +89,7 @@ public sealed class RunSupervisor : IDisposable
     /// <summary>Starts a run; the exit completes with its code once the supervisor has written exit_code, or with null if the supervisor went away first.</summary>
     public async Task<(int Pid, long Start, Task<int?> Exited)> StartAsync(
         RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv,
-        IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> environment, RunConfinement confinement, CancellationToken cancellationToken)
     {
         Socket connected;
         lock (gate)
@@ -109,7 +109,7 @@ public sealed class RunSupervisor : IDisposable
             connected = socket!;
         }
         var id = Interlocked.Increment(ref lastId);
-        var frame = Request(id, isolation, runDirectory, program, argv, environment);
+        var frame = Request(id, isolation, runDirectory, program, argv, environment, confinement);
         var reply = new PendingStart(connected);
         // Waiting before the send: Lost fails every start it finds here once the socket is closed, and a
         // send on a closed socket throws, so no start waits for a reply that cannot come.
@@ -212,7 +212,7 @@ public sealed class RunSupervisor : IDisposable
             var id = Interlocked.Increment(ref lastId);
             var reply = new PendingStart(connected);
             pending[id] = reply;
-            Send(connected, Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>()));
+            Send(connected, Request(id, isolation, scratch, "/bin/sh", ["/bin/sh", "-c", "[ -e \"$1\" ] && exit 3; [ -w . ]", "sh", marker], new Dictionary<string, string>(), RunConfinement.Open));
             while (!reply.Done.Task.IsCompleted)
             {
                 Dispatch(ReadFrame(connected), out _);
@@ -240,10 +240,17 @@ public sealed class RunSupervisor : IDisposable
         }
     }
 
-    private static byte[] Request(ulong id, RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    private static byte[] Request(
+        ulong id, RunIsolation isolation, string runDirectory, string program, IReadOnlyList<string> argv,
+        IReadOnlyDictionary<string, string> environment, RunConfinement confinement)
     {
         var (flags, uid, gid, data, runs) = isolation.SupervisorMode;
-        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment, runs));
+        // A network namespace comes with the others: without isolation there are none.
+        if (!confinement.Network && flags.HasFlag(StartFlags.Isolate))
+        {
+            flags |= StartFlags.PrivateNetwork;
+        }
+        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment, runs) { Cgroups = confinement.CgroupProcs });
     }
 
     private static void Send(Socket connected, byte[] frame)

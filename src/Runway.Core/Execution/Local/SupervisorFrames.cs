@@ -24,14 +24,19 @@ internal static class SupervisorFrames
         Isolate = 1,
         UserNamespace = 2,
         RunAccount = 4,
+        PrivateNetwork = 8,
 
         /// <summary>The runs directory is outside the data directory: hidden as well (its path ends the frame).</summary>
-        HideRuns = 8,
+        HideRuns = 16,
     }
 
     public sealed record StartRequest(
         ulong Id, StartFlags Flags, uint Uid, uint Gid, string DataDirectory, string RunDirectory,
-        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment, string RunsDirectory = "");
+        string Program, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Environment, string RunsDirectory = "")
+    {
+        /// <summary>The cgroup.procs files the run's first process writes itself into before it execs (<see cref="RunCgroup"/>).</summary>
+        public IReadOnlyList<string> Cgroups { get; init; } = [];
+    }
 
     /// <summary>A whole frame, length first.</summary>
     public static byte[] Encode(StartRequest request)
@@ -51,6 +56,7 @@ internal static class SupervisorFrames
         WriteString(body, request.Program);
         WriteStrings(body, request.Argv);
         WriteStrings(body, [.. request.Environment.Select(e => $"{e.Key}={e.Value}")]);
+        WriteStrings(body, request.Cgroups);
         if (request.Flags.HasFlag(StartFlags.HideRuns))
         {
             // Last and only with its flag: a supervisor started by an older server reads the frames it knows.

@@ -43,7 +43,7 @@ public static class SlurmBatch
             $"--output={Path.Combine(directory, RunFiles.Stdout)}",
             $"--error={Path.Combine(directory, RunFiles.Stderr)}",
             "--input=/dev/null",
-            $"--cpus-per-task={Text(spec.Resources.Cpus)}",
+            $"--cpus-per-task={Text((long)Math.Ceiling(spec.Resources.Cpus))}",
         };
         if (spec.Resources.MemoryMb is { } memory)
         {

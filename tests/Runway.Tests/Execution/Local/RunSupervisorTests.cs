@@ -124,8 +124,8 @@ public sealed class RunSupervisorTests : IDisposable
         owned.Add(supervisor);
         var environment = new Dictionary<string, string>();
 
-        var first = supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true"], environment, cancellation);
-        var large = Task.Run(() => supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true", new string('x', 4 << 20)], environment, cancellation), cancellation);
+        var first = supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true"], environment, RunConfinement.Open, cancellation);
+        var large = Task.Run(() => supervisor.StartAsync(Unisolated, temp.Path, "/bin/true", ["/bin/true", new string('x', 4 << 20)], environment, RunConfinement.Open, cancellation), cancellation);
 
         Assert.Equal(1_000_002, (await Poll.CompletesAsync(first)).Pid);
         Assert.Equal(1_000_003, (await Poll.CompletesAsync(large)).Pid);

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Runway.Runs;
+
+namespace Runway.Execution.Local;
+
+/// <summary>
+/// A container engine of this node (podman, docker, apptainer) and the argument vectors the local executor runs
+/// it with. The engine's client is the run's command (through the wrapper, which records its exit code); the
+/// engine, not Runway's namespaces, isolates the run: only the run directory and the pipeline directory
+/// (read-only) are mounted, at their own paths. Each podman or docker container is named after its run, so a
+/// stop reaches it by name: killing the client does not stop a container (conmon is detached).
+/// </summary>
+public sealed record ContainerEngine(string Name, string Path)
+{
+    private static readonly string[] Directories = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin"];
+    private static readonly TimeSpan CommandLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>The engines installed here, in the order a pipeline without <c>engine:</c> prefers them.</summary>
+    public static IReadOnlyList<ContainerEngine> Installed { get; } =
+        [.. Pipelines.ContainerParser.Engines.Select(name => Directories.Select(d => System.IO.Path.Combine(d, name)).FirstOrDefault(File.Exists) is { } path
+            ? new ContainerEngine(name, path) : null).OfType<ContainerEngine>()];
+
+    /// <summary>The engine a container spec asks for, or the node's first; throws <see cref="ExecutorStartException"/> when it has none.</summary>
+    public static ContainerEngine For(ContainerSpec container) =>
+        Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine)
+            ?? throw new ExecutorStartException(container.Engine is { } engine
+                ? $"the container engine {engine} is not installed on this node"
+                : "no container engine (podman, docker or apptainer) is installed on this node");
+
+    /// <summary>Why a pipeline's container cannot run on this node (its engine is missing), or null.</summary>
+    public static string? Missing(ContainerSpec container) =>
+        Installed.Any(e => container.Engine is null || e.Name == container.Engine) ? null
+            : container.Engine is { } engine ? $"container.engine: {engine} is not installed on this node"
+            : "container: no container engine (podman, docker or apptainer) is installed on this node";
+
+    /// <summary>The container's name: from its run, so a stop finds it.</summary>
+    public static string ContainerName(string runId) => "runway-" + runId;
+
+    private bool Daemonized => Name is "podman" or "docker";
+
+    /// <summary>Throws <see cref="ExecutorStartException"/> when the image is not on this node (never pulled).</summary>
+    public async Task CheckImageAsync(string image, CancellationToken cancellationToken)
+    {
+        var present = Name == "apptainer"
+            ? File.Exists(image)
+            : await RunAsync(["image", Name == "podman" ? "exists" : "inspect", image], cancellationToken) == 0;
+        if (!present)
+        {
+            throw new ExecutorStartException($"the container image {image} is not on this node ({Name}; pull: never, so the operator must load it)");
+        }
+    }
+
+    /// <summary>The client's argv: the command runs in the image, its words still whole arguments after the image.</summary>
+    public IReadOnlyList<string> RunCommand(
+        ContainerSpec container, RunLaunch launch, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> gpus, RunAccount? account, int? pids)
+    {
+        var run = launch.RunDirectory;
+        foreach (var path in (string?[])[run, container.PipelineDirectory])
+        {
+            if (path is not null && path.Contains(':', StringComparison.Ordinal))
+            {
+                throw new ExecutorStartException($"{path} holds a ':', which a container mount cannot name");
+            }
+        }
+        var argv = new List<string> { Path };
+        var resources = launch.Spec.Resources;
+        if (Name == "apptainer")
+        {
+            argv.AddRange(["exec", "--containall", "--cleanenv", "--bind", $"{run}:{run}", "--pwd", run]);
+            if (container.PipelineDirectory is { } pipelineDirectory)
+            {
+                argv.AddRange(["--bind", $"{pipelineDirectory}:{pipelineDirectory}:ro"]);
+            }
+            if (!launch.Spec.Network)
+            {
+                argv.AddRange(["--net", "--network", "none"]);
+            }
+            argv.AddRange(environment.SelectMany(e => (string[])["--env", $"{e.Key}={e.Value}"]));
+            argv.Add(container.Image);
+            argv.AddRange(launch.Spec.Argv);
+            return argv;
+        }
+        argv.AddRange(["run", "--rm", "--init", "--name", ContainerName(launch.RunId), "--pull", "never",
+            "--volume", $"{run}:{run}", "--workdir", run, "--cpus", resources.Cpus.ToString(CultureInfo.InvariantCulture)]);
+        if (container.PipelineDirectory is { } directory)
+        {
+            argv.AddRange(["--volume", $"{directory}:{directory}:ro"]);
+        }
+        if (!launch.Spec.Network)
+        {
+            argv.AddRange(["--network", "none"]);
+        }
+        if (resources.MemoryMb is { } mb)
+        {
+            // The same figure for memory and swap: no swap on top of the limit.
+            argv.AddRange(["--memory", $"{mb}m", "--memory-swap", $"{mb}m"]);
+        }
+        if (pids is { } most)
+        {
+            argv.AddRange(["--pids-limit", most.ToString(CultureInfo.InvariantCulture)]);
+        }
+        if (account is not null)
+        {
+            argv.AddRange(["--user", $"{account.Uid}:{account.Gid}"]);
+        }
+        if (gpus.Count > 0)
+        {
+            // podman reaches NVIDIA devices through CDI names; docker through its --gpus flag.
+            argv.AddRange(Name == "podman"
+                ? gpus.SelectMany(id => (string[])["--device", $"nvidia.com/gpu={id}"])
+                : ["--gpus", $"\"device={string.Join(',', gpus)}\""]);
+        }
+        argv.AddRange(environment.SelectMany(e => (string[])["--env", $"{e.Key}={e.Value}"]));
+        argv.Add(container.Image);
+        argv.AddRange(launch.Spec.Argv);
+        return argv;
+    }
+
+    /// <summary>Stops the run's container: TERM (reaching the command through --init), KILL after the grace.</summary>
+    public async Task StopAsync(string runId, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (Daemonized)
+        {
+            await RunAsync(["stop", "--time", ((int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture), ContainerName(runId)], cancellationToken);
+        }
+    }
+
+    /// <summary>Once the client has ended: a container it left (the client was killed) goes too.</summary>
+    public async Task RemoveAsync(string runId)
+    {
+        if (Daemonized)
+        {
+            await RunAsync(Name == "podman" ? ["rm", "--force", "--ignore", "--time", "0", ContainerName(runId)] : ["rm", "--force", ContainerName(runId)], CancellationToken.None);
+        }
+    }
+
+    private async Task<int> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start) ?? throw new ExecutorStartException($"{Name} could not be started");
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(CommandLimit);
+        var output = process.StandardOutput.ReadToEndAsync(limit.Token);
+        var errors = process.StandardError.ReadToEndAsync(limit.Token);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+            await Task.WhenAll(output, errors);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        return process.ExitCode;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Runs;
+using Runway.Tests.Fakes;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Execution.Limits;
+
+/// <summary>
+/// A node's GPUs (fake ids: the assignment is what must hold): a run asking for N waits queued until N are free,
+/// sees exactly its own as CUDA_VISIBLE_DEVICES, and no GPU is ever given to two runs.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class GpuTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void Pool_NeverGivesOneGpuToTwoRuns()
+    {
+        var pool = GpuPool.Parse("0, 1,2");
+
+        Assert.True(pool.TryReserve("a", 2));
+        Assert.False(pool.TryReserve("b", 2));
+        Assert.True(pool.TryReserve("c", 1));
+        Assert.False(pool.TryReserve("d", 1));
+
+        Assert.Equal(["0", "1"], pool.Of("a"));
+        Assert.Equal(["2"], pool.Of("c"));
+        Assert.Empty(pool.Of("b"));
+        pool.Release("a");
+        Assert.Equal(2, pool.Free);
+        Assert.True(pool.TryReserve("b", 2));
+        Assert.Equal(["0", "1"], pool.Of("b"));
+        Assert.Equal(new Dictionary<string, string?> { ["0"] = "b", ["1"] = "b", ["2"] = "c" }, pool.Use);
+    }
+
+    [Theory]
+    [InlineData("0,0")]
+    [InlineData("0,1;2")]
+    public void Pool_RefusesIdsThatAreNotDistinctNames(string configured)
+    {
+        Assert.Throws<ArgumentException>(() => GpuPool.Parse(configured));
+    }
+
+    [Fact]
+    public async Task Executor_GivesARunExactlyItsGpus_AndNoneToARunThatAskedForNone()
+    {
+        using var temp = new TempDirectory();
+        var pool = GpuPool.Parse("7,8,9");
+        using var executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, gpus: pool);
+        Assert.True(pool.TryReserve("gpu-run", 2));
+
+        var withGpus = await RunAsync(executor, temp, "gpu-run", gpus: 2);
+        var without = await RunAsync(executor, temp, "cpu-run", gpus: 0);
+
+        Assert.Equal("[7,8]\n", withGpus);
+        Assert.Equal("[]\n", without);
+        Assert.Equal(3, pool.Free); // released when the run ended
+        await Assert.ThrowsAsync<ExecutorStartException>(() => RunAsync(executor, temp, "unreserved", gpus: 1));
+    }
+
+    [Fact]
+    public async Task TwoGpuRuns_OnAOneGpuNode_RunOneAfterTheOther_WhileACpuRunGoesAhead()
+    {
+        var pipelines = Directory.CreateTempSubdirectory("runway-gpus-").FullName;
+        File.SetUnixFileMode(pipelines, (UnixFileMode)0b111_101_101);
+        const string Wait = """echo "[$CUDA_VISIBLE_DEVICES]" > seen; while [ ! -e release ]; do sleep 0.02; done""";
+        File.WriteAllText(Path.Combine(pipelines, "train.yaml"), $"name: train\nversion: '1'\nresources: {{gpus: 1}}\ncommand: [/bin/sh, -c, '{Wait}']\n");
+        File.WriteAllText(Path.Combine(pipelines, "plot.yaml"), $"name: plot\nversion: '1'\ncommand: [/bin/sh, -c, '{Wait}']\n");
+        await using var app = new RunwayApp(pipelines, concurrency: 3, settings: new Dictionary<string, string> { ["Runway:Gpus"] = "0" });
+        using var client = await app.CreateUserClientAsync();
+        var workspace = app.Services.GetRequiredService<RunWorkspace>();
+
+        var first = (await RunwayApp.SubmitAsync(client, new { pipeline = "train" })).GetProperty("id").GetString()!;
+        var second = (await RunwayApp.SubmitAsync(client, new { pipeline = "train" })).GetProperty("id").GetString()!;
+        var cpu = (await RunwayApp.SubmitAsync(client, new { pipeline = "plot" })).GetProperty("id").GetString()!;
+
+        // The CPU run, submitted last, starts while the second GPU run waits for the one GPU.
+        await Poll.UntilAsync(() => File.Exists(Seen(workspace, first)) && File.Exists(Seen(workspace, cpu)), "the first GPU run and the CPU run to start");
+        Assert.Equal("queued", await StateAsync(client, second));
+        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+        Assert.Equal(first, ready.GetProperty("gpus").GetProperty("0").GetString());
+        Assert.Equal("[0]\n", File.ReadAllText(Seen(workspace, first)));
+        Assert.Equal("[]\n", File.ReadAllText(Seen(workspace, cpu)));
+
+        Release(workspace, first);
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, first)).GetProperty("state").GetString());
+        await Poll.UntilAsync(() => File.Exists(Seen(workspace, second)), "the second GPU run to start");
+        Assert.Equal("[0]\n", File.ReadAllText(Seen(workspace, second)));
+
+        Release(workspace, second);
+        Release(workspace, cpu);
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, second)).GetProperty("state").GetString());
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, cpu)).GetProperty("state").GetString());
+        Directory.Delete(pipelines, recursive: true);
+    }
+
+    private static async Task<string> RunAsync(LocalExecutor executor, TempDirectory temp, string runId, int gpus)
+    {
+        var directory = Directory.CreateDirectory(temp.Combine(runId)).FullName;
+        var spec = new RunSpec { Argv = ["/bin/sh", "-c", "echo \"[$CUDA_VISIBLE_DEVICES]\""], Resources = new PipelineResources { Gpus = gpus } };
+        var handle = await executor.StartAsync(new RunLaunch(runId, directory, spec), Ct);
+        Assert.Equal(0, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+        return File.ReadAllText(Path.Combine(directory, RunFiles.Stdout));
+    }
+
+    private static string Seen(RunWorkspace workspace, string id) => Path.Combine(workspace.RunDirectory(id), "seen");
+
+    private static void Release(RunWorkspace workspace, string id) => File.WriteAllText(Path.Combine(workspace.RunDirectory(id), "release"), "");
+
+    private static async Task<string?> StateAsync(HttpClient client, string id) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}", Ct)).GetProperty("state").GetString();
+}

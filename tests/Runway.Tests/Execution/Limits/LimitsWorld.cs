@@ -1,0 +1,108 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runway.Execution;
+using Runway.Execution.Local;
+using Runway.Runs;
+using Runway.Tests.Fakes;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Execution.Limits;
+
+/// <summary>
+/// A local executor with this machine's cgroups, started one of three ways: no isolation through the chain
+/// (so only the cgroup can reach a process that left the run's group), namespaces through the chain
+/// (unshare, whose exit status hides a signal), and namespaces through runway-supervisor. The temp directory
+/// stands for the data directory. Needs root (or delegated cgroups): skipped, or failed under CI, without.
+/// </summary>
+public sealed class LimitsWorld : IDisposable
+{
+    private readonly TempDirectory temp = new();
+    private readonly List<int> groups = [];
+    private RunSupervisor? supervisor;
+
+    public LimitsWorld(string mode, int? pids = 4096)
+    {
+        Cgroups = RunCgroups.Probe(pids, "limits-tests-" + Guid.NewGuid().ToString("N"));
+        if (Cgroups.Layout == CgroupLayout.None)
+        {
+            Requires.Skip($"no writable cgroups here (run the tests as root, or delegate a cgroup): {Cgroups.Detail}");
+        }
+        var isolation = mode == "none" ? RunIsolation.None("not isolated (a test)") : Namespaces();
+        if (mode == "supervisor")
+        {
+            supervisor = RunSupervisor.Start(temp.Path, isolation, out var detail);
+            if (supervisor is null)
+            {
+                Requires.Skip(detail);
+            }
+        }
+        Executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation, supervisor, Cgroups);
+    }
+
+    public static TheoryData<string> Modes => ["none", "namespaces", "supervisor"];
+
+    public static TheoryData<string> IsolatedModes => ["namespaces", "supervisor"];
+
+    public RunCgroups Cgroups { get; }
+
+    public LocalExecutor Executor { get; }
+
+    public void Dispose()
+    {
+        foreach (var group in groups)
+        {
+            Posix.KillGroup(group, Posix.SigKill);
+        }
+        Executor.Dispose();
+        supervisor?.Dispose();
+        Cgroups.RemoveNodeFolders();
+        temp.Dispose();
+    }
+
+    public RunLaunch Launch(RunSpec spec)
+    {
+        var id = Ids.NewRunId(TimeProvider.System);
+        var directory = temp.Combine(id);
+        Directory.CreateDirectory(directory);
+        return new RunLaunch(id, directory, spec);
+    }
+
+    public RunLaunch Launch(params string[] argv) => Launch(new RunSpec { Argv = argv });
+
+    public async Task<RunHandle> StartAsync(RunLaunch launch)
+    {
+        var handle = await Executor.StartAsync(launch, TestContext.Current.CancellationToken);
+        groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
+        return handle;
+    }
+
+    public static string Read(RunLaunch launch, string file) => File.ReadAllText(Path.Combine(launch.RunDirectory, file));
+
+    /// <summary>A sleep duration no other test uses, to find its processes by.</summary>
+    public static string Marker() => (100_000 + Random.Shared.Next(0, 800_000)).ToString(CultureInfo.InvariantCulture) + ".5";
+
+    public static int Sleeping(string marker) => Directory.EnumerateDirectories("/proc")
+        .Where(d => Path.GetFileName(d).All(char.IsAsciiDigit))
+        .Count(d => ReadOrEmpty(Path.Combine(d, "cmdline")) == $"sleep\0{marker}\0");
+
+    private RunIsolation Namespaces()
+    {
+        if (PosixIo.EffectiveUserId() != 0)
+        {
+            Requires.Skip("namespaces without a user namespace need the tests to run as root");
+        }
+        return RunIsolation.Namespaces(temp.Path, userNamespace: false);
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
