@@ -59,34 +59,35 @@ public static class RunwayMetrics
         }
     }
 
-    private static volatile Func<MetricsSample> sample = () => MetricsSample.Empty;
+    private static volatile Func<MetricsSample?> sample = () => null;
 
     /// <summary>
     /// The source of the instruments read when scraped: what the server's sampler last saw, refreshed on its own
-    /// clock so that a scrape never waits for the database. The instruments exist once per process.
+    /// clock so that a scrape never waits for the database; null when there is none yet or it is stale, and
+    /// the gauges then have no value rather than an old one. The instruments exist once per process.
     /// </summary>
-    public static void Observe(Func<MetricsSample> source) => sample = source;
+    public static void Observe(Func<MetricsSample?> source) => sample = source;
+
+    private static IEnumerable<Measurement<T>> Read<T>(Func<MetricsSample, T> value)
+        where T : struct => sample() is { } now ? [new Measurement<T>(value(now))] : [];
 
     private static readonly ObservableGauge<long> QueueDepth =
-        Meter.CreateObservableGauge("runway.queue.depth", () => sample().Queued, "{run}", "Runs waiting to start");
+        Meter.CreateObservableGauge("runway.queue.depth", () => Read(s => s.Queued), "{run}", "Runs waiting to start");
 
     private static readonly ObservableGauge<double> OldestQueuedAge =
-        Meter.CreateObservableGauge("runway.queue.oldest_age", () => sample().OldestQueuedAge, "s", "How long the oldest queued run has waited");
+        Meter.CreateObservableGauge("runway.queue.oldest_age", () => Read(s => s.OldestQueuedAge), "s", "How long the oldest queued run has waited");
 
-    private static readonly ObservableGauge<long> Active = Meter.CreateObservableGauge("runway.runs.active", () => sample().Active.Select(a =>
+    private static readonly ObservableGauge<long> Active = Meter.CreateObservableGauge("runway.runs.active", () => (sample()?.Active ?? []).Select(a =>
         new Measurement<long>(a.Count, new KeyValuePair<string, object?>("node", a.Node), new KeyValuePair<string, object?>("executor", a.Executor))),
         "{run}", "Runs running, by node and executor");
 
     private static readonly ObservableGauge<long> StoredBytes =
-        Meter.CreateObservableGauge("runway.files.size", () => sample().StoredBytes, "By", "Bytes of uploaded files stored");
+        Meter.CreateObservableGauge("runway.files.size", () => Read(s => s.StoredBytes), "By", "Bytes of uploaded files stored");
 
     private static readonly ObservableGauge<long> StoredFiles =
-        Meter.CreateObservableGauge("runway.files", () => sample().StoredFiles, "{file}", "Uploaded files stored");
+        Meter.CreateObservableGauge("runway.files", () => Read(s => s.StoredFiles), "{file}", "Uploaded files stored");
 }
 
 /// <summary>What the database said at <see cref="At"/>: the gauges of <see cref="RunwayMetrics.Observe"/>.</summary>
 public sealed record MetricsSample(
-    DateTimeOffset At, long Queued, double OldestQueuedAge, IReadOnlyList<(string Node, string Executor, long Count)> Active, long StoredBytes, long StoredFiles)
-{
-    public static readonly MetricsSample Empty = new(DateTimeOffset.MinValue, 0, 0, [], 0, 0);
-}
+    DateTimeOffset At, long Queued, double OldestQueuedAge, IReadOnlyList<(string Node, string Executor, long Count)> Active, long StoredBytes, long StoredFiles);

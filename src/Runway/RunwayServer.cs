@@ -128,7 +128,18 @@ public static class RunwayServer
         if (shown.GetStringBuilder().Length > 0)
         {
             var file = Path.Combine(paths.DataDirectory, "first-admin-password.txt");
-            await File.WriteAllTextAsync(file, shown.ToString(), cancellationToken);
+            // Whatever the umask of the host process, and never through a link left where the file goes.
+            File.Delete(file);
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+            await using (var written = new FileStream(file, create))
+            await using (var text = new StreamWriter(written))
+            {
+                await text.WriteAsync(shown.ToString().AsMemory(), cancellationToken);
+            }
             app.Services.GetRequiredService<ILogger<RunwayOptions>>().LogWarning(
                 "Runway created the first user, admin, with a generated password: it is in {PasswordFile}, readable only by Runway's account; delete the file once read", file);
         }

@@ -11,12 +11,14 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
 {
     /// <summary>
     /// Records a run's end and claims the runs that take its slot, which the caller launches. If that fails,
-    /// the end is recorded on its own and nothing is claimed.
+    /// the end is recorded on its own and nothing is claimed. <c>Recorded</c> says whether this end is the one
+    /// the store now holds (false when the run had already moved, or the store could not be reached).
     /// </summary>
-    public async Task<List<ActiveRun>> FinishAsync(string runId, RunTransition final)
+    public async Task<(bool Recorded, List<ActiveRun> Launches)> FinishAsync(string runId, RunTransition final)
     {
         var stopping = active.Stopping;
         List<ActiveRun> launches;
+        bool recorded;
         try
         {
             await active.LockClaimsAsync(stopping);
@@ -25,6 +27,7 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 // This run's slot is free once the transaction commits; a server that is stopping claims nothing.
                 var free = stopping.IsCancellationRequested ? 0 : options.Concurrency - active.Count + 1;
                 var (transitioned, claimed) = await store.FinishAndClaimAsync(final, options.Node, free, CancellationToken.None);
+                recorded = transitioned;
                 if (!transitioned)
                 {
                     logger.LogWarning("Run {RunId} was no longer running; {State} not recorded", runId, final.To);
@@ -39,16 +42,16 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            await PersistAsync(final); // shutting down: record the end, claim nothing
+            var persisted = await PersistAsync(final); // shutting down: record the end, claim nothing
             Release(runId);
-            return [];
+            return (persisted, []);
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "Could not record the end of run {RunId} with the next claim; recording it alone", runId);
-            await PersistAsync(final);
+            var persisted = await PersistAsync(final);
             Release(runId);
-            return [];
+            return (persisted, []);
         }
         if (stopping.IsCancellationRequested)
         {
@@ -58,12 +61,13 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 await HandBackAsync(run.Run.Id);
                 active.Remove(run.Run.Id);
             }
-            return [];
+            return (recorded, []);
         }
-        return launches;
+        return (recorded, launches);
     }
 
-    public async Task PersistAsync(RunTransition transition)
+    /// <summary>Records one move on its own, retrying twice; whether the store now holds it.</summary>
+    public async Task<bool> PersistAsync(RunTransition transition)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -72,8 +76,9 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 if (!await store.TryTransitionAsync(transition, CancellationToken.None))
                 {
                     logger.LogWarning("Run {RunId} was no longer running; {State} not recorded", transition.RunId, transition.To);
+                    return false;
                 }
-                return;
+                return true;
             }
             catch (Exception e) when (attempt < 3)
             {
@@ -84,7 +89,7 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
             {
                 // Still running in the store: the next start of this node reads the recorded exit.
                 logger.LogError(e, "Could not record the end of run {RunId}", transition.RunId);
-                return;
+                return false;
             }
         }
     }

@@ -43,8 +43,10 @@ internal sealed class RunLauncher(
             if (run.Cause == StopCause.Canceled)
             {
                 // Cancelled between claim and start: nothing to stop.
-                await finisher.PersistAsync(RunOutcome.Final(id, new RunExit(null), StopCause.Canceled, null));
-                RunwayMetrics.Finished(run.Run, RunState.Canceled, null, clock.GetUtcNow());
+                if (await finisher.PersistAsync(RunOutcome.Final(id, new RunExit(null), StopCause.Canceled, null)))
+                {
+                    RunwayMetrics.Finished(run.Run, RunState.Canceled, null, clock.GetUtcNow());
+                }
                 finisher.Release(id);
                 return;
             }
@@ -64,10 +66,13 @@ internal sealed class RunLauncher(
                 : e is JsonException ? $"the run's spec is unreadable: {e.Message}"
                 : $"could not start the run: {e.Message}";
             logger.LogWarning(e, "Run {RunId} could not start: {Message}", id, message);
-            await finisher.PersistAsync(new RunTransition(id, [RunState.Running], RunState.SystemError, message) { Message = message });
+            var failed = await finisher.PersistAsync(new RunTransition(id, [RunState.Running], RunState.SystemError, message) { Message = message });
             finisher.Release(id);
             RunwayMetrics.ExecutorErrors.Add(1, new KeyValuePair<string, object?>("executor", run.Run.Executor));
-            RunwayMetrics.Finished(run.Run, RunState.SystemError, null, clock.GetUtcNow());
+            if (failed)
+            {
+                RunwayMetrics.Finished(run.Run, RunState.SystemError, null, clock.GetUtcNow());
+            }
             return;
         }
         if (run.Cause != StopCause.None)
@@ -111,8 +116,12 @@ internal sealed class RunLauncher(
         {
             final = final with { EndedAt = startedAt };
         }
-        var launches = await finisher.FinishAsync(run.Run.Id, final);
-        RunwayMetrics.Finished(run.Run, final.To, run.Run.StartedAt, final.EndedAt ?? clock.GetUtcNow());
+        var (recorded, launches) = await finisher.FinishAsync(run.Run.Id, final);
+        // Counted once, by whoever stored the end: a run whose end was not stored is counted by the next start.
+        if (recorded && final.To.IsFinal())
+        {
+            RunwayMetrics.Finished(run.Run, final.To, run.Run.StartedAt, final.EndedAt ?? clock.GetUtcNow());
+        }
         foreach (var next in launches)
         {
             _ = LaunchAsync(next);

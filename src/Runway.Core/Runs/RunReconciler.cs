@@ -69,6 +69,10 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
         if (nativeId is null)
         {
             var now = await RunHandBack.HandBackAsync(store, run.Id, NotStarted, cancellationToken);
+            if (now == RunState.Canceled)
+            {
+                RunwayMetrics.Finished(run, RunState.Canceled, null, default);
+            }
             logger.LogInformation("Run {RunId} was claimed but never started; handed back: {State}", run.Id, now?.ToWire());
             return null;
         }
@@ -80,8 +84,13 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
         return new Reattached(run, spec, executor, executor.Attach(launch, nativeId));
     }
 
-    private Task<bool> FailAsync(Run run, string message, CancellationToken cancellationToken) =>
-        store.TryTransitionAsync(new RunTransition(run.Id, [RunState.Running], RunState.SystemError, message) { Message = message }, cancellationToken);
+    private async Task FailAsync(Run run, string message, CancellationToken cancellationToken)
+    {
+        if (await store.TryTransitionAsync(new RunTransition(run.Id, [RunState.Running], RunState.SystemError, message) { Message = message }, cancellationToken))
+        {
+            RunwayMetrics.Finished(run, RunState.SystemError, null, default); // ended while nobody watched: no duration
+        }
+    }
 }
 
 internal sealed record Reattached(Run Run, RunSpec Spec, IExecutor Executor, RunHandle Handle);

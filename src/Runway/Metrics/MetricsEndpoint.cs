@@ -25,9 +25,10 @@ public sealed class MetricsOptions
 /// </summary>
 public sealed class MetricsSampler(IDbContextFactory<RunwayDb> databases, MetricsOptions options, TimeProvider clock, ILogger<MetricsSampler> logger) : BackgroundService
 {
-    private volatile MetricsSample last = MetricsSample.Empty;
+    private volatile MetricsSample? last;
 
-    public MetricsSample Last => last;
+    /// <summary>The last sample, or null before the first one or once it is older than three intervals (the database does not answer).</summary>
+    public MetricsSample? Fresh => last is { } sample && clock.GetUtcNow() - sample.At <= 3 * options.SampleInterval ? sample : null;
 
     public async Task<MetricsSample> SampleAsync(CancellationToken ct)
     {
@@ -77,7 +78,8 @@ public static class MetricsEndpoint
         services.AddHostedService(sp => sp.GetRequiredService<MetricsSampler>());
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(RunwayMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
-            .AddPrometheusExporter());
+            // No cached answer: a scrape sees every count made before it.
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
     }
 
@@ -88,7 +90,7 @@ public static class MetricsEndpoint
             return;
         }
         var sampler = app.Services.GetRequiredService<MetricsSampler>();
-        RunwayMetrics.Observe(() => sampler.Last);
+        RunwayMetrics.Observe(() => sampler.Fresh);
         var endpoint = app.MapPrometheusScrapingEndpoint("/metrics").ExcludeFromDescription();
         if (options.Anonymous)
         {

@@ -88,4 +88,24 @@ public sealed class JsonLogTests : IAsyncLifetime
             Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>With JSON logs the generated first password goes to a file only Runway's account reads, not to the log stream.</summary>
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task JsonLogs_PutTheGeneratedFirstPasswordInAPrivateFile_NotInTheLog()
+    {
+        await using var server = new RunwayProcess(dataDirectory, Repository.PipelinesDirectory, adminPassword: null)
+        {
+            Environment = { ["RUNWAY_LOG_FORMAT"] = "json" },
+        };
+        await server.StartAsync();
+        await server.StopAsync();
+
+        var file = Path.Combine(dataDirectory, "first-admin-password.txt");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        var password = File.ReadAllLines(file).Select(l => l.Trim()).First(l => l.Length > 0 && !l.Contains(' ', StringComparison.Ordinal));
+        var output = server.Output.Text + server.Output.Errors;
+        Assert.DoesNotContain(password, output, StringComparison.Ordinal);
+        Assert.Contains(file, output, StringComparison.Ordinal);
+    }
 }

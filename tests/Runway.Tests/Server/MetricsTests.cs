@@ -67,7 +67,13 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/v1/runs/{waiting}/cancel", null, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/v1/runs/{nap}/cancel", null, Ct)).StatusCode);
         await WaitForAsync(http, nap, "canceled");
-        var text = await ScrapeAsync(http);
+        // A run's end is counted just after it is stored: wait for the last one's count, not only its state.
+        var text = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            text = await ScrapeAsync(http);
+            return Value(text, "runway_runs_finished_total", ("pipeline", "nap"), ("state", "canceled")) == 1;
+        }, TimeSpan.FromSeconds(15), "the canceled run to be counted");
 
         Assert.Equal(3, Value(text, "runway_runs_submitted_total", ("pipeline", "ok")));
         Assert.Equal(1, Value(text, "runway_runs_submitted_total", ("pipeline", "bad")));

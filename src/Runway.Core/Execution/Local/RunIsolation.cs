@@ -124,12 +124,12 @@ public sealed class RunIsolation
         PosixIo.Account(runAs) is null ? null : Make(IsolationMode.RunAccount, false, RunAccountDetail(runAs), dataDirectory, runAs, runsDirectory);
 
     /// <summary>
-    /// The strongest mode that works here, tried once per process and account (see the remarks). A
+    /// The strongest mode that works here, tried once per process, account and runs directory (see the remarks). A
     /// <paramref name="runsDirectory"/> outside the data directory is hidden from runs as well.
     /// </summary>
     public static RunIsolation Probe(string dataDirectory, string runAs, string? runsDirectory = null)
     {
-        var (mode, user, detail) = Probed.GetOrAdd(runAs, _ => new(() => Choose(dataDirectory, runAs, runsDirectory))).Value;
+        var (mode, user, detail) = Probed.GetOrAdd(runAs + "\0" + (runsDirectory ?? ""), _ => new(() => Choose(dataDirectory, runAs, runsDirectory))).Value;
         return mode == IsolationMode.None ? None(detail) : Make(mode, user, detail, dataDirectory, runAs, runsDirectory);
     }
 
