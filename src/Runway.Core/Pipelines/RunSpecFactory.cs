@@ -44,6 +44,7 @@ public static class RunSpecFactory
             TimeLimit = pipeline.TimeLimit,
             Resources = pipeline.Resources,
             Slurm = pipeline.Slurm,
+            Retries = pipeline.Retries,
         };
     }
 

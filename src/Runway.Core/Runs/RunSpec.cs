@@ -19,6 +19,9 @@ public sealed record RunSpec
 
     public TimeSpan? TimeLimit { get; init; }
 
+    /// <summary>The pipeline's <c>retries:</c> at submission: how often a lost node's run is queued again.</summary>
+    public int Retries { get; init; }
+
     public PipelineResources Resources { get; init; } = new();
 
     /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
