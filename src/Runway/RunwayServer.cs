@@ -165,7 +165,7 @@ public static class RunwayServer
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs), sp));
         services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
-            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor));
+            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, node));
         services.AddSingleton(new ClaimableExecutors(options.ExecutorNames));
         if (options.Slurm.Enabled)
         {

@@ -59,7 +59,8 @@ internal sealed class RunLauncher(
             // The node is stopping: a run that surely never started goes back to the queue at once, for another
             // node. One whose start got under way (it left a pid) stays claimed: the next start, or another node
             // once its lease lapses, takes it back.
-            if (starting is null || (starting is IStartedRunFinder finder && finder.FindNativeId(launch!) is null))
+            // An executor that cannot tell (no IStartedRunFinder) is taken at its word: a cancelled start did not start.
+            if (starting is null || (starting as IStartedRunFinder)?.FindNativeId(launch!) is null)
             {
                 await finisher.HandBackAsync(id);
             }

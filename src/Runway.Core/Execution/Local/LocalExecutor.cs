@@ -14,7 +14,8 @@ namespace Runway.Execution.Local;
 /// With a <see cref="RunSupervisor"/>, the supervisor starts the run instead of the wrapper and the chain,
 /// writes the same files, and the group is led by the run's first process (its pid namespace's init).
 /// </summary>
-public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null)
+/// <remarks>A run sees the node that started it as RUNWAY_NODE (<paramref name="node"/>), beside RUNWAY_RUN_ID and RUNWAY_RUN_DIR.</remarks>
+public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null, string? node = null)
     : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
@@ -48,7 +49,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
             throw new ExecutorStartException("the command is empty");
         }
         var temp = Directory.CreateDirectory(Path.Combine(directory, RunDirectoryFiles.Temp)).FullName;
-        var environment = RunEnvironment(launch, isolation.Account);
+        var environment = RunEnvironment(launch, isolation.Account, node);
         var program = CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
 
@@ -158,7 +159,7 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
     /// The environment of a run: a small fixed base, the pipeline's variables, then Runway's own. A run under
     /// the run account gets that account's USER and LOGNAME, and its own directory as HOME.
     /// </summary>
-    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch, RunAccount? account = null)
+    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch, RunAccount? account = null, string? node = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -192,6 +193,10 @@ public sealed class LocalExecutor(TimeProvider clock, ILogger<LocalExecutor> log
         environment.Remove("RUNWAY_PROCESS_GROUP");
         environment["RUNWAY_RUN_ID"] = launch.RunId;
         environment["RUNWAY_RUN_DIR"] = launch.RunDirectory;
+        if (node is not null)
+        {
+            environment["RUNWAY_NODE"] = node;
+        }
         return environment;
     }
 
