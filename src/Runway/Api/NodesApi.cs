@@ -11,10 +11,10 @@ public static class NodesApi
 {
     public static IEndpointRouteBuilder MapNodes(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/admin/nodes").WithTags("Admin").RequireAuthorization(Scopes.Admin);
-        api.MapGet("/", ListAsync).WithSummary("Every node: executors, capacity, version, started, last heartbeat, state (active, draining, lost), runs running");
-        api.MapPost("/{name}/drain", DrainAsync).WithSummary("Drain a node: it finishes its runs and claims no more");
-        api.MapPost("/{name}/undrain", UndrainAsync).WithSummary("Let a draining node claim runs again");
+        var api = app.MapGroup("/api/v1/admin").WithTags("Admin").RequireAuthorization(Scopes.Admin);
+        api.MapGet("/nodes", ListAsync).WithSummary("Every node: executors, capacity, version, started, last heartbeat, state (active, draining, lost), runs running");
+        api.MapPost("/nodes/{name}/drain", DrainAsync).WithSummary("Drain a node: it finishes its runs and claims no more");
+        api.MapPost("/nodes/{name}/undrain", UndrainAsync).WithSummary("Let a draining node claim runs again");
         return app;
     }
 
