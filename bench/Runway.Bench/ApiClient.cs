@@ -61,6 +61,16 @@ internal sealed class ApiClient : IDisposable
 
     public Task<RunPage> ListAsync(string query, CancellationToken ct) => ReadAsync<RunPage>($"/api/v1/runs?{query}", ct);
 
+    /// <summary>A POST without a body (drain a node); throws unless the answer is a success.</summary>
+    public async Task PostAsync(string path, CancellationToken ct)
+    {
+        using var response = await http.PostAsync(path, null, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+    }
+
     public async Task CancelAsync(string id, CancellationToken ct)
     {
         using var response = await http.PostAsync($"/api/v1/runs/{id}/cancel", null, ct);

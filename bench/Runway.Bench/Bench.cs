@@ -81,6 +81,18 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
                 await new SlurmRow(options, runwayDll, work, results).RunAsync(ct);
             }
         }
+        if (Runs("nodes"))
+        {
+            // Once, not per repetition: three server processes per stage.
+            if ((options.NodesPostgres ?? options.Postgres) is not { } postgres)
+            {
+                Log("Nodes row not measured: it needs PostgreSQL (--nodes-postgres or --postgres)");
+            }
+            else
+            {
+                await new NodesRow(options, runwayDll, work, results, postgres).RunAsync(ct);
+            }
+        }
     }
 
     private async Task MainAsync(CancellationToken ct)

@@ -10,13 +10,16 @@ internal sealed record BenchOptions
     public int Parallelism { get; init; } = 4;
     public int Clients { get; init; } = 16;
     public string? Postgres { get; init; }
+
+    /// <summary>The PostgreSQL database of the nodes row (emptied); --postgres when not given.</summary>
+    public string? NodesPostgres { get; init; }
     public string? Out { get; init; }
     public string? RunwayDll { get; init; }
 
     /// <summary>The parts to run (raw, main, serial, queued, burst, seeded); all by default. Leaving some out is for profiling.</summary>
     public IReadOnlySet<string> Parts { get; init; } = new HashSet<string>(AllParts, StringComparer.Ordinal);
 
-    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded", "slurm"];
+    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded", "slurm", "nodes"];
 
     // Sizes: each phase is bounded in count and in time.
     public int Submissions => Quick ? 200 : 20_000;
@@ -45,8 +48,9 @@ internal sealed record BenchOptions
           --parallelism N      server concurrency and raw spawn parallelism (default 4)
           --clients N          concurrent submitting clients (default 16)
           --postgres CS        use PostgreSQL (all its Runway tables are emptied!) instead of SQLite
+          --nodes-postgres CS  the PostgreSQL database of the nodes row alone (emptied!); default --postgres
           --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
-          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded,slurm
+          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded,slurm,nodes
           --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
         """;
 
@@ -65,6 +69,7 @@ internal sealed record BenchOptions
                 case "--parallelism": options = options with { Parallelism = Number() }; break;
                 case "--clients": options = options with { Clients = Number() }; break;
                 case "--postgres": options = options with { Postgres = Value() }; break;
+                case "--nodes-postgres": options = options with { NodesPostgres = Value() }; break;
                 case "--out": options = options with { Out = Value() }; break;
                 case "--runway": options = options with { RunwayDll = Value() }; break;
                 case "--parts": options = options with { Parts = Value().Split(',').Where(AllParts.Contains).ToHashSet(StringComparer.Ordinal) }; break;

@@ -61,5 +61,6 @@ internal static class Figures
         new(BurstCpuPerRun, "burst: CPU per run, whole process tree", "ms", "", null),
         new(BurstRss, "burst: peak RSS, server and its children", "MiB", "", null),
         .. SlurmRow.Figures,
+        .. NodesRow.Figures,
     ];
 }

@@ -28,7 +28,7 @@ internal sealed class Seeder(string dataDir, string? postgres)
             await using var connection = Open();
             try
             {
-                await ExecuteAsync(connection, "TRUNCATE run_events, runs, files, api_tokens, oauth_clients, audit_entries, users", ct);
+                await ExecuteAsync(connection, "TRUNCATE run_events, runs, files, api_tokens, oauth_clients, audit_entries, users, nodes, shared_directory", ct);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
             {

@@ -29,11 +29,11 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server and returns once /readyz answers 200, with the time that took.</summary>
     public static async Task<(ServerProcess Server, TimeSpan Startup)> StartAsync(
         string runwayDll, string dataDir, string pipelinesDir, int concurrency, string? database, CancellationToken ct,
-        IReadOnlyList<string>? settings = null)
+        IReadOnlyList<string>? settings = null, string command = "serve")
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[runwayDll, "serve", "--urls", url, "--data-dir", dataDir, "--pipelines", pipelinesDir,
+        foreach (var a in (string[])[runwayDll, command, "--urls", url, "--data-dir", dataDir, "--pipelines", pipelinesDir,
             "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture)])
         {
             info.ArgumentList.Add(a);
@@ -115,6 +115,16 @@ internal sealed class ServerProcess : IAsyncDisposable
                 process.Kill();
                 await process.WaitForExitAsync(CancellationToken.None);
             }
+        }
+    }
+
+    /// <summary>SIGKILL, as in a crash: the process's runs live on.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync(CancellationToken.None);
         }
     }
 

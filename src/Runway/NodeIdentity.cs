@@ -21,27 +21,46 @@ public sealed class NodeIdentity : IDisposable
     public string Name { get; }
 
     /// <summary>Locks the data directory, then reads or makes the name. Throws <see cref="NodeInUseException"/> when another server holds it.</summary>
-    public static NodeIdentity Acquire(string? configured, string dataDirectory)
+    /// <param name="shared">
+    /// The data directory is shared by several nodes (PostgreSQL): each locks its own name under <c>nodes/</c> instead
+    /// of the whole directory, so a second node on the same name is refused, and any number under other names start.
+    /// </param>
+    public static NodeIdentity Acquire(string? configured, string dataDirectory, bool shared = false)
     {
-        var held = Lock(dataDirectory);
-        try
+        if (!shared)
         {
-            return new NodeIdentity(string.IsNullOrWhiteSpace(configured) ? ReadOrCreate(dataDirectory) : configured.Trim(), held);
+            var held = Lock(dataDirectory, Path.Combine(dataDirectory, LockFile));
+            try
+            {
+                return new NodeIdentity(string.IsNullOrWhiteSpace(configured) ? ReadOrCreate(dataDirectory) : configured.Trim(), held);
+            }
+            catch
+            {
+                held.Dispose();
+                throw;
+            }
         }
-        catch
+        var name = string.IsNullOrWhiteSpace(configured) ? ReadOrCreate(dataDirectory) : configured.Trim();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"))
         {
-            held.Dispose();
-            throw;
+            throw new NodeInUseException($"the node name '{name}' must be letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit");
         }
+        var nodes = Directory.CreateDirectory(Path.Combine(dataDirectory, "nodes")).FullName;
+        return new NodeIdentity(name, Lock(dataDirectory, Path.Combine(nodes, name + ".lock"), name));
     }
 
-    private static FileStream Lock(string dataDirectory)
+    private static FileStream Lock(string dataDirectory, string path, string? name = null)
     {
-        var path = Path.Combine(dataDirectory, LockFile);
         try
         {
             // On Unix, FileShare.None takes flock(LOCK_EX | LOCK_NB) on the file for as long as it is open.
             return new FileStream(path, OwnerOnly(new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None }));
+        }
+        catch (IOException e) when (name is not null)
+        {
+            throw new NodeInUseException(
+                $"another Runway node named '{name}' is running on the shared data directory {dataDirectory} (it holds {path}); "
+                + "every node sharing a data directory needs its own name: give this one --node NAME.", e);
         }
         catch (IOException e)
         {

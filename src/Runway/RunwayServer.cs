@@ -38,8 +38,12 @@ public static class RunwayServer
         paths.EnsureCreated();
         paths.MakePrivate();
         builder.Services.AddSingleton(paths);
+        // `runway worker`: a node that executes runs and serves no API or UI, only its health (README, "Several nodes").
+        var worker = builder.Configuration["Runway:Role"] == NodeRoles.Worker;
+        // On PostgreSQL the data directory may be shared by several nodes (README, "Several nodes").
+        var shared = DatabaseConnection.Parse(options.Database, paths.DataDirectory).Provider == DatabaseProvider.Postgres;
         // Before anything touches the database or the runs: a second server here must stop now.
-        var node = NodeIdentity.Acquire(options.Node, paths.DataDirectory);
+        var node = NodeIdentity.Acquire(options.Node, paths.DataDirectory, shared);
         builder.Services.AddSingleton(_ => node); // built by a factory, so the container releases the lock at shutdown
         // ASP.NET Core's data protection keys (authentication registers it) belong in the data directory,
         // not in ~/.aspnet: nothing Runway writes may land outside it.
@@ -55,6 +59,7 @@ public static class RunwayServer
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>().AddOperationTransformer<OpenApiSecurity>());
 
+        builder.Services.AddRunwayNodes(builder.Configuration);
         builder.Services.AddRunwayData(options.Database, paths.DataDirectory);
         builder.Services.AddRunwayAuth(builder.Configuration);
         builder.Services.AddSingleton(sp => new PipelineCatalog(
@@ -67,11 +72,15 @@ public static class RunwayServer
         builder.Services.AddSingleton<ClientAdmin>();
         builder.Services.AddSingleton<AuditQuery>();
         builder.Services.AddSingleton<QueueQuery>();
+        builder.Services.AddSingleton<QueueReason>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
-        builder.Services.AddRunwayExecution(options, node.Name);
-        builder.Services.AddWebUi();
-        builder.Services.AddRunwayMetrics(options.Metrics);
+        builder.Services.AddRunwayExecution(options, node.Name, shared);
+        if (!worker)
+        {
+            builder.Services.AddWebUi();
+            builder.Services.AddRunwayMetrics(options.Metrics);
+        }
 
         // Only the web UI's cookies (sign-in, antiforgery) are protected with those keys, so the key ring is not
         // loaded at start-up (its hosted service) but on first use by a browser: an API-only server has no key file.
@@ -83,7 +92,12 @@ public static class RunwayServer
 
         var app = builder.Build();
         await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
-        await app.Services.GetRequiredService<NodeRegistry>().ClaimAsync(node.Name, paths.DataDirectory, cancellationToken);
+        await app.Services.RegisterNodeAsync(node.Name, paths.DataDirectory, worker ? NodeRoles.Worker : NodeRoles.Serve, shared, cancellationToken);
+        if (worker)
+        {
+            app.MapHealth();
+            return app;
+        }
         await FirstAdminAsync(app, options, paths, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
@@ -101,6 +115,7 @@ public static class RunwayServer
         app.MapMe();
         app.MapTokens();
         app.MapAdmin();
+        app.MapNodes();
         app.MapPipelines();
         app.MapRuns();
         app.MapRunFiles();
@@ -200,7 +215,7 @@ public static class RunwayServer
         return cgroups;
     }
 
-    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node)
+    private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node, bool shared)
     {
         services.AddSingleton<RunWorkspace>();
         services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs, sp.GetRequiredService<RunwayPaths>().RunsDirectory), sp));
@@ -209,7 +224,7 @@ public static class RunwayServer
         var gpus = GpuPool.Parse(options.Gpus);
         services.AddSingleton(gpus);
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
-            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, sp.GetRequiredService<RunCgroups>(), gpus));
+            sp.GetRequiredService<RunIsolation>(), sp.GetRequiredService<RunStartPath>().Supervisor, sp.GetRequiredService<RunCgroups>(), gpus, node));
         services.AddSingleton(new ClaimableExecutors(options.ExecutorNames, gpus));
         if (options.Slurm.Enabled)
         {
@@ -218,16 +233,23 @@ public static class RunwayServer
             services.AddSingleton<SlurmExecutor>();
             services.AddSingleton<IExecutor>(sp => sp.GetRequiredService<SlurmExecutor>());
         }
-        services.AddSingleton(new SchedulerOptions
+        services.AddSingleton(sp => new SchedulerOptions
         {
             Node = node,
             Concurrency = options.EffectiveConcurrency,
             StopGrace = options.StopGrace,
+            // Told of work by LISTEN/NOTIFY on PostgreSQL (RunNotifications): the poll is only a safety net there.
+            PollInterval = shared ? sp.GetRequiredService<NodeSettings>().PollInterval : new SchedulerOptions().PollInterval,
+            LeaseInterval = sp.GetRequiredService<NodeSettings>().HeartbeatInterval,
         });
         services.AddSingleton<NodeRegistry>();
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<RunScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<RunScheduler>());
+        if (shared)
+        {
+            services.AddHostedService<RunNotifications>();
+        }
         return services;
     }
 }

@@ -31,6 +31,12 @@ public sealed record Pipeline
     /// <summary>The operator's Slurm settings for this pipeline, over the server's (<c>slurm:</c>).</summary>
     public SlurmSettings? Slurm { get; init; }
 
+    /// <summary>
+    /// How many more times a run is queued again when its node was lost and it left no exit record (<c>retries:</c>);
+    /// 0 ends such a run in system_error. Never for a run that ended on its own, however it ended.
+    /// </summary>
+    public int Retries { get; init; }
+
     /// <summary>Groups allowed to see and run it; empty means everyone.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];
 

@@ -14,6 +14,7 @@ public static partial class PipelineParser
     [
         "name", "version", "title", "description", "parameters", "command", "environment", "env",
         "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm", "network", "container",
+        "retries",
     ];
 
     public static Pipeline Parse(string yaml, string sourcePath)
@@ -49,6 +50,12 @@ public static partial class PipelineParser
             throw fields.Error(Get("executor"), "executor", "must be an executor name such as local or slurm");
         }
 
+        var retries = Get("retries") is { } retriesNode ? fields.Integer(retriesNode, "retries") : 0;
+        if (retries is < 0 or > 10)
+        {
+            throw fields.Error(Get("retries"), "retries", "must be an integer from 0 to 10");
+        }
+
         var fullPath = Path.GetFullPath(sourcePath);
         return new Pipeline
         {
@@ -66,6 +73,7 @@ public static partial class PipelineParser
             Container = ContainerParser.Read(fields, Get("container")),
             Executor = executor,
             Slurm = SlurmSettingsParser.Read(fields, Get("slurm")),
+            Retries = (int)retries,
             AllowedGroups = ReadStrings(fields, Get("allowed_groups"), "allowed_groups"),
             Directory = Path.GetDirectoryName(fullPath) ?? fullPath,
             SourcePath = fullPath,

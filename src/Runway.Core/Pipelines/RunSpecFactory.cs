@@ -46,6 +46,7 @@ public static class RunSpecFactory
             Network = pipeline.Network,
             Container = pipeline.Container is { } container ? container with { PipelineDirectory = pipeline.Directory } : null,
             Slurm = pipeline.Slurm,
+            Retries = pipeline.Retries,
         };
     }
 

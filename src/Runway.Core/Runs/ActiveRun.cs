@@ -8,6 +8,7 @@ internal sealed class ActiveRun(Run run)
     private RunHandle? handle;
     private int cause;
     private int stopping;
+    private int leaseLost;
 
     public Run Run { get; } = run;
     public RunSpec? Spec { get; private set; }
@@ -15,6 +16,14 @@ internal sealed class ActiveRun(Run run)
     public DateTimeOffset? Deadline { get; private set; }
     public RunHandle? Handle => Volatile.Read(ref handle);
     public StopCause Cause => (StopCause)Volatile.Read(ref cause);
+
+    /// <summary>The node whose lease on this run expired, when this node took it over; null for its own runs.</summary>
+    public string? LostNode { get; init; }
+
+    /// <summary>Another node took this run over: this one writes nothing more of it.</summary>
+    public bool LeaseLost => Volatile.Read(ref leaseLost) == 1;
+
+    public void MarkLeaseLost() => Volatile.Write(ref leaseLost, 1);
 
     // The handle is published last: whoever sees it also sees the rest. Deadlines hold across restarts:
     // they count from started_at, not from when this process saw the run.

@@ -67,8 +67,28 @@ public interface IRunStore
         return (transitioned, await ClaimAsync(node, max, cancellationToken));
     }
 
-    /// <summary>The running runs claimed by <paramref name="node"/>: what its reconciler takes back after a restart.</summary>
+    /// <summary>
+    /// Extends this node's leases on the given running runs by the lease timeout (the heartbeat). Returns those of
+    /// them whose lease this node no longer holds: another node took them over while this one was silent.
+    /// A store without leases returns none.
+    /// </summary>
+    Task<IReadOnlyList<string>> RenewLeasesAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes over up to <paramref name="max"/> running runs, of this node's executors, whose lease expired (their
+    /// node is lost, or a claim's acknowledgement never reached it): each is leased to this node, and comes back
+    /// with the node it was on. Two nodes never rescue the same run.
+    /// </summary>
+    Task<IReadOnlyList<RescuedRun>> RescueExpiredAsync(string node, int max, CancellationToken cancellationToken);
+
+    /// <summary>The running runs claimed by <paramref name="node"/>.</summary>
     Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The running runs of <paramref name="node"/>, leased to this process: what a node takes back when it starts
+    /// (the name is this process's alone, <c>NodeRegistry</c>). A store without leases lists them.
+    /// </summary>
+    Task<IReadOnlyList<Run>> TakeBackAsync(string node, CancellationToken cancellationToken) => ListRunningAsync(node, cancellationToken);
 
     Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
 }
@@ -80,4 +100,10 @@ public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, R
     /// <summary>When a final state was reached, if earlier than the store's now (the run's exit record): finished_at and the event's time.</summary>
     public DateTimeOffset? EndedAt { get; init; }
     public string? Message { get; init; }
+
+    /// <summary>Back to queued for another attempt (a lost node's run whose pipeline allows retries): attempt + 1.</summary>
+    public bool Retry { get; init; }
 }
+
+/// <summary>A running run this node took over, and the node whose lease on it expired.</summary>
+public sealed record RescuedRun(Run Run, string? PreviousNode);

@@ -31,6 +31,18 @@ public sealed class Run
     public DateTimeOffset? FinishedAt { get; set; }
     public DateTimeOffset? CancelRequestedAt { get; set; }
 
+    /// <summary>Which execution of this run it is: 1, then one more each time a lost node's run is queued again (<see cref="RunSpec.Retries"/>).</summary>
+    public int Attempt { get; set; } = 1;
+
+    /// <summary>
+    /// The lease of the node process that holds this running run (its <c>NodeLease</c> id), renewed by that node's
+    /// heartbeat until <see cref="LeaseExpiresAt"/>. Every write of that node is conditioned on it: once another node
+    /// has taken the run over, the first can no longer touch it. Null while queued or once final.
+    /// </summary>
+    public string? Lease { get; set; }
+
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
     /// <summary>The <see cref="RunSpec"/> as JSON, rendered at submission.</summary>
     public required string SpecJson { get; init; }
 

@@ -94,7 +94,7 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
         }
     }
 
-    private async Task HandBackAsync(string runId)
+    public async Task HandBackAsync(string runId)
     {
         try
         {

@@ -32,6 +32,8 @@ internal sealed class RunLauncher(
             // Queued with a cancel request (a hand-back from before RunHandBack): it ends canceled, unstarted.
             run.TrySetCause(StopCause.Canceled);
         }
+        IExecutor? starting = null;
+        RunLaunch? launch = null;
         try
         {
             var spec = RunSpecJson.Deserialize(run.Run.SpecJson);
@@ -50,7 +52,8 @@ internal sealed class RunLauncher(
                 finisher.Release(id);
                 return;
             }
-            var handle = await executor.StartAsync(new RunLaunch(id, directory, spec), stopping);
+            (starting, launch) = (executor, new RunLaunch(id, directory, spec));
+            var handle = await executor.StartAsync(launch, stopping);
             Interlocked.Increment(ref started);
             var now = clock.GetUtcNow();
             run.Track(spec, executor, handle, now);
@@ -58,7 +61,16 @@ internal sealed class RunLauncher(
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            return; // Claimed, maybe not started: the next start of this node sorts it out.
+            // The node is stopping: a run that surely never started goes back to the queue at once, for another
+            // node. One whose start got under way (it left a pid) stays claimed: the next start, or another node
+            // once its lease lapses, takes it back.
+            // An executor that cannot tell (no IStartedRunFinder) is taken at its word: a cancelled start did not start.
+            if (starting is null || (starting as IStartedRunFinder)?.FindNativeId(launch!) is null)
+            {
+                await finisher.HandBackAsync(id);
+            }
+            active.Remove(id);
+            return;
         }
         catch (Exception e)
         {
@@ -94,6 +106,35 @@ internal sealed class RunLauncher(
         await WatchAsync(run);
     }
 
+    /// <summary>
+    /// A run taken over from a lost node that left no exit record: system_error naming that node, or queued again
+    /// (attempt + 1) while its pipeline's retries last. Each attempt's moves stay in its history.
+    /// </summary>
+    private static RunTransition LostNodeOutcome(ActiveRun run, string lost, RunExit exit)
+    {
+        var message = $"node {lost} was lost and the run left no exit record ({exit.Error ?? "no exit code"})";
+        var retries = run.Spec?.Retries ?? 0;
+        var attempt = run.Run.Attempt;
+        if (attempt <= retries)
+        {
+            return new RunTransition(run.Run.Id, [RunState.Running], RunState.Queued, $"{message}; queued again for attempt {attempt + 1} of {retries + 1}")
+            {
+                Retry = true,
+            };
+        }
+        return new RunTransition(run.Run.Id, [RunState.Running], RunState.SystemError, message) { Message = message };
+    }
+
+    /// <summary>Returns once no claimed run is still on its way to a start (bounded): a stopping node hands those back first.</summary>
+    public async Task WaitForUnstartedAsync()
+    {
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+        while (active.All.Any(r => r.Handle is null) && clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), clock, CancellationToken.None);
+        }
+    }
+
     public async Task WatchAsync(ActiveRun run)
     {
         RunExit exit;
@@ -111,7 +152,15 @@ internal sealed class RunLauncher(
         }
         // Persist the final state first; the executor has already cleaned up the process group. The exit
         // record's time is the run's end, but never before its start (the run could touch its own record).
+        if (run.LeaseLost)
+        {
+            return; // Another node holds the run now: its end is that node's to record (RunScheduler.KeepLeasesAsync).
+        }
         var final = RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit);
+        if (run.LostNode is { } lost && exit.ExitCode is null && exit.Verdict is null && run.Cause == StopCause.None)
+        {
+            final = LostNodeOutcome(run, lost, exit);
+        }
         if (final.EndedAt is { } ended && run.Run.StartedAt is { } startedAt && ended < startedAt)
         {
             final = final with { EndedAt = startedAt };

@@ -21,6 +21,10 @@ namespace Runway.Runs;
 /// <item>cancel requested → attached, then stopped by the scheduler (ends canceled).</item>
 /// <item>time limit passed (started_at + limit) → attached; the scheduler's deadline check stops it (timed_out).</item>
 /// </list>
+/// The same rules take over another node's run whose lease expired (<see cref="TakeOverAsync"/>): its exit record
+/// in the shared run directory ends it with its real outcome, a live process is watched, a Slurm job re-attached;
+/// one never started goes back to the queue; one gone without a record ends in system_error naming the lost node,
+/// or is queued again when its pipeline allows retries (<see cref="RunLauncher"/>).
 /// </summary>
 internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string, IExecutor> executors, RunWorkspace workspace, ILogger logger)
 {
@@ -29,11 +33,11 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
     public async Task<IReadOnlyList<Reattached>> ReconcileAsync(string node, CancellationToken cancellationToken)
     {
         var reattached = new List<Reattached>();
-        foreach (var run in await store.ListRunningAsync(node, cancellationToken))
+        foreach (var run in await store.TakeBackAsync(node, cancellationToken))
         {
             try
             {
-                if (await ReconcileAsync(run, cancellationToken) is { } taken)
+                if (await ReconcileAsync(run, null, cancellationToken) is { } taken)
                 {
                     reattached.Add(taken);
                 }
@@ -47,7 +51,22 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
         return reattached;
     }
 
-    private async Task<Reattached?> ReconcileAsync(Run run, CancellationToken cancellationToken)
+    /// <summary>Takes over a run rescued from a lost node (<see cref="IRunStore.RescueExpiredAsync"/>); null when it needs no watching.</summary>
+    public async Task<Reattached?> TakeOverAsync(RescuedRun rescued, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReconcileAsync(rescued.Run, rescued.PreviousNode ?? "(unknown)", cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Leased to this node now: the next start of this node, or a rescuer once the lease lapses, tries again.
+            logger.LogError(e, "Could not take over run {RunId} from node {Node}", rescued.Run.Id, rescued.PreviousNode);
+            return null;
+        }
+    }
+
+    private async Task<Reattached?> ReconcileAsync(Run run, string? lostNode, CancellationToken cancellationToken)
     {
         RunSpec spec;
         try
@@ -68,7 +87,8 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
         var nativeId = run.NativeId ?? (executor as IStartedRunFinder)?.FindNativeId(launch);
         if (nativeId is null)
         {
-            var now = await RunHandBack.HandBackAsync(store, run.Id, NotStarted, cancellationToken);
+            var reason = lostNode is null ? NotStarted : $"node {lostNode} was lost before the run started";
+            var now = await RunHandBack.HandBackAsync(store, run.Id, reason, cancellationToken);
             if (now == RunState.Canceled)
             {
                 RunwayMetrics.Finished(run, RunState.Canceled, null, default);
@@ -81,7 +101,7 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
             await store.SetNativeIdAsync(run.Id, nativeId, cancellationToken);
             run.NativeId = nativeId;
         }
-        return new Reattached(run, spec, executor, executor.Attach(launch, nativeId));
+        return new Reattached(run, spec, executor, executor.Attach(launch, nativeId)) { LostNode = lostNode };
     }
 
     private async Task FailAsync(Run run, string message, CancellationToken cancellationToken)
@@ -93,4 +113,8 @@ internal sealed class RunReconciler(IRunStore store, IReadOnlyDictionary<string,
     }
 }
 
-internal sealed record Reattached(Run Run, RunSpec Spec, IExecutor Executor, RunHandle Handle);
+internal sealed record Reattached(Run Run, RunSpec Spec, IExecutor Executor, RunHandle Handle)
+{
+    /// <summary>The lost node it was taken over from; null for this node's own run.</summary>
+    public string? LostNode { get; init; }
+}

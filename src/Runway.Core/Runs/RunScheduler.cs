@@ -8,8 +8,10 @@ namespace Runway.Runs;
 /// This node's worker: takes back its runs at start (<see cref="RunReconciler"/>), then claims queued runs
 /// up to <see cref="SchedulerOptions.Concurrency"/>, starts them (<see cref="RunLauncher"/>), enforces time
 /// limits and cancels (<see cref="RunStopper"/>), and records how each ended (<see cref="RunFinisher"/>).
-/// It waits on <see cref="Wake"/> or the poll interval, never in a tight loop. On shutdown it only stops
-/// claiming: running runs go on, and the next start takes them back.
+/// It waits on <see cref="Wake"/> or the poll interval, never in a tight loop. Every lease interval it renews
+/// its runs' leases (letting go of those another node took over) and takes over runs whose lease expired
+/// (<see cref="IRunStore.RescueExpiredAsync"/>). On shutdown it stops claiming and hands back the runs it claimed
+/// but had not started; running runs go on, and the next start (or another node, once their leases lapse) takes them back.
 /// </summary>
 public sealed class RunScheduler : BackgroundService
 {
@@ -54,6 +56,7 @@ public sealed class RunScheduler : BackgroundService
         active.Stopping = stoppingToken;
         var reconciled = false;
         var lastSweep = DateTimeOffset.MinValue;
+        var lastLease = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -68,6 +71,12 @@ public sealed class RunScheduler : BackgroundService
                     lastSweep = clock.GetUtcNow();
                     await stopper.SweepCancelRequestsAsync(stoppingToken);
                 }
+                if (options.LeaseInterval is { } every && clock.GetUtcNow() - lastLease >= every)
+                {
+                    lastLease = clock.GetUtcNow();
+                    await KeepLeasesAsync(stoppingToken);
+                    await TakeOverAsync(stoppingToken);
+                }
                 stopper.EnforceDeadlines();
                 await ClaimAsync(stoppingToken);
             }
@@ -81,14 +90,72 @@ public sealed class RunScheduler : BackgroundService
             }
             try
             {
-                await active.WaitForWakeAsync(stopper.UntilNextDeadline(), stoppingToken);
+                var wait = stopper.UntilNextDeadline();
+                await active.WaitForWakeAsync(options.LeaseInterval is { } lease && lease < wait ? lease : wait, stoppingToken);
             }
             catch (OperationCanceledException)
             {
                 break;
             }
         }
+        await launcher.WaitForUnstartedAsync();
         logger.LogInformation("Scheduler stopped claiming; {Count} runs keep running", active.Count);
+    }
+
+    /// <summary>Renews the leases of this node's runs; a run another node took over meanwhile is let go.</summary>
+    private async Task KeepLeasesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in await store.RenewLeasesAsync([.. active.All.Select(r => r.Run.Id)], cancellationToken))
+        {
+            if (!active.TryGet(id, out var run))
+            {
+                continue;
+            }
+            run.MarkLeaseLost();
+            run.TrySetCause(StopCause.Canceled); // one not started yet never starts
+            active.Remove(id);
+            // The taker watches the very process when it can see it (same native id): leave it be. Otherwise the
+            // run was queued again or ended, and this process must not go on beside a retry of itself.
+            var now = await store.GetAsync(id, cancellationToken);
+            var adopted = now is { State: RunState.Running } && run.Handle is { } handle && now.NativeId == handle.NativeId;
+            logger.LogWarning("Run {RunId} was taken over by node {Node} while this node missed its heartbeats; {Action}",
+                id, now?.Node, adopted ? "it watches the run's process now" : "stopping this node's process of it");
+            if (!adopted)
+            {
+                stopper.Stop(run);
+            }
+        }
+    }
+
+    private async Task TakeOverAsync(CancellationToken cancellationToken)
+    {
+        var reconciler = new RunReconciler(store, executorsByName, workspace, logger);
+        foreach (var rescued in await store.RescueExpiredAsync(options.Node, RescueBatch, cancellationToken))
+        {
+            if (active.TryGet(rescued.Run.Id, out _))
+            {
+                continue; // this node's own run, whose lease lapsed while this node was paused: renewed by the rescue
+            }
+            if (await reconciler.TakeOverAsync(rescued, cancellationToken) is { } taken)
+            {
+                Watch(taken);
+            }
+        }
+    }
+
+    /// <summary>At most this many runs taken over per lease interval, so one tick stays short.</summary>
+    private const int RescueBatch = 100;
+
+    private void Watch(Reattached back)
+    {
+        var run = new ActiveRun(back.Run) { LostNode = back.LostNode };
+        run.Track(back.Spec, back.Executor, back.Handle, clock.GetUtcNow());
+        active.Add(run);
+        if (run.Run.CancelRequestedAt is not null && run.TrySetCause(StopCause.Canceled))
+        {
+            stopper.Stop(run);
+        }
+        _ = launcher.WatchAsync(run);
     }
 
     private async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -102,6 +169,7 @@ public sealed class RunScheduler : BackgroundService
             active.Add(run);
             taken.Add(run);
         }
+        // The reconciler leased them to this process: renewals start from now.
         // Watched only once all count as active: a run that ended while the server was down finishes at
         // once, and the claim of its successor must see every slot the others hold.
         foreach (var run in taken)

@@ -19,6 +19,9 @@ public sealed record RunSpec
 
     public TimeSpan? TimeLimit { get; init; }
 
+    /// <summary>The pipeline's <c>retries:</c> at submission: how often a lost node's run is queued again.</summary>
+    public int Retries { get; init; }
+
     public PipelineResources Resources { get; init; } = new();
 
     /// <summary>Whether the run may use the network (<c>network: true</c>); otherwise a local run has only its own loopback.</summary>

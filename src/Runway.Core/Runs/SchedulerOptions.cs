@@ -17,4 +17,10 @@ public sealed record SchedulerOptions
     /// through another node and notices cancel requests made there.
     /// </summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often this node renews its runs' leases and takes over runs whose lease expired (<see cref="IRunStore.RenewLeasesAsync"/>,
+    /// <see cref="IRunStore.RescueExpiredAsync"/>); null for a store without leases.
+    /// </summary>
+    public TimeSpan? LeaseInterval { get; init; }
 }

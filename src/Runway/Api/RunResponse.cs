@@ -25,7 +25,8 @@ public sealed record RunResponse(
     DateTimeOffset? FinishedAt,
     double? ElapsedSeconds,
     DateTimeOffset? CancelRequestedAt,
-    IReadOnlyList<RunEventResponse>? Events)
+    IReadOnlyList<RunEventResponse>? Events,
+    int Attempt = 1)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -47,7 +48,8 @@ public sealed record RunResponse(
         run.FinishedAt,
         Elapsed(run, clock),
         run.CancelRequestedAt,
-        events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList());
+        events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList(),
+        run.Attempt);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with

@@ -68,12 +68,13 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetAsync(
-        string id, ClaimsPrincipal user, IRunStore store, TimeProvider clock, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IRunStore store, QueueReason queue, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
+        run.Message = await queue.WhyAsync(run, cancellationToken);
         var events = await store.ListEventsAsync(id, cancellationToken);
         return TypedResults.Ok(RunResponse.From(run, clock, events));
     }

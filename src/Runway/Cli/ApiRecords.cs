@@ -69,3 +69,9 @@ internal sealed record ProblemInfo(
 internal sealed record CreatedToken(string Id, string Name, string Token, IReadOnlyList<string>? Scopes = null, DateTimeOffset? ExpiresAt = null);
 
 internal sealed record MeInfo(string Username, string Role, IReadOnlyList<string>? Scopes = null);
+
+internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
+
+internal sealed record NodeInfo(
+    string Name, string Role, string State, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
+    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);

@@ -84,6 +84,7 @@ public static class Cli
             root.Options.Add(option);
         }
         root.Subcommands.Add(ServeCommand(host));
+        root.Subcommands.Add(WorkerCommand(host));
         root.Subcommands.Add(PipelinesVerb.Command(globals));
         root.Subcommands.Add(SubmitVerb.Command(globals));
         root.Subcommands.Add(ListVerb.Command(globals));
@@ -97,6 +98,7 @@ public static class Cli
         root.Subcommands.Add(LoginVerb.Logout(host));
         root.Subcommands.Add(UsersVerb.Command(host));
         root.Subcommands.Add(ClientsVerb.Command(host));
+        root.Subcommands.Add(NodesVerb.Command(globals));
         CliHelp.Install(root);
         return root;
     }
@@ -158,6 +160,33 @@ public static class Cli
             return await host.Serve([.. tokens.SkipWhile(t => t != "serve").Skip(1)], ct);
         });
         return serve;
+    }
+
+    private const string WorkerSettings = """
+        A node that executes runs and serves no API or web UI, only /healthz and /readyz on --urls. It shares the
+        PostgreSQL database and the data directory (on a file system every node mounts) with the serve nodes.
+        It takes the same settings as `runway serve`; --database and --node are required in practice.
+
+        Example:
+          runway worker --database postgres://runway@db/runway --data-dir /shared/runway --node hpc-login-2
+        """;
+
+    private static Command WorkerCommand(CliHost host)
+    {
+        var worker = new Command("worker", "start a worker node: runs only, no API or UI (README, \"Several nodes\")") { TreatUnmatchedTokensAsErrors = false }
+            .WithEpilog(WorkerSettings + "\n" + ServeSettings);
+        worker.SetAction(async (parse, ct) =>
+        {
+            if (host.Serve is null)
+            {
+                await host.Error.WriteLineAsync("runway: this build has no server; `worker` is not available");
+                return ExitCodes.Error;
+            }
+            var tokens = parse.Tokens.Select(t => t.Value).ToList();
+            // RunwayServer reads the role from configuration: the same host, without the API and the UI.
+            return await host.Serve([.. tokens.SkipWhile(t => t != "worker").Skip(1), "--Runway:Role=worker"], ct);
+        });
+        return worker;
     }
 
     // Verbs are one level deep; the root is `runway` itself.

@@ -80,6 +80,12 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<RunInfo>> CancelAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/cancel"), ct);
 
+    public Task<Reply<NodeList>> GetNodesAsync(CancellationToken ct) =>
+        SendAsync<NodeList>(new(HttpMethod.Get, "api/v1/admin/nodes"), ct);
+
+    public Task<Reply<NodeInfo>> SetDrainingAsync(string name, bool draining, CancellationToken ct) =>
+        SendAsync<NodeInfo>(new(HttpMethod.Post, $"api/v1/admin/nodes/{Uri.EscapeDataString(name)}/{(draining ? "drain" : "undrain")}"), ct);
+
     public Task<Reply<OutputList>> GetOutputsAsync(string id, CancellationToken ct) =>
         SendAsync<OutputList>(new(HttpMethod.Get, RunPath(id) + "/outputs"), ct);
 

@@ -1,19 +1,35 @@
 namespace Runway.Data;
 
-/// <summary>Keeps this node's name live in the nodes table (<see cref="NodeRegistry"/>) and frees it at a clean stop.</summary>
+/// <summary>
+/// Keeps this node live in the nodes table (<see cref="NodeRegistry"/>) every heartbeat interval, marks lost the
+/// nodes whose heartbeat stopped (their runs are taken over by the schedulers' rescue, by lease), and frees the
+/// name at a clean stop.
+/// </summary>
 public sealed class NodeHeartbeat(NodeRegistry registry, NodeIdentity node, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var state = NodeStates.Active;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(NodeRegistry.Interval, clock, stoppingToken);
-                if (!await registry.RenewAsync(node.Name, stoppingToken))
+                await Task.Delay(registry.Settings.HeartbeatInterval, clock, stoppingToken);
+                var now = await registry.RenewAsync(node.Name, stoppingToken);
+                if (now is null)
                 {
-                    // Only after a pause longer than StaleAfter (a frozen VM): the name now belongs to another process.
+                    // Only after a pause longer than the lease timeout (a frozen VM): the name now belongs to another process.
                     logger.LogCritical("Node {Node} was taken over by another server after this one missed its heartbeats; stop this server", node.Name);
+                }
+                else if (now != state)
+                {
+                    logger.LogWarning("Node {Node} is {State} now (was {Previous})", node.Name, now, state);
+                    state = now;
+                }
+                foreach (var lost in await registry.MarkLostAsync(stoppingToken))
+                {
+                    logger.LogWarning("Node {Lost} missed its heartbeats for {Timeout}: marked lost; its runs are taken over as their leases expire",
+                        lost, registry.Settings.LeaseTimeout);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

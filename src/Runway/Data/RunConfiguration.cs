@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -32,6 +32,9 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.SpecJson).HasColumnName("spec_json");
         b.Property(r => r.IdempotencyKey).HasColumnName("idempotency_key");
         b.Property(r => r.IdempotencyFingerprint).HasColumnName("idempotency_fingerprint");
+        b.Property(r => r.Attempt).HasColumnName("attempt");
+        b.Property(r => r.Lease).HasColumnName("lease");
+        b.Property(r => r.LeaseExpiresAt).HasColumnName("lease_expires_at");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -44,6 +47,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.Pipeline, r.Id }, RunIndexes.PipelineId);
         // What finished in a time range, per state (the admin queue view).
         b.HasIndex(r => new { r.State, r.FinishedAt }, RunIndexes.StateFinishedAt);
+        // The rescuer's scan: running runs by lease expiry (Postgres and SQLite alike).
+        b.HasIndex(r => new { r.State, r.LeaseExpiresAt }, RunIndexes.StateLeaseExpiresAt);
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -58,4 +63,5 @@ internal static class RunIndexes
     public const string PipelineId = "ix_runs_pipeline_id";
     public const string IdempotencyKey = "ux_runs_owner_idempotency_key";
     public const string StateFinishedAt = "ix_runs_state_finished_at";
+    public const string StateLeaseExpiresAt = "ix_runs_state_lease_expires_at";
 }

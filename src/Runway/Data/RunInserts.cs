@@ -47,6 +47,13 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
                     commands.BatchCommands.Add(command);
                 }
             }
+            if (!sqlite)
+            {
+                // Wakes every node's listener when this transaction commits (RunNotifications).
+                var notify = commands.CreateBatchCommand();
+                notify.CommandText = RunNotifications.NotifySql;
+                commands.BatchCommands.Add(notify);
+            }
             await commands.ExecuteNonQueryAsync(ct);
             return;
         }

@@ -14,29 +14,97 @@ namespace Runway.Data;
 /// </summary>
 internal static class RunRows
 {
-    /// <param name="gpus">The GPUs a local run may ask for to be claimed (Slurm runs count as asking none); null for any.</param>
-    public static async Task<List<Run>> ClaimAsync(
-        RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, (int Min, int Max)? gpus, CancellationToken ct)
+    public static async Task<List<Run>> ClaimAsync(RunwayDb db, ClaimScope scope, CancellationToken ct)
     {
         var sqlite = db.Database.IsSqlite();
-        var connection = db.Database.GetDbConnection();
-        await using var command = connection.CreateCommand();
+        var limited = scope.Limits is { Any: true };
+        if (limited && !sqlite)
+        {
+            await db.Database.ExecuteSqlRawAsync(PostgresClaim.LimitLock, ct);
+        }
+        await using var command = Command(db, sqlite
+            ? (limited ? SqliteClaim.LimitedSql : SqliteClaim.Sql)
+            : (limited ? PostgresClaim.LimitedSql : PostgresClaim.Sql), scope);
+        Add(command, "@min_gpus", scope.Gpus?.Min ?? 0);
+        Add(command, "@max_gpus", scope.Gpus is { } range ? range.Max : DBNull.Value);
+        if (limited)
+        {
+            var limits = scope.Limits!;
+            Add(command, "@user_cap", limits.MaxRunningPerUser > 0 ? limits.MaxRunningPerUser : DBNull.Value);
+            var caps = limits.GroupCaps.ToList();
+            if (sqlite)
+            {
+                Add(command, "@caps", System.Text.Json.JsonSerializer.Serialize(caps.ToDictionary(c => c.Key, c => c.Value)));
+            }
+            else
+            {
+                Add(command, "@group_names", caps.Select(c => c.Key).ToArray());
+                Add(command, "@group_caps", caps.Select(c => c.Value).ToArray());
+            }
+        }
+        return [.. (await ReadAsync(command, sqlite, previousNode: false, ct)).Select(r => r.Run)];
+    }
+
+    /// <summary>Running runs whose lease expired, moved to <paramref name="scope"/>'s node and lease, with the node each was on.</summary>
+    public static async Task<List<(Run Run, string? PreviousNode)>> RescueAsync(RunwayDb db, ClaimScope scope, CancellationToken ct)
+    {
+        if (!db.Database.IsSqlite())
+        {
+            await using var rescue = Command(db, PostgresClaim.RescueSql, scope);
+            return await ReadAsync(rescue, sqlite: false, previousNode: true, ct);
+        }
+        // SQLite: inside BEGIN IMMEDIATE nothing moves between this select and the update below.
+        var previous = new Dictionary<string, string?>(StringComparer.Ordinal);
+        await using (var select = Command(db, SqliteClaim.RescueSql, scope))
+        await using (var reader = await select.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                previous[reader.GetString(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+            }
+        }
+        if (previous.Count == 0)
+        {
+            return [];
+        }
+        await using var update = Command(db, """
+            UPDATE runs SET node = @node, lease = @lease, lease_expires_at = @expires
+            WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING *
+            """, scope);
+        Add(update, "@ids", System.Text.Json.JsonSerializer.Serialize(previous.Keys));
+        return [.. (await ReadAsync(update, sqlite: true, previousNode: false, ct)).Select(r => (r.Run, previous[r.Run.Id]))];
+    }
+
+    private static DbCommand Command(RunwayDb db, string sql, ClaimScope scope)
+    {
+        var sqlite = db.Database.IsSqlite();
+        var command = db.Database.GetDbConnection().CreateCommand();
         command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-        command.CommandText = sqlite ? SqliteClaim.Sql : PostgresClaim.Sql;
-        Add(command, "@node", node);
-        Add(command, "@now", SqlTime.Of(now, sqlite));
-        Add(command, "@max", max);
-        Add(command, "@executors", executors is null ? DBNull.Value
-            : sqlite ? System.Text.Json.JsonSerializer.Serialize(executors.Names) : executors.Names.ToArray());
-        Add(command, "@min_gpus", gpus?.Min ?? 0);
-        Add(command, "@max_gpus", gpus is { } range ? range.Max : DBNull.Value);
+        command.CommandText = sql;
+        Add(command, "@node", scope.Node);
+        Add(command, "@now", SqlTime.Of(scope.Now, sqlite));
+        Add(command, "@max", scope.Max);
+        Add(command, "@executors", scope.Executors is null ? DBNull.Value
+            : sqlite ? System.Text.Json.JsonSerializer.Serialize(scope.Executors.Names) : scope.Executors.Names.ToArray());
+        Add(command, "@lease", (object?)scope.Lease?.Id ?? DBNull.Value);
+        Add(command, "@expires", scope.Lease is { } lease ? SqlTime.Of(scope.Now + lease.Timeout, sqlite) : DBNull.Value);
+        return command;
+    }
+
+    private static async Task<List<(Run Run, string? PreviousNode)>> ReadAsync(DbCommand command, bool sqlite, bool previousNode, CancellationToken ct)
+    {
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var runs = new List<Run>();
+        var runs = new List<(Run, string?)>();
         int[]? at = null;
+        var previousAt = -1;
         while (await reader.ReadAsync(ct))
         {
             at ??= Columns.Select(reader.GetOrdinal).ToArray();
-            runs.Add(Read(reader, at, sqlite));
+            if (previousNode && previousAt < 0)
+            {
+                previousAt = reader.GetOrdinal("previous_node");
+            }
+            runs.Add((Read(reader, at, sqlite), previousAt >= 0 && !reader.IsDBNull(previousAt) ? reader.GetString(previousAt) : null));
         }
         return runs;
     }
@@ -45,7 +113,7 @@ internal static class RunRows
     [
         "id", "pipeline", "pipeline_version", "name", "params_json", "tags_json", "priority", "owner", "state", "message",
         "exit_code", "executor", "native_id", "node", "submitted_at", "started_at", "finished_at", "cancel_requested_at",
-        "spec_json", "idempotency_key", "idempotency_fingerprint",
+        "spec_json", "idempotency_key", "idempotency_fingerprint", "attempt", "lease", "lease_expires_at",
     ];
 
     private static Run Read(DbDataReader r, int[] at, bool sqlite)
@@ -76,6 +144,9 @@ internal static class RunRows
             SpecJson = Text(18)!,
             IdempotencyKey = Text(19),
             IdempotencyFingerprint = Text(20),
+            Attempt = r.GetInt32(at[21]),
+            Lease = Text(22),
+            LeaseExpiresAt = Time(23),
         };
     }
 
@@ -87,3 +158,8 @@ internal static class RunRows
         command.Parameters.Add(parameter);
     }
 }
+
+/// <summary>Who claims (or rescues), how many, when, of which executors, under which lease and per-user limits.</summary>
+/// <param name="Gpus">The GPUs a local run may ask for to be claimed (Slurm runs count as asking none); null for any.</param>
+internal sealed record ClaimScope(
+    string Node, int Max, DateTimeOffset Now, ClaimableExecutors? Executors, NodeLease? Lease, UserRunLimits? Limits = null, (int Min, int Max)? Gpus = null);

@@ -12,8 +12,14 @@ namespace Runway.Data;
 /// on SQLite that transaction is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default), so read-then-write
 /// never deadlocks on a lock upgrade.
 /// </summary>
+/// <remarks>
+/// With a <see cref="NodeLease"/> (a server's store; tests of the store alone have none), every claim leases its runs
+/// to this process, and every write to a running run is conditioned on that lease (fencing): once another node has
+/// rescued the run, this one cannot end it, hand it back or note anything on it.
+/// </remarks>
 public sealed class RunStore(
-    IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null) : IRunStore, IAsyncDisposable
+    IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null,
+    NodeLease? lease = null, UserRunLimits? limits = null) : IRunStore, IAsyncDisposable
 {
     private readonly GroupCommit inserts = new(contexts, logger);
 
@@ -55,7 +61,7 @@ public sealed class RunStore(
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var claimed = await ClaimInAsync(db, node, max, now, executors, cancellationToken);
+        var claimed = await ClaimInAsync(db, Scope(node, max, now), cancellationToken);
         if (claimed.Count == 0)
         {
             return [];
@@ -75,7 +81,12 @@ public sealed class RunStore(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         var from = allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken);
-        var claimed = max > 0 ? await ClaimInAsync(db, node, max, now, executors, cancellationToken) : [];
+        var claimed = max > 0 ? await ClaimInAsync(db, Scope(node, max, now), cancellationToken) : [];
+        if (from is not null && db.Database.IsNpgsql())
+        {
+            // A slot is free: nodes waiting on a user's cap may now claim (RunNotifications).
+            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+        }
         await tx.CommitAsync(cancellationToken);
         if (from is { } moved)
         {
@@ -85,13 +96,13 @@ public sealed class RunStore(
     }
 
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
-    private static async Task<List<Run>> ClaimInAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
+    private static async Task<List<Run>> ClaimInAsync(RunwayDb db, ClaimScope scope, CancellationToken ct)
     {
-        var claimed = await ClaimRunsAsync(db, node, max, now, executors, ct);
-        var reason = ClaimReason(node);
+        var claimed = await ClaimRunsAsync(db, scope, ct);
+        var reason = ClaimReason(scope.Node);
         foreach (var run in claimed)
         {
-            await RunUpdates.InsertEventAsync(db, run.Id, RunState.Queued, RunState.Running, reason, now, ct);
+            await RunUpdates.InsertEventAsync(db, run.Id, RunState.Queued, RunState.Running, reason, scope.Now, ct);
         }
         return claimed;
     }
@@ -100,16 +111,16 @@ public sealed class RunStore(
     /// With this node's GPUs: runs that ask for some first, one per statement, each within the GPUs still free (the
     /// node's claim lock keeps its claims one at a time, so the count cannot go stale); then the rest, which ask for none.
     /// </summary>
-    private static async Task<List<Run>> ClaimRunsAsync(RunwayDb db, string node, int max, DateTimeOffset now, ClaimableExecutors? executors, CancellationToken ct)
+    private static async Task<List<Run>> ClaimRunsAsync(RunwayDb db, ClaimScope scope, CancellationToken ct)
     {
-        if (executors?.Gpus is not { } pool)
+        if (scope.Executors?.Gpus is not { } pool)
         {
-            return await RunRows.ClaimAsync(db, node, max, now, executors, null, ct);
+            return await RunRows.ClaimAsync(db, scope, ct);
         }
         var claimed = new List<Run>();
-        for (var free = pool.Free; free > 0 && claimed.Count < max;)
+        for (var free = pool.Free; free > 0 && claimed.Count < scope.Max;)
         {
-            var one = await RunRows.ClaimAsync(db, node, 1, now, executors, (1, free), ct);
+            var one = await RunRows.ClaimAsync(db, scope with { Max = 1, Gpus = (1, free) }, ct);
             if (one.Count == 0)
             {
                 break;
@@ -117,11 +128,47 @@ public sealed class RunStore(
             free -= GpuPool.Asked(one[0]);
             claimed.Add(one[0]);
         }
-        if (claimed.Count < max)
+        if (claimed.Count < scope.Max)
         {
-            claimed.AddRange(await RunRows.ClaimAsync(db, node, max - claimed.Count, now, executors, (0, 0), ct));
+            claimed.AddRange(await RunRows.ClaimAsync(db, scope with { Max = scope.Max - claimed.Count, Gpus = (0, 0) }, ct));
         }
         return claimed;
+    }
+
+    private ClaimScope Scope(string node, int max, DateTimeOffset now) => new(node, max, now, executors, lease, limits);
+
+    public async Task<IReadOnlyList<string>> RenewLeasesAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    {
+        if (lease is null || runIds.Count == 0)
+        {
+            return [];
+        }
+        var expires = clock.GetUtcNow() + lease.Timeout;
+        var ids = runIds.ToList();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Runs.Where(r => ids.Contains(r.Id) && r.State == RunState.Running && r.Lease == lease.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseExpiresAt, expires), cancellationToken);
+        var held = await db.Runs.Where(r => ids.Contains(r.Id) && r.State == RunState.Running && r.Lease == lease.Id)
+            .Select(r => r.Id).ToListAsync(cancellationToken);
+        return [.. ids.Except(held, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<RescuedRun>> RescueExpiredAsync(string node, int max, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        if (lease is null || max <= 0)
+        {
+            return [];
+        }
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var rescued = await RunRows.RescueAsync(db, Scope(node, max, clock.GetUtcNow()), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        foreach (var (run, previous) in rescued)
+        {
+            logger.LogWarning("Run {RunId} taken over by node {Node}: its lease on node {Previous} expired", run.Id, node, previous);
+        }
+        return [.. rescued.Select(r => new RescuedRun(r.Run, r.PreviousNode))];
     }
 
     private Run[] Claimed(List<Run> claimed, string node)
@@ -166,14 +213,14 @@ public sealed class RunStore(
         transition.From.Where(f => RunTransitions.IsAllowed(f, transition.To)).Distinct().ToArray();
 
     /// <summary>The compare-and-set inside the caller's transaction, with its event; the state it left, or null.</summary>
-    private static async Task<RunState?> TransitionInAsync(RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
+    private async Task<RunState?> TransitionInAsync(RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
     {
         // A run that ended while nobody watched (its exit record says when) ended then, never later than now.
         if (transition.To.IsFinal() && transition.EndedAt is { } ended && ended < now)
         {
             now = ended;
         }
-        var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, ct);
+        var from = await RunUpdates.CompareAndSetAsync(db, transition, allowed, now, lease?.Id, ct);
         if (from is not null)
         {
             await RunUpdates.InsertEventAsync(db, transition.RunId, from, transition.To, transition.Reason, now, ct);
@@ -207,13 +254,17 @@ public sealed class RunStore(
             await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = FULL", CancellationToken.None);
         }
 
-        Task UpdateAsync() => db.Database.ExecuteSqlRawAsync("UPDATE runs SET native_id = {0} WHERE id = {1}", [nativeId, id], cancellationToken);
+        // Fenced: a node whose lease was taken over records nothing on the run.
+        Task UpdateAsync() => lease is null
+            ? db.Database.ExecuteSqlRawAsync("UPDATE runs SET native_id = {0} WHERE id = {1}", [nativeId, id], cancellationToken)
+            : db.Database.ExecuteSqlRawAsync("UPDATE runs SET native_id = {0} WHERE id = {1} AND lease = {2}", [nativeId, id, lease.Id], cancellationToken);
     }
 
     public async Task SetNoteAsync(string id, string? message, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await db.Runs.Where(r => r.Id == id && r.State == RunState.Running)
+        var leaseId = lease?.Id;
+        await db.Runs.Where(r => r.Id == id && r.State == RunState.Running && (leaseId == null || r.Lease == leaseId))
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Message, message), cancellationToken);
     }
 
@@ -224,6 +275,11 @@ public sealed class RunStore(
         // COALESCE keeps the first request's time, so repeating the call changes nothing.
         var affected = await db.Runs.Where(r => r.Id == id && r.State == RunState.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.CancelRequestedAt, r => r.CancelRequestedAt ?? now), cancellationToken);
+        if (affected > 0 && db.Database.IsNpgsql())
+        {
+            // The node running it may be another one: wake it rather than leave it to its poll.
+            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+        }
         return affected > 0;
     }
 
@@ -232,6 +288,22 @@ public sealed class RunStore(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await db.Runs.AsNoTracking()
             .Where(r => r.State == RunState.Running && r.Node == node)
+            .OrderBy(r => r.Id)
+            .ToListAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Run>> TakeBackAsync(string node, CancellationToken cancellationToken)
+    {
+        if (lease is null)
+        {
+            return await ListRunningAsync(node, cancellationToken);
+        }
+        var expires = clock.GetUtcNow() + lease.Timeout;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Runs.Where(r => r.State == RunState.Running && r.Node == node)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Lease, lease.Id).SetProperty(r => r.LeaseExpiresAt, expires), cancellationToken);
+        return await db.Runs.AsNoTracking()
+            .Where(r => r.State == RunState.Running && r.Node == node && r.Lease == lease.Id)
             .OrderBy(r => r.Id)
             .ToListAsync(cancellationToken);
     }

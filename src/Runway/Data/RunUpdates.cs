@@ -8,12 +8,12 @@ internal static class RunUpdates
 {
     /// <summary>Returns the state the run left, or null when it was in none of <paramref name="allowed"/>.</summary>
     public static async Task<RunState?> CompareAndSetAsync(
-        RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, CancellationToken ct)
+        RunwayDb db, RunTransition transition, RunState[] allowed, DateTimeOffset now, string? lease, CancellationToken ct)
     {
         // The common case names one from-state: one UPDATE decides, and its row count says who won.
         if (allowed.Length == 1)
         {
-            return await TrySetAsync(db, transition, allowed[0], now, ct) ? allowed[0] : null;
+            return await TrySetAsync(db, transition, allowed[0], now, lease, ct) ? allowed[0] : null;
         }
         // Several from-states: the event must record the actual one, so read it and CAS on exactly that.
         // If it moved in between (only possible on PostgreSQL) to another allowed state, try again.
@@ -25,7 +25,7 @@ internal static class RunUpdates
             {
                 return null;
             }
-            if (await TrySetAsync(db, transition, state, now, ct))
+            if (await TrySetAsync(db, transition, state, now, lease, ct))
             {
                 return state;
             }
@@ -37,7 +37,7 @@ internal static class RunUpdates
     /// One UPDATE … WHERE id AND state, written out rather than built with ExecuteUpdate: the profile of the
     /// burst showed EF Core translating the setter lambda and looking up its cached query on every move.
     /// </summary>
-    private static async Task<bool> TrySetAsync(RunwayDb db, RunTransition t, RunState from, DateTimeOffset now, CancellationToken ct)
+    private static async Task<bool> TrySetAsync(RunwayDb db, RunTransition t, RunState from, DateTimeOffset now, string? lease, CancellationToken ct)
     {
         var sqlite = db.Database.IsSqlite();
         var values = new List<object>();
@@ -54,11 +54,15 @@ internal static class RunUpdates
         if (t.To == RunState.Queued)
         {
             // Handed back before it started: the next claim starts from a clean slate.
-            set.Add("node = NULL, native_id = NULL, started_at = NULL");
+            set.Add("node = NULL, native_id = NULL, started_at = NULL, lease = NULL, lease_expires_at = NULL");
+            if (t.Retry)
+            {
+                set.Add("attempt = attempt + 1");
+            }
         }
         if (t.To.IsFinal())
         {
-            set.Add($"finished_at = {Value(SqlTime.Of(now, sqlite))}");
+            set.Add($"finished_at = {Value(SqlTime.Of(now, sqlite))}, lease_expires_at = NULL");
         }
         if (t.ExitCode is { } exitCode)
         {
@@ -74,6 +78,11 @@ internal static class RunUpdates
             set.Add("message = NULL");
         }
         var where = $"id = {Value(t.RunId)} AND state = {Value(from.ToWire())}";
+        if (from == RunState.Running && lease is not null)
+        {
+            // Fencing: only the node process that holds the run's lease moves it on (RunStore's remarks).
+            where += $" AND lease = {Value(lease)}";
+        }
         if (t.To == RunState.Queued)
         {
             // A run with a cancel request is never queued again (RunHandBack ends it canceled instead).

@@ -20,6 +20,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<OAuthClient> OAuthClients => Set<OAuthClient>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<NodeRecord> Nodes => Set<NodeRecord>();
+    public DbSet<SharedDirectoryMark> SharedDirectoryMarks => Set<SharedDirectoryMark>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -32,6 +32,9 @@ public sealed class AccessWorld(RunwayApp app)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public RunwayApp App => app;
+    /// <summary>The app's own node (drain, undrain).</summary>
+    public string NodeName => app.Services.GetRequiredService<NodeIdentity>().Name;
+
     public string RunId { get; private set; } = "";
     public string FileId { get; private set; } = "";
     public string OwnerToken { get; private set; } = "";

@@ -19,14 +19,23 @@ public sealed class BenchmarkTests : IDisposable
         var bench = await BenchDllAsync(ct);
         var json = Path.Combine(output, "figures.json");
 
-        var (exitCode, log) = await RunAsync("dotnet", [bench, "--quick", "--out", json, "--runway", Path.Combine(AppContext.BaseDirectory, "runway.dll")], ct);
+        // The nodes row runs a serve and two workers on PostgreSQL: a database of the suite's own server, when there is one.
+        var postgres = PostgresServer.Shared.Unavailable is null ? PostgresServer.Shared.CreateDatabase() : null;
+        string[] nodes = postgres is null ? [] : ["--nodes-postgres", postgres];
+        var (exitCode, log) = await RunAsync("dotnet", [bench, "--quick", "--out", json, "--runway", Path.Combine(AppContext.BaseDirectory, "runway.dll"), .. nodes], ct);
+        if (postgres is not null)
+        {
+            PostgresServer.Shared.DropDatabase(postgres);
+        }
 
         Assert.True(exitCode == 0, $"the benchmark exited with {exitCode}:\n{log}");
         var figures = JsonNode.Parse(await File.ReadAllTextAsync(json, ct))!["figures"]!.AsObject();
-        Assert.Equal(33, figures.Count);
+        Assert.Equal(38, figures.Count);
         // The Slurm row needs a cluster (scripts/slurm-single-node.sh); without one the benchmark says so and goes on.
         var slurm = SlurmCluster.Unavailable is null;
-        Assert.All(figures.Where(f => slurm || !f.Key.StartsWith("slurm_", StringComparison.Ordinal)), f =>
+        // The nodes row needs PostgreSQL (under CI=true the suite always has it).
+        Assert.All(figures.Where(f => (slurm || !f.Key.StartsWith("slurm_", StringComparison.Ordinal))
+            && (postgres is not null || !f.Key.StartsWith("nodes_", StringComparison.Ordinal))), f =>
         {
             var values = f.Value!["values"]!.AsArray();
             Assert.True(values.Count >= 1, $"{f.Key} was not measured");

@@ -22,9 +22,9 @@ public abstract class NodeRegistryContract(Func<TestDatabase> open) : StoreTest(
     {
         var first = NewRegistry();
         await first.ClaimAsync("n1", "/srv/a", Ct);
-        Clock.Advance(NodeRegistry.StaleAfter - TimeSpan.FromSeconds(1));
-        Assert.True(await first.RenewAsync("n1", Ct));
-        Clock.Advance(NodeRegistry.StaleAfter - TimeSpan.FromSeconds(1));
+        Clock.Advance(new NodeSettings().LeaseTimeout - TimeSpan.FromSeconds(1));
+        Assert.NotNull(await first.RenewAsync("n1", Ct));
+        Clock.Advance(new NodeSettings().LeaseTimeout - TimeSpan.FromSeconds(1));
 
         await Assert.ThrowsAsync<NodeInUseException>(() => NewRegistry().ClaimAsync("n1", "/srv/b", Ct));
     }
@@ -34,11 +34,11 @@ public abstract class NodeRegistryContract(Func<TestDatabase> open) : StoreTest(
     {
         var first = NewRegistry();
         await first.ClaimAsync("n1", "/srv/a", Ct);
-        Clock.Advance(NodeRegistry.StaleAfter + TimeSpan.FromSeconds(1));
+        Clock.Advance(new NodeSettings().LeaseTimeout + TimeSpan.FromSeconds(1));
 
         await NewRegistry().ClaimAsync("n1", "/srv/b", Ct);
 
-        Assert.False(await first.RenewAsync("n1", Ct));
+        Assert.Null(await first.RenewAsync("n1", Ct));
     }
 
     [Fact]

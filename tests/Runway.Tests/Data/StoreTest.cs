@@ -43,7 +43,7 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
     }
 
     /// <summary>Another process on the same database (a restart, or a second node), sharing the test clock.</summary>
-    protected ServiceProvider BuildServices(ClaimableExecutors? executors = null)
+    protected ServiceProvider BuildServices(ClaimableExecutors? executors = null, Action<IServiceCollection>? more = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -51,6 +51,7 @@ public abstract class StoreTest(Func<TestDatabase> open) : IAsyncLifetime
         {
             services.AddSingleton(executors);
         }
+        more?.Invoke(services);
         services.AddSingleton<TimeProvider>(Clock);
         services.AddRunwayData(Database.Connection, Database.DataDirectory);
         return services.BuildServiceProvider();

@@ -172,6 +172,13 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
+    // Leases are the database store's (RunStoreContract, LeaseContract); this store has none, as RunStore without a NodeLease.
+    public Task<IReadOnlyList<string>> RenewLeasesAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
+    public Task<IReadOnlyList<RescuedRun>> RescueExpiredAsync(string node, int max, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<RescuedRun>>([]);
+
     public Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken)
     {
         lock (gate)

@@ -15,14 +15,23 @@ public sealed class RunwayProcess : IAsyncDisposable
     private Process? process;
 
     /// <param name="adminPassword">RUNWAY_ADMIN_PASSWORD for the first start; null lets the server generate and print one.</param>
-    public RunwayProcess(string dataDirectory, string pipelinesDirectory, int concurrency = 1, string? adminPassword = RunwayApp.AdminPassword)
+    /// <param name="command"><c>serve</c>, or <c>worker</c> (no API: no token is made).</param>
+    public RunwayProcess(string dataDirectory, string pipelinesDirectory, int concurrency = 1, string? adminPassword = RunwayApp.AdminPassword, string command = "serve")
     {
+        Command = command;
         AdminPassword = adminPassword;
         DataDirectory = dataDirectory;
         PipelinesDirectory = pipelinesDirectory;
         Concurrency = concurrency;
         Url = $"http://127.0.0.1:{FreePort()}";
     }
+
+    public string Command { get; }
+
+    /// <summary>More flags for the server (--database, --node, --Runway:Nodes:LeaseTimeout=…).</summary>
+    public List<string> Arguments { get; } = [];
+
+    public int? ProcessId => process?.Id;
 
     public string DataDirectory { get; }
     public string PipelinesDirectory { get; }
@@ -50,13 +59,13 @@ public sealed class RunwayProcess : IAsyncDisposable
         {
             environment[key] = value;
         }
-        process = Start(["serve", "--urls", Url, "--data-dir", DataDirectory, "--pipelines", PipelinesDirectory, "--concurrency", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)], Output, environment);
+        process = Start([Command, .. Arguments, "--urls", Url, "--data-dir", DataDirectory, "--pipelines", PipelinesDirectory, "--concurrency", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture)], Output, environment);
         using var http = new HttpClient();
         await Eventually.TrueAsync(async () =>
         {
             if (process.HasExited)
             {
-                Assert.Fail($"runway serve exited with {process.ExitCode}:\n{Output}");
+                Assert.Fail($"runway {Command} exited with {process.ExitCode}:\n{Output}");
             }
             try
             {
@@ -67,8 +76,8 @@ public sealed class RunwayProcess : IAsyncDisposable
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(60), "runway serve to be ready");
-        if (AdminPassword is not null)
+        }, TimeSpan.FromSeconds(60), $"runway {Command} to be ready");
+        if (AdminPassword is not null && Command == "serve")
         {
             http.DefaultRequestHeaders.Authorization = RunwayApp.Basic("admin", AdminPassword);
             using var created = await http.PostAsJsonAsync(Url + "/api/v1/tokens", new { name = "tests" }, TestContext.Current.CancellationToken);

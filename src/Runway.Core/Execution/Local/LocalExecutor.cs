@@ -17,9 +17,10 @@ namespace Runway.Execution.Local;
 /// kill whole (processes that left the group too), and whose OOM counter tells a run the kernel killed for
 /// its memory limit; without isolation a run keeps the network (it has no namespaces).
 /// </summary>
+/// <remarks>A run sees the node that started it as RUNWAY_NODE (<paramref name="node"/>), beside RUNWAY_RUN_ID and RUNWAY_RUN_DIR.</remarks>
 public sealed class LocalExecutor(
     TimeProvider clock, ILogger<LocalExecutor> logger, RunIsolation? isolation = null, RunSupervisor? supervisor = null, RunCgroups? cgroups = null,
-    GpuPool? gpus = null)
+    GpuPool? gpus = null, string? node = null)
     : IExecutor, IStartedRunFinder, IDisposable
 {
     public const string ExecutorName = "local";
@@ -61,7 +62,7 @@ public sealed class LocalExecutor(
             throw new ExecutorStartException("the command is empty");
         }
         var temp = TempDirectory(directory);
-        var environment = RunEnvironment(launch, isolation.Account);
+        var environment = RunEnvironment(launch, isolation.Account, node);
         var engine = launch.Spec.Container is { } container ? ContainerEngine.For(container) : null;
         if (engine is not null)
         {
@@ -284,7 +285,7 @@ public sealed class LocalExecutor(
     /// The environment of a run: a small fixed base, the pipeline's variables, then Runway's own. A run under
     /// the run account gets that account's USER and LOGNAME, and its own directory as HOME.
     /// </summary>
-    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch, RunAccount? account = null)
+    internal static Dictionary<string, string> RunEnvironment(RunLaunch launch, RunAccount? account = null, string? node = null)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -318,6 +319,10 @@ public sealed class LocalExecutor(
         environment.Remove("RUNWAY_PROCESS_GROUP");
         environment["RUNWAY_RUN_ID"] = launch.RunId;
         environment["RUNWAY_RUN_DIR"] = launch.RunDirectory;
+        if (node is not null)
+        {
+            environment["RUNWAY_NODE"] = node;
+        }
         return environment;
     }
 
