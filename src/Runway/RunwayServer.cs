@@ -170,57 +170,35 @@ public static class RunwayServer
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 
-    /// <summary>Says once at start how runs are isolated; a warning when they are not.</summary>
-    private static RunIsolation LogIsolation(RunIsolation isolation, IServiceProvider services)
+    /// <summary>
+    /// Says once at start how this node isolates, starts or limits runs (<paramref name="aspect"/>): a warning
+    /// when it falls short (no isolation, no supervisor, no limits), else information.
+    /// </summary>
+    private static T LogMode<T>(T chosen, IServiceProvider services, string aspect, string mode, bool fallsShort, string detail)
     {
-        var logger = services.GetRequiredService<ILogger<RunIsolation>>();
-        if (isolation.Mode == IsolationMode.None)
-        {
-            logger.LogWarning("Run isolation: none: {Detail}", isolation.Detail);
-        }
-        else
-        {
-            logger.LogInformation("Run isolation: {Mode}: {Detail}", isolation.WireName, isolation.Detail);
-        }
-        return isolation;
-    }
-
-    /// <summary>Says once at start how runs are started; a warning when the supervisor is not used.</summary>
-    private static RunStartPath LogRunStart(RunStartPath start, IServiceProvider services)
-    {
-        var logger = services.GetRequiredService<ILogger<RunStartPath>>();
-        if (start.Supervisor is null)
-        {
-            logger.LogWarning("Run start: chain (unshare, sh, setpriv per run): {Detail}", start.Detail);
-        }
-        else
-        {
-            logger.LogInformation("Run start: supervisor: {Detail}", start.Detail);
-        }
-        return start;
-    }
-
-    /// <summary>Says once at start how runs are limited; a warning when they are not.</summary>
-    private static RunCgroups LogLimits(RunCgroups cgroups, IServiceProvider services)
-    {
-        var logger = services.GetRequiredService<ILogger<RunCgroups>>();
-        if (cgroups.Layout == CgroupLayout.None)
-        {
-            logger.LogWarning("Run limits: none: {Detail}", cgroups.Detail);
-        }
-        else
-        {
-            logger.LogInformation("Run limits: {Mode}: {Detail}", cgroups.WireName, cgroups.Detail);
-        }
-        return cgroups;
+        var logger = services.GetRequiredService<ILogger<T>>();
+        logger.Log(fallsShort ? LogLevel.Warning : LogLevel.Information, "Run {Aspect}: {Mode}: {Detail}", aspect, mode, detail);
+        return chosen;
     }
 
     private static IServiceCollection AddRunwayExecution(this IServiceCollection services, RunwayOptions options, string node, bool shared)
     {
         services.AddSingleton<RunWorkspace>();
-        services.AddSingleton(sp => LogIsolation(RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs, sp.GetRequiredService<RunwayPaths>().RunsDirectory), sp));
-        services.AddSingleton(sp => LogRunStart(RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>()), sp));
-        services.AddSingleton(sp => LogLimits(RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null, node), sp));
+        services.AddSingleton(sp =>
+        {
+            var isolation = RunIsolation.Probe(sp.GetRequiredService<RunwayPaths>().DataDirectory, options.RunAs, sp.GetRequiredService<RunwayPaths>().RunsDirectory);
+            return LogMode(isolation, sp, "isolation", isolation.WireName, isolation.Mode == IsolationMode.None, isolation.Detail);
+        });
+        services.AddSingleton(sp =>
+        {
+            var start = RunStartPath.Choose(sp.GetRequiredService<RunwayPaths>().DataDirectory, sp.GetRequiredService<RunIsolation>());
+            return LogMode(start, sp, "start", start.Supervisor is null ? "chain (unshare, sh, setpriv per run)" : "supervisor", start.Supervisor is null, start.Detail);
+        });
+        services.AddSingleton(sp =>
+        {
+            var cgroups = RunCgroups.Probe(options.Limits.Pids > 0 ? options.Limits.Pids : null, node);
+            return LogMode(cgroups, sp, "limits", cgroups.WireName, cgroups.Layout == CgroupLayout.None, cgroups.Detail);
+        });
         var gpus = GpuPool.Parse(options.Gpus);
         services.AddSingleton(gpus);
         services.AddSingleton<IExecutor>(sp => new LocalExecutor(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalExecutor>>(),
