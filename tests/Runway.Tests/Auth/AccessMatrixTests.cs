@@ -54,6 +54,8 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Get("/healthz", Access.Anonymous, null, _ => "/healthz"),
         Get("/readyz", Access.Anonymous, null, _ => "/readyz"),
         Get("/openapi/{documentName}.json", Access.Anonymous, null, _ => "/openapi/v1.json"),
+        // Prometheus's exporter answers any method; scrapers GET.
+        new("*", "/metrics", Access.Admin, Scopes.Admin, 200, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Get, "/metrics"))),
         Send("POST", "/oauth/token", Access.Anonymous, null, 401, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
         {
             Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),

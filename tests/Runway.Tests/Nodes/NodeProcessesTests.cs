@@ -12,6 +12,12 @@ namespace Runway.Tests.Nodes;
 /// data directory, with a short heartbeat and lease timeout, driven as an operator would: over HTTP, and by
 /// killing a process.
 /// </summary>
+/// <remarks>
+/// Three Runway processes and PostgreSQL doing hundreds of runs against deadlines: alone, not beside the rest of the
+/// suite on two cores (once, under the whole suite's load, a third of the runs took over its 120 s).
+/// </remarks>
+[CollectionDefinition(nameof(NodeProcessesTests), DisableParallelization = true)]
+[Collection(nameof(NodeProcessesTests))]
 public sealed class NodeProcessesTests : IAsyncLifetime
 {
     private const int Cap = 6;
