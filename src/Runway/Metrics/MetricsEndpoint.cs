@@ -38,10 +38,11 @@ public sealed class MetricsSampler(IDbContextFactory<RunwayDb> databases, Metric
         var oldest = await runs.Where(r => r.State == RunState.Queued).OrderBy(r => r.Id).Select(r => (DateTimeOffset?)r.SubmittedAt).FirstOrDefaultAsync(ct);
         var active = await runs.Where(r => r.State == RunState.Running).GroupBy(r => new { r.Node, r.Executor })
             .Select(g => new { g.Key.Node, g.Key.Executor, Count = g.LongCount() }).ToListAsync(ct);
-        var files = await db.Files.AsNoTracking().GroupBy(_ => 1).Select(g => new { Bytes = g.Sum(f => f.Size), Count = g.LongCount() }).FirstOrDefaultAsync(ct);
+        var storedBytes = await db.Files.SumAsync(f => f.Size, ct);
+        var storedFiles = await db.Files.LongCountAsync(ct);
         var now = clock.GetUtcNow();
         var sample = new MetricsSample(now, queued, oldest is { } at ? Math.Max(0, (now - at).TotalSeconds) : 0,
-            [.. active.Select(a => (a.Node ?? "", a.Executor, a.Count))], files?.Bytes ?? 0, files?.Count ?? 0);
+            [.. active.Select(a => (a.Node ?? "", a.Executor, a.Count))], storedBytes, storedFiles);
         last = sample;
         return sample;
     }
