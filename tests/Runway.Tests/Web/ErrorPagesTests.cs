@@ -33,6 +33,19 @@ public sealed class ErrorPagesTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/admin/users", true)]
+    [InlineData("/error/403", false)]
+    public async Task Forbidden_SaysAdministratorsOnlyForTheAdminPages(string path, bool forAdministrators)
+    {
+        using var response = await web.Http.GetAsync(path, Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(forAdministrators, body.Contains("for administrators", StringComparison.Ordinal));
+        Assert.Equal(forAdministrators, !body.Contains("Your account may not do this", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("/api/v1/admin/users", HttpStatusCode.Forbidden)]
     [InlineData("/api/v1/runs/01JD0000000000000000000000", HttpStatusCode.NotFound)]
     [InlineData("/api/v1/no-such-thing", HttpStatusCode.NotFound)]

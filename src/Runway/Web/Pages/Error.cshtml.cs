@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -24,11 +25,17 @@ public sealed class ErrorModel : PageModel
 
     public string Explanation => Code switch
     {
-        StatusCodes.Status403Forbidden => "This page is for administrators. If you need it, ask one of them.",
+        StatusCodes.Status403Forbidden when ForAdministrators => "This page is for administrators. If you need it, ask one of them.",
+        StatusCodes.Status403Forbidden => "Your account may not do this. If you need it, ask an administrator.",
         StatusCodes.Status404NotFound => "There is nothing here, or nothing you may see: a run or file of another user is not shown.",
         StatusCodes.Status405MethodNotAllowed => "This address does not take that kind of request.",
         _ => "Runway could not answer this request. Try again; if it keeps happening, tell an administrator.",
     };
+
+    /// <summary>Whether the refused address is one of the admin pages, the only pages refused for a role; other 403s are refused actions.</summary>
+    private bool ForAdministrators =>
+        HttpContext.Features.Get<IStatusCodeReExecuteFeature>()?.OriginalPath is { } path
+        && (path.Equals("/admin", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/admin/", StringComparison.OrdinalIgnoreCase));
 
     public IActionResult OnGet(int code) => Show(code);
 
