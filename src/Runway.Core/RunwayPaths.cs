@@ -1,3 +1,5 @@
+using Runway.Runs;
+
 namespace Runway;
 
 /// <summary>
@@ -30,6 +32,53 @@ public sealed class RunwayPaths
     public string RunDirectory(string runId) => Path.Combine(RunsDirectory, RunIdGuard(runId));
 
     public string FilePath(string fileId) => Path.Combine(FilesDirectory, RunIdGuard(fileId));
+
+    /// <summary>
+    /// Refuses a runs directory that Runway would damage or that would expose what it must hide: the root, the
+    /// data directory or a directory above it (MakePrivate makes the runs directory 0700, and a run sees its
+    /// own directory only), one of Runway's own directories, or an existing directory holding anything but run
+    /// directories (a mistyped <c>--runs-dir /home</c> must not change its mode). A dedicated filesystem's
+    /// lost+found and dot-files are allowed. Only a configured runs directory is checked: the default is Runway's.
+    /// </summary>
+    public void CheckRunsDirectory()
+    {
+        if (RunsDirectory == Path.Combine(DataDirectory, "runs"))
+        {
+            return;
+        }
+        var trimmed = Path.TrimEndingDirectorySeparator(RunsDirectory);
+        if (trimmed == Path.GetPathRoot(RunsDirectory))
+        {
+            throw new StartRefusedException("the runs directory may not be the root directory (Runway:RunsDirectory, --runs-dir)");
+        }
+        if (Within(DataDirectory, trimmed) || DataDirectory == trimmed)
+        {
+            throw new StartRefusedException($"the runs directory '{RunsDirectory}' is the data directory or above it: give it a directory of its own (Runway:RunsDirectory, --runs-dir)");
+        }
+        foreach (var own in (string[])[FilesDirectory, UploadsDirectory, Path.Combine(DataDirectory, "keys")])
+        {
+            if (trimmed == own || Within(trimmed, own))
+            {
+                throw new StartRefusedException($"the runs directory '{RunsDirectory}' is inside Runway's own '{own}' (Runway:RunsDirectory, --runs-dir)");
+            }
+        }
+        if (!Directory.Exists(RunsDirectory))
+        {
+            return;
+        }
+        // Bounded: a runs directory of a million runs is not walked at every start.
+        foreach (var name in Directory.EnumerateFileSystemEntries(RunsDirectory).Select(Path.GetFileName).Take(1000))
+        {
+            if (name is null || !(Ids.IsRunId(name) || name.StartsWith('.') || name == "lost+found"))
+            {
+                throw new StartRefusedException(
+                    $"the runs directory '{RunsDirectory}' holds '{name}', which is not a run directory: give Runway an empty or new directory (Runway:RunsDirectory, --runs-dir)");
+            }
+        }
+
+        // Whether path is strictly inside directory.
+        static bool Within(string path, string directory) => path.StartsWith(directory + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    }
 
     public void EnsureCreated()
     {
@@ -130,3 +179,6 @@ public sealed class RunwayPaths
             ? id
             : throw new ArgumentException($"'{id}' is not an id Runway generated", nameof(id));
 }
+
+/// <summary>Configuration the server refuses to start with; its message says what to change. The command line prints it and exits 1.</summary>
+public class StartRefusedException(string message, Exception? inner = null) : Exception(message, inner);

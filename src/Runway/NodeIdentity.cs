@@ -114,4 +114,4 @@ public sealed class NodeIdentity : IDisposable
 }
 
 /// <summary>Another live server already holds this node's identity: this one must not start.</summary>
-public sealed class NodeInUseException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class NodeInUseException(string message, Exception? inner = null) : StartRefusedException(message, inner);

@@ -27,7 +27,7 @@ static async Task<int> ServeFromCliAsync(string[] serveArgs, CancellationToken c
     {
         return await ServeAsync(serveArgs, cancellationToken);
     }
-    catch (NodeInUseException e)
+    catch (StartRefusedException e)
     {
         await Console.Error.WriteLineAsync($"runway: {e.Message}");
         return 1;

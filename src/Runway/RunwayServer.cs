@@ -35,6 +35,7 @@ public static class RunwayServer
         builder.Logging.AddRunwayLogging(options.LogFormat);
 
         var paths = new RunwayPaths(options.DataDir, options.RunsDirectory);
+        paths.CheckRunsDirectory();
         paths.EnsureCreated();
         paths.MakePrivate();
         builder.Services.AddSingleton(paths);
