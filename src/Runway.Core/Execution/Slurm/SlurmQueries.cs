@@ -72,14 +72,19 @@ public sealed class SlurmQueries(SlurmCommands commands)
     }
 
     /// <summary>The id of the job Runway submitted for a run, found by its name; null when Slurm has none.</summary>
+    /// <remarks>
+    /// Asked before submitting again after a failed sbatch: there squeue's answer is enough (a job that reached
+    /// the controller moments ago is in its queue), so accounting being down does not hold submissions back.
+    /// </remarks>
     public async Task<string?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
-        (await FindByNamesAsync([name], cancellationToken)).GetValueOrDefault(name);
+        (await FindByNamesAsync([name], cancellationToken, accountingRequired: false)).GetValueOrDefault(name);
 
     /// <summary>
     /// The newest job of each name Slurm knows, in one squeue for all names (and one sacct where the cluster
-    /// keeps accounting, for names squeue has forgotten). Names Slurm does not know are absent.
+    /// keeps accounting, for names squeue has forgotten). Names Slurm does not know are absent. A failed sacct
+    /// throws unless <paramref name="accountingRequired"/> is false: "not found" would start a re-attach clock.
     /// </summary>
-    public async Task<Dictionary<string, string>> FindByNamesAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    public async Task<Dictionary<string, string>> FindByNamesAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken, bool accountingRequired = true)
     {
         var result = await commands.RunAsync("squeue", ["--noheader", "--states=all", $"--name={string.Join(',', names)}", "--format=%j|%i"], cancellationToken);
         if (!result.Succeeded)
@@ -100,7 +105,15 @@ public sealed class SlurmQueries(SlurmCommands commands)
             {
                 found.TryAdd(name, id);
             }
+            return found;
         }
+        // A failed sacct is not "no such job": the caller would start its re-attach clock for runs whose
+        // jobs accounting still knows. Only a cluster without accounting answers with squeue alone.
+        if (!sacct.Error.Contains("accounting storage is disabled", StringComparison.OrdinalIgnoreCase))
+        {
+            return accountingRequired ? throw Failed("sacct", sacct) : found;
+        }
+        Volatile.Write(ref accounting, 2);
         return found;
     }
 
