@@ -21,10 +21,13 @@
  *
  * Protocol, both ways: frames of a u32 length then that many bytes; integers little-endian; a string is
  * a u32 length then its bytes (no NUL). Server to supervisor:
- *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 private network, 16 hide runs_dir),
- *       u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
+ *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 private network, 16 hide runs_dir,
+ *       32 shared loopback), u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str,
+ *       u32 envc, envc x str ("K=V"),
  *       u32 cgroupc, cgroupc x str (cgroup.procs files the run's first process joins before anything else),
  *       [str runs_dir: with flag 16 only, the runs directory outside the data directory, hidden as well]
+ *       [str network key: with flag 32 only (and 8, not 2): the run joins the loopback-only network namespace
+ *        this supervisor keeps for that key (one per run owner) instead of getting a new one]
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
@@ -66,6 +69,8 @@
 #define FLAG_ACCOUNT 4u
 #define FLAG_NETWORK 8u
 #define FLAG_RUNS 16u
+#define FLAG_SHARED_NET 32u
+#define MAX_SHARED_NETS 256
 #define MAX_FRAME (8u << 20)
 #define MAX_CLIENTS 8
 #define MAX_ITEMS 65536
@@ -88,9 +93,22 @@ struct client {
 struct request {
     uint64_t id;
     uint32_t flags, uid, gid;
-    char *data_dir, *run_dir, *program, *runs_dir;
+    char *data_dir, *run_dir, *program, *runs_dir, *net_key;
     char **argv, **envp, **cgroups;
+    int net; /* with FLAG_SHARED_NET: the kept namespace the run joins */
 };
+
+/* Loopback-only network namespaces kept for runs of one key (their owner), each held open by a descriptor. A
+ * new namespace per run costs its creation and an asynchronous teardown in the kernel's workers (issue 10);
+ * a kept one costs a setns. The oldest is let go when the table is full (its runs keep it alive). */
+struct shared_net {
+    char *key;
+    int fd;
+    unsigned long long used;
+};
+
+static struct shared_net shared_nets[MAX_SHARED_NETS];
+static unsigned long long net_clock;
 
 static struct run *runs;
 static struct client clients[MAX_CLIENTS];
@@ -298,6 +316,7 @@ static void free_request(struct request *q)
     free(q->run_dir);
     free(q->program);
     free(q->runs_dir);
+    free(q->net_key);
     free_strs(q->argv);
     free_strs(q->envp);
     free_strs(q->cgroups);
@@ -338,19 +357,26 @@ static void join_cgroups(struct request *q, int status)
     }
 }
 
-/* In the run's own network namespace: loopback up, and no other interface. */
-static void loopback_up(int status)
+/* In a new network namespace: loopback up, and no other interface. NULL, or what failed (errno set). */
+static const char *loopback_up(void)
 {
     struct ifreq lo;
     memset(&lo, 0, sizeof lo);
     strcpy(lo.ifr_name, "lo");
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &lo) < 0)
-        fail(status, ISOLATE_FAILED, "the loopback interface");
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &lo) < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return "the loopback interface";
+    }
     lo.ifr_flags |= IFF_UP;
-    if (ioctl(fd, SIOCSIFFLAGS, &lo) < 0)
-        fail(status, ISOLATE_FAILED, "bringing loopback up");
+    int failed = ioctl(fd, SIOCSIFFLAGS, &lo) < 0;
+    int saved = errno;
     close(fd);
+    errno = saved;
+    return failed ? "bringing loopback up" : NULL;
 }
 
 /* mkdir -p of PATH (absolute), each new directory 0755 under the umask. */
@@ -463,8 +489,13 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
             write_id_map(status, "/proc/self/gid_map", map);
         }
         join_cgroups(q, status);
-        if (q->flags & FLAG_NETWORK)
-            loopback_up(status);
+        const char *what = NULL;
+        if (q->flags & FLAG_SHARED_NET)
+            what = setns(q->net, CLONE_NEWNET) < 0 ? "joining the shared loopback namespace" : NULL;
+        else if (q->flags & FLAG_NETWORK)
+            what = loopback_up();
+        if (what)
+            fail(status, ISOLATE_FAILED, what);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             fail(status, ISOLATE_FAILED, "making mounts private");
         /* By path, not fchdir: a descriptor opened before the clone refers to the old mount namespace, and
@@ -540,6 +571,55 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
 
 /* ---- the supervisor's side ---- */
 
+/* The kept namespace of KEY, made on first use (as root: a run account's supervisor); -1 with errno and WHAT. */
+static int shared_net(const char *key, const char **what)
+{
+    int oldest = 0;
+    for (int i = 0; i < MAX_SHARED_NETS; i++) {
+        if (shared_nets[i].key && strcmp(shared_nets[i].key, key) == 0) {
+            shared_nets[i].used = ++net_clock;
+            return shared_nets[i].fd;
+        }
+        if (shared_nets[i].used < shared_nets[oldest].used)
+            oldest = i;
+    }
+    /* Made by this process for a moment, then back to its own: the supervisor is one thread here. */
+    int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) {
+        *what = "opening the supervisor's network namespace";
+        return -1;
+    }
+    int fd = -1;
+    if (unshare(CLONE_NEWNET) < 0) {
+        *what = "a new network namespace";
+    } else {
+        *what = loopback_up();
+        if (!*what && (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+            *what = "opening the new network namespace";
+        int saved = errno;
+        if (setns(own, CLONE_NEWNET) < 0) {
+            logf_("could not return to the supervisor's network namespace: %s", strerror(errno));
+            _exit(1); /* every later run would inherit the wrong one */
+        }
+        errno = saved;
+    }
+    close(own);
+    if (fd < 0)
+        return -1;
+    char *copy = strdup(key);
+    if (!copy) {
+        close(fd);
+        *what = "out of memory";
+        return -1;
+    }
+    if (shared_nets[oldest].key) {
+        free(shared_nets[oldest].key);
+        close(shared_nets[oldest].fd);
+    }
+    shared_nets[oldest] = (struct shared_net){copy, fd, ++net_clock};
+    return fd;
+}
+
 static void reply_failed(struct client *c, uint64_t id, const char *message)
 {
     struct out o;
@@ -558,9 +638,19 @@ static void start_run(struct client *c, struct request *q)
     char message[600];
     if (!q->program || !q->run_dir || !q->argv || !q->envp || !q->argv[0] || q->run_dir[0] != '/'
         || ((q->flags & FLAG_ISOLATE) && (!q->data_dir || q->data_dir[0] != '/'))
-        || ((q->flags & FLAG_RUNS) && (!(q->flags & FLAG_ISOLATE) || !q->runs_dir || q->runs_dir[0] != '/'))) {
+        || ((q->flags & FLAG_RUNS) && (!(q->flags & FLAG_ISOLATE) || !q->runs_dir || q->runs_dir[0] != '/'))
+        || ((q->flags & FLAG_SHARED_NET) && (!(q->flags & FLAG_NETWORK) || (q->flags & FLAG_USERNS) || !q->net_key))) {
         reply_failed(c, q->id, "malformed start request");
         return;
+    }
+    if (q->flags & FLAG_SHARED_NET) {
+        const char *what = NULL;
+        q->net = shared_net(q->net_key, &what);
+        if (q->net < 0) {
+            snprintf(message, sizeof message, "%s: %s", what, strerror(errno));
+            reply_failed(c, q->id, message);
+            return;
+        }
     }
     int dir = open(q->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0) {
@@ -585,7 +675,7 @@ static void start_run(struct client *c, struct request *q)
     gid_t gid = getegid();
     unsigned long flags = SIGCHLD;
     if (q->flags & FLAG_ISOLATE)
-        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0) | ((q->flags & FLAG_NETWORK) ? CLONE_NEWNET : 0);
+        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0) | ((q->flags & FLAG_NETWORK) && !(q->flags & FLAG_SHARED_NET) ? CLONE_NEWNET : 0);
     /* The raw call: like fork, but the child is the init of a new pid namespace from its first instruction. */
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
@@ -723,6 +813,11 @@ static void handle_frame(struct client *c, const unsigned char *data, size_t siz
     q.cgroups = get_strs(&r);
     if (q.flags & FLAG_RUNS)
         q.runs_dir = get_str(&r);
+    if (q.flags & FLAG_SHARED_NET) {
+        q.net_key = get_str(&r);
+        if (q.net_key && strlen(q.net_key) > 512)
+            r.bad = 1;
+    }
     if (r.bad || r.p != r.end)
         reply_failed(c, q.id, "malformed start request");
     else
