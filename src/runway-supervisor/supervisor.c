@@ -15,7 +15,9 @@
  *
  * It is the child subreaper and writes what the sh wrapper wrote: `pid` and `pid_start` before the
  * command runs, `rusage` and `exit_code` (write, fsync, rename) once the run's leader is reaped, then
- * tells the connected server. A run in namespaces is led by a small init (a fork of this program, pid 1
+ * tells the connected server. The exit records are written by a thread of their own (the record writer),
+ * so that an fsync never holds up the loop that starts and reaps runs; runs that end while it syncs are
+ * written together next. The word 'X' still goes out only once the record is durable. A run in namespaces is led by a small init (a fork of this program, pid 1
  * of the run's pid namespace) that waits for the command; when it exits the kernel ends whatever the
  * run left, even processes that left its group.
  *
@@ -39,6 +41,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -81,7 +84,11 @@ struct run {
     pid_t pid;
     long long start;
     int dir;
+    int ended;        /* reaped: its record is with the writer; still listed in a hello until the word is sent */
+    int code;
+    char usage[128];
     struct run *next;
+    struct run *queued; /* the writer's lists, under records_lock */
 };
 
 struct client {
@@ -111,6 +118,15 @@ static struct shared_net shared_nets[MAX_SHARED_NETS];
 static unsigned long long net_clock;
 
 static struct run *runs;
+
+/* The record writer: `to_write` are reaped runs whose records it has yet to write, `written` those whose word the
+ * loop has yet to send (it is woken through records_pipe). The writer never allocates: a fork of the loop's thread
+ * (a run's start) must not find an allocator lock held. */
+static pthread_mutex_t records_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t records_wake = PTHREAD_COND_INITIALIZER;
+static struct run *to_write, *written;
+static int writer_busy;
+static int records_pipe[2] = {-1, -1};
 static struct client clients[MAX_CLIENTS];
 static int run_count;
 
@@ -583,7 +599,7 @@ static int shared_net(const char *key, const char **what)
         if (shared_nets[i].used < shared_nets[oldest].used)
             oldest = i;
     }
-    /* Made by this process for a moment, then back to its own: the supervisor is one thread here. */
+    /* Made by this (main) thread for a moment, then back to its own: a namespace is per thread, the writer keeps its. */
     int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (own < 0) {
         *what = "opening the supervisor's network namespace";
@@ -747,25 +763,89 @@ static void start_run(struct client *c, struct request *q)
     send_frame(c, &o);
 }
 
-/* The leader of a run was reaped: its record first (exit_code last, durably: it says the run is over), then the word. */
-static void record_exit(struct run *r, int status, struct rusage *usage)
+/* A run's record: rusage, then exit_code last and durably (it says the run is over). */
+static void write_record(struct run *r)
 {
-    int code = decode(status);
-    char text[128];
-    snprintf(text, sizeof text, "%lld %lld %ld\n",
-        (long long)usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec,
-        (long long)usage->ru_stime.tv_sec * 1000000 + usage->ru_stime.tv_usec, usage->ru_maxrss);
-    if (write_file(r->dir, "rusage", text, 0) < 0)
+    char text[32];
+    if (write_file(r->dir, "rusage", r->usage, 0) < 0)
         logf_("run %d: could not write rusage: %s", (int)r->pid, strerror(errno));
-    snprintf(text, sizeof text, "%d\n", code);
+    snprintf(text, sizeof text, "%d\n", r->code);
     if (write_file(r->dir, "exit_code", text, 1) < 0)
         logf_("run %d: could not write exit_code: %s", (int)r->pid, strerror(errno));
-    struct out o;
-    begin(&o, 'X');
-    put_u32(&o, (uint32_t)r->pid);
-    put_i64(&o, r->start);
-    put_u32(&o, (uint32_t)code);
-    send_all(&o);
+}
+
+/* The record writer's thread: takes every record waiting, writes them in the order the runs ended, hands them back. */
+static void *record_writer(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&records_lock);
+        while (!to_write)
+            pthread_cond_wait(&records_wake, &records_lock);
+        struct run *batch = NULL;
+        while (to_write) { /* the list is newest first: reversed */
+            struct run *r = to_write;
+            to_write = r->queued;
+            r->queued = batch;
+            batch = r;
+        }
+        writer_busy = 1;
+        pthread_mutex_unlock(&records_lock);
+        struct run *last = NULL;
+        for (struct run *r = batch; r; r = r->queued) {
+            write_record(r);
+            last = r;
+        }
+        pthread_mutex_lock(&records_lock);
+        last->queued = written;
+        written = batch;
+        writer_busy = 0;
+        pthread_cond_broadcast(&records_wake);
+        pthread_mutex_unlock(&records_lock);
+        ssize_t ignored = write(records_pipe[1], "w", 1);
+        (void)ignored;
+    }
+    return NULL;
+}
+
+/* The loop's side: the word for every record written, and the run forgotten. */
+static void send_written(void)
+{
+    char drain[64];
+    while (read(records_pipe[0], drain, sizeof drain) > 0) {
+    }
+    pthread_mutex_lock(&records_lock);
+    struct run *done = written;
+    written = NULL;
+    pthread_mutex_unlock(&records_lock);
+    while (done) {
+        struct run *r = done;
+        done = r->queued;
+        struct out o;
+        begin(&o, 'X');
+        put_u32(&o, (uint32_t)r->pid);
+        put_i64(&o, r->start);
+        put_u32(&o, (uint32_t)r->code);
+        send_all(&o);
+        for (struct run **p = &runs; *p; p = &(*p)->next) {
+            if (*p == r) {
+                *p = r->next;
+                break;
+            }
+        }
+        run_count--;
+        close(r->dir);
+        free(r);
+    }
+}
+
+/* Before the supervisor exits: every record handed to the writer is on disk. */
+static void drain_records(void)
+{
+    pthread_mutex_lock(&records_lock);
+    while (to_write || writer_busy)
+        pthread_cond_wait(&records_wake, &records_lock);
+    pthread_mutex_unlock(&records_lock);
 }
 
 static void reap(void)
@@ -777,14 +857,18 @@ static void reap(void)
         if (pid <= 0)
             return;
         /* Not a run's leader: a process a run left that was re-parented here (the child subreaper). */
-        for (struct run **p = &runs; *p; p = &(*p)->next) {
-            if ((*p)->pid == pid) {
-                struct run *r = *p;
-                *p = r->next;
-                run_count--;
-                record_exit(r, status, &usage);
-                close(r->dir);
-                free(r);
+        for (struct run *r = runs; r; r = r->next) {
+            if (r->pid == pid && !r->ended) {
+                r->ended = 1;
+                r->code = decode(status);
+                snprintf(r->usage, sizeof r->usage, "%lld %lld %ld\n",
+                    (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
+                    (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss);
+                pthread_mutex_lock(&records_lock);
+                r->queued = to_write;
+                to_write = r;
+                pthread_cond_broadcast(&records_wake);
+                pthread_mutex_unlock(&records_lock);
                 break;
             }
         }
@@ -972,20 +1056,26 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = -1;
+    pthread_t writer;
+    if (pipe2(records_pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pthread_create(&writer, NULL, record_writer, NULL) != 0) {
+        logf_("could not start the record writer: %s", strerror(errno));
+        return 1;
+    }
 
     int ever_connected = 0;
     for (;;) {
         /* Nothing to do once no server is connected and no run is left (a server that stops for good). */
         if (ever_connected && !connected() && run_count == 0)
             break;
-        struct pollfd fds[MAX_CLIENTS + 2];
+        struct pollfd fds[MAX_CLIENTS + 3];
         int slots[MAX_CLIENTS];
         int count = 0;
         fds[count++] = (struct pollfd){listener, POLLIN, 0};
         fds[count++] = (struct pollfd){signals, POLLIN, 0};
+        fds[count++] = (struct pollfd){records_pipe[0], POLLIN, 0};
         for (int i = 0; i < MAX_CLIENTS; i++) {
             if (clients[i].fd >= 0) {
-                slots[count - 2] = i;
+                slots[count - 3] = i;
                 fds[count++] = (struct pollfd){clients[i].fd, POLLIN, 0};
             }
         }
@@ -1001,12 +1091,17 @@ int main(int argc, char **argv)
                 if (info.ssi_signo != SIGCHLD)
                     quit = 1;
             reap();
-            if (quit)
+            if (quit) {
+                drain_records();
+                send_written();
                 break; /* the runs go on, unsupervised; a server watches them through /proc */
+            }
         }
-        for (int i = 2; i < count; i++)
+        if (fds[2].revents & POLLIN)
+            send_written();
+        for (int i = 3; i < count; i++)
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-                read_client(&clients[slots[i - 2]]);
+                read_client(&clients[slots[i - 3]]);
         if (fds[0].revents & POLLIN) {
             accept_client(listener);
             ever_connected = 1;
