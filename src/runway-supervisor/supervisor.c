@@ -15,16 +15,21 @@
  *
  * It is the child subreaper and writes what the sh wrapper wrote: `pid` and `pid_start` before the
  * command runs, `rusage` and `exit_code` (write, fsync, rename) once the run's leader is reaped, then
- * tells the connected server. A run in namespaces is led by a small init (a fork of this program, pid 1
+ * tells the connected server. The exit records are written by a thread of their own (the record writer),
+ * so that an fsync never holds up the loop that starts and reaps runs; runs that end while it syncs are
+ * written together next. The word 'X' still goes out only once the record is durable. A run in namespaces is led by a small init (a fork of this program, pid 1
  * of the run's pid namespace) that waits for the command; when it exits the kernel ends whatever the
  * run left, even processes that left its group.
  *
  * Protocol, both ways: frames of a u32 length then that many bytes; integers little-endian; a string is
  * a u32 length then its bytes (no NUL). Server to supervisor:
- *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 private network, 16 hide runs_dir),
- *       u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
+ *   'S' u64 request, u32 flags (1 isolate, 2 user namespace, 4 run account, 8 private network, 16 hide runs_dir,
+ *       32 shared loopback), u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str,
+ *       u32 envc, envc x str ("K=V"),
  *       u32 cgroupc, cgroupc x str (cgroup.procs files the run's first process joins before anything else),
  *       [str runs_dir: with flag 16 only, the runs directory outside the data directory, hidden as well]
+ *       [str network key: with flag 32 only (and 8, not 2): the run joins the loopback-only network namespace
+ *        this supervisor keeps for that key (one per run owner) instead of getting a new one]
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
@@ -36,6 +41,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -66,6 +72,8 @@
 #define FLAG_ACCOUNT 4u
 #define FLAG_NETWORK 8u
 #define FLAG_RUNS 16u
+#define FLAG_SHARED_NET 32u
+#define MAX_SHARED_NETS 256
 #define MAX_FRAME (8u << 20)
 #define MAX_CLIENTS 8
 #define MAX_ITEMS 65536
@@ -76,7 +84,11 @@ struct run {
     pid_t pid;
     long long start;
     int dir;
+    int ended;        /* reaped: its record is with the writer; still listed in a hello until the word is sent */
+    int code;
+    char usage[128];
     struct run *next;
+    struct run *queued; /* the writer's lists, under records_lock */
 };
 
 struct client {
@@ -88,11 +100,33 @@ struct client {
 struct request {
     uint64_t id;
     uint32_t flags, uid, gid;
-    char *data_dir, *run_dir, *program, *runs_dir;
+    char *data_dir, *run_dir, *program, *runs_dir, *net_key;
     char **argv, **envp, **cgroups;
+    int net; /* with FLAG_SHARED_NET: the kept namespace the run joins */
 };
 
+/* Loopback-only network namespaces kept for runs of one key (their owner), each held open by a descriptor. A
+ * new namespace per run costs its creation and an asynchronous teardown in the kernel's workers (issue 10);
+ * a kept one costs a setns. The oldest is let go when the table is full (its runs keep it alive). */
+struct shared_net {
+    char *key;
+    int fd;
+    unsigned long long used;
+};
+
+static struct shared_net shared_nets[MAX_SHARED_NETS];
+static unsigned long long net_clock;
+
 static struct run *runs;
+
+/* The record writer: `to_write` are reaped runs whose records it has yet to write, `written` those whose word the
+ * loop has yet to send (it is woken through records_pipe). The writer never allocates: a fork of the loop's thread
+ * (a run's start) must not find an allocator lock held. */
+static pthread_mutex_t records_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t records_wake = PTHREAD_COND_INITIALIZER;
+static struct run *to_write, *written;
+static int writer_busy;
+static int records_pipe[2] = {-1, -1};
 static struct client clients[MAX_CLIENTS];
 static int run_count;
 
@@ -298,6 +332,7 @@ static void free_request(struct request *q)
     free(q->run_dir);
     free(q->program);
     free(q->runs_dir);
+    free(q->net_key);
     free_strs(q->argv);
     free_strs(q->envp);
     free_strs(q->cgroups);
@@ -338,19 +373,26 @@ static void join_cgroups(struct request *q, int status)
     }
 }
 
-/* In the run's own network namespace: loopback up, and no other interface. */
-static void loopback_up(int status)
+/* In a new network namespace: loopback up, and no other interface. NULL, or what failed (errno set). */
+static const char *loopback_up(void)
 {
     struct ifreq lo;
     memset(&lo, 0, sizeof lo);
     strcpy(lo.ifr_name, "lo");
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &lo) < 0)
-        fail(status, ISOLATE_FAILED, "the loopback interface");
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &lo) < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return "the loopback interface";
+    }
     lo.ifr_flags |= IFF_UP;
-    if (ioctl(fd, SIOCSIFFLAGS, &lo) < 0)
-        fail(status, ISOLATE_FAILED, "bringing loopback up");
+    int failed = ioctl(fd, SIOCSIFFLAGS, &lo) < 0;
+    int saved = errno;
     close(fd);
+    errno = saved;
+    return failed ? "bringing loopback up" : NULL;
 }
 
 /* mkdir -p of PATH (absolute), each new directory 0755 under the umask. */
@@ -463,8 +505,13 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
             write_id_map(status, "/proc/self/gid_map", map);
         }
         join_cgroups(q, status);
-        if (q->flags & FLAG_NETWORK)
-            loopback_up(status);
+        const char *what = NULL;
+        if (q->flags & FLAG_SHARED_NET)
+            what = setns(q->net, CLONE_NEWNET) < 0 ? "joining the shared loopback namespace" : NULL;
+        else if (q->flags & FLAG_NETWORK)
+            what = loopback_up();
+        if (what)
+            fail(status, ISOLATE_FAILED, what);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             fail(status, ISOLATE_FAILED, "making mounts private");
         /* By path, not fchdir: a descriptor opened before the clone refers to the old mount namespace, and
@@ -540,6 +587,55 @@ static void lead_run(struct request *q, int dir, int go, int status, uid_t outer
 
 /* ---- the supervisor's side ---- */
 
+/* The kept namespace of KEY, made on first use (as root: a run account's supervisor); -1 with errno and WHAT. */
+static int shared_net(const char *key, const char **what)
+{
+    int oldest = 0;
+    for (int i = 0; i < MAX_SHARED_NETS; i++) {
+        if (shared_nets[i].key && strcmp(shared_nets[i].key, key) == 0) {
+            shared_nets[i].used = ++net_clock;
+            return shared_nets[i].fd;
+        }
+        if (shared_nets[i].used < shared_nets[oldest].used)
+            oldest = i;
+    }
+    /* Made by this (main) thread for a moment, then back to its own: a namespace is per thread, the writer keeps its. */
+    int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) {
+        *what = "opening the supervisor's network namespace";
+        return -1;
+    }
+    int fd = -1;
+    if (unshare(CLONE_NEWNET) < 0) {
+        *what = "a new network namespace";
+    } else {
+        *what = loopback_up();
+        if (!*what && (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+            *what = "opening the new network namespace";
+        int saved = errno;
+        if (setns(own, CLONE_NEWNET) < 0) {
+            logf_("could not return to the supervisor's network namespace: %s", strerror(errno));
+            _exit(1); /* every later run would inherit the wrong one */
+        }
+        errno = saved;
+    }
+    close(own);
+    if (fd < 0)
+        return -1;
+    char *copy = strdup(key);
+    if (!copy) {
+        close(fd);
+        *what = "out of memory";
+        return -1;
+    }
+    if (shared_nets[oldest].key) {
+        free(shared_nets[oldest].key);
+        close(shared_nets[oldest].fd);
+    }
+    shared_nets[oldest] = (struct shared_net){copy, fd, ++net_clock};
+    return fd;
+}
+
 static void reply_failed(struct client *c, uint64_t id, const char *message)
 {
     struct out o;
@@ -558,9 +654,19 @@ static void start_run(struct client *c, struct request *q)
     char message[600];
     if (!q->program || !q->run_dir || !q->argv || !q->envp || !q->argv[0] || q->run_dir[0] != '/'
         || ((q->flags & FLAG_ISOLATE) && (!q->data_dir || q->data_dir[0] != '/'))
-        || ((q->flags & FLAG_RUNS) && (!(q->flags & FLAG_ISOLATE) || !q->runs_dir || q->runs_dir[0] != '/'))) {
+        || ((q->flags & FLAG_RUNS) && (!(q->flags & FLAG_ISOLATE) || !q->runs_dir || q->runs_dir[0] != '/'))
+        || ((q->flags & FLAG_SHARED_NET) && (!(q->flags & FLAG_NETWORK) || (q->flags & FLAG_USERNS) || !q->net_key))) {
         reply_failed(c, q->id, "malformed start request");
         return;
+    }
+    if (q->flags & FLAG_SHARED_NET) {
+        const char *what = NULL;
+        q->net = shared_net(q->net_key, &what);
+        if (q->net < 0) {
+            snprintf(message, sizeof message, "%s: %s", what, strerror(errno));
+            reply_failed(c, q->id, message);
+            return;
+        }
     }
     int dir = open(q->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0) {
@@ -585,7 +691,7 @@ static void start_run(struct client *c, struct request *q)
     gid_t gid = getegid();
     unsigned long flags = SIGCHLD;
     if (q->flags & FLAG_ISOLATE)
-        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0) | ((q->flags & FLAG_NETWORK) ? CLONE_NEWNET : 0);
+        flags |= CLONE_NEWNS | CLONE_NEWPID | ((q->flags & FLAG_USERNS) ? CLONE_NEWUSER : 0) | ((q->flags & FLAG_NETWORK) && !(q->flags & FLAG_SHARED_NET) ? CLONE_NEWNET : 0);
     /* The raw call: like fork, but the child is the init of a new pid namespace from its first instruction. */
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
@@ -657,25 +763,89 @@ static void start_run(struct client *c, struct request *q)
     send_frame(c, &o);
 }
 
-/* The leader of a run was reaped: its record first (exit_code last, durably: it says the run is over), then the word. */
-static void record_exit(struct run *r, int status, struct rusage *usage)
+/* A run's record: rusage, then exit_code last and durably (it says the run is over). */
+static void write_record(struct run *r)
 {
-    int code = decode(status);
-    char text[128];
-    snprintf(text, sizeof text, "%lld %lld %ld\n",
-        (long long)usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec,
-        (long long)usage->ru_stime.tv_sec * 1000000 + usage->ru_stime.tv_usec, usage->ru_maxrss);
-    if (write_file(r->dir, "rusage", text, 0) < 0)
+    char text[32];
+    if (write_file(r->dir, "rusage", r->usage, 0) < 0)
         logf_("run %d: could not write rusage: %s", (int)r->pid, strerror(errno));
-    snprintf(text, sizeof text, "%d\n", code);
+    snprintf(text, sizeof text, "%d\n", r->code);
     if (write_file(r->dir, "exit_code", text, 1) < 0)
         logf_("run %d: could not write exit_code: %s", (int)r->pid, strerror(errno));
-    struct out o;
-    begin(&o, 'X');
-    put_u32(&o, (uint32_t)r->pid);
-    put_i64(&o, r->start);
-    put_u32(&o, (uint32_t)code);
-    send_all(&o);
+}
+
+/* The record writer's thread: takes every record waiting, writes them in the order the runs ended, hands them back. */
+static void *record_writer(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&records_lock);
+        while (!to_write)
+            pthread_cond_wait(&records_wake, &records_lock);
+        struct run *batch = NULL;
+        while (to_write) { /* the list is newest first: reversed */
+            struct run *r = to_write;
+            to_write = r->queued;
+            r->queued = batch;
+            batch = r;
+        }
+        writer_busy = 1;
+        pthread_mutex_unlock(&records_lock);
+        struct run *last = NULL;
+        for (struct run *r = batch; r; r = r->queued) {
+            write_record(r);
+            last = r;
+        }
+        pthread_mutex_lock(&records_lock);
+        last->queued = written;
+        written = batch;
+        writer_busy = 0;
+        pthread_cond_broadcast(&records_wake);
+        pthread_mutex_unlock(&records_lock);
+        ssize_t ignored = write(records_pipe[1], "w", 1);
+        (void)ignored;
+    }
+    return NULL;
+}
+
+/* The loop's side: the word for every record written, and the run forgotten. */
+static void send_written(void)
+{
+    char drain[64];
+    while (read(records_pipe[0], drain, sizeof drain) > 0) {
+    }
+    pthread_mutex_lock(&records_lock);
+    struct run *done = written;
+    written = NULL;
+    pthread_mutex_unlock(&records_lock);
+    while (done) {
+        struct run *r = done;
+        done = r->queued;
+        struct out o;
+        begin(&o, 'X');
+        put_u32(&o, (uint32_t)r->pid);
+        put_i64(&o, r->start);
+        put_u32(&o, (uint32_t)r->code);
+        send_all(&o);
+        for (struct run **p = &runs; *p; p = &(*p)->next) {
+            if (*p == r) {
+                *p = r->next;
+                break;
+            }
+        }
+        run_count--;
+        close(r->dir);
+        free(r);
+    }
+}
+
+/* Before the supervisor exits: every record handed to the writer is on disk. */
+static void drain_records(void)
+{
+    pthread_mutex_lock(&records_lock);
+    while (to_write || writer_busy)
+        pthread_cond_wait(&records_wake, &records_lock);
+    pthread_mutex_unlock(&records_lock);
 }
 
 static void reap(void)
@@ -687,14 +857,18 @@ static void reap(void)
         if (pid <= 0)
             return;
         /* Not a run's leader: a process a run left that was re-parented here (the child subreaper). */
-        for (struct run **p = &runs; *p; p = &(*p)->next) {
-            if ((*p)->pid == pid) {
-                struct run *r = *p;
-                *p = r->next;
-                run_count--;
-                record_exit(r, status, &usage);
-                close(r->dir);
-                free(r);
+        for (struct run *r = runs; r; r = r->next) {
+            if (r->pid == pid && !r->ended) {
+                r->ended = 1;
+                r->code = decode(status);
+                snprintf(r->usage, sizeof r->usage, "%lld %lld %ld\n",
+                    (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
+                    (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss);
+                pthread_mutex_lock(&records_lock);
+                r->queued = to_write;
+                to_write = r;
+                pthread_cond_broadcast(&records_wake);
+                pthread_mutex_unlock(&records_lock);
                 break;
             }
         }
@@ -723,6 +897,11 @@ static void handle_frame(struct client *c, const unsigned char *data, size_t siz
     q.cgroups = get_strs(&r);
     if (q.flags & FLAG_RUNS)
         q.runs_dir = get_str(&r);
+    if (q.flags & FLAG_SHARED_NET) {
+        q.net_key = get_str(&r);
+        if (q.net_key && strlen(q.net_key) > 512)
+            r.bad = 1;
+    }
     if (r.bad || r.p != r.end)
         reply_failed(c, q.id, "malformed start request");
     else
@@ -877,20 +1056,26 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = -1;
+    pthread_t writer;
+    if (pipe2(records_pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pthread_create(&writer, NULL, record_writer, NULL) != 0) {
+        logf_("could not start the record writer: %s", strerror(errno));
+        return 1;
+    }
 
     int ever_connected = 0;
     for (;;) {
         /* Nothing to do once no server is connected and no run is left (a server that stops for good). */
         if (ever_connected && !connected() && run_count == 0)
             break;
-        struct pollfd fds[MAX_CLIENTS + 2];
+        struct pollfd fds[MAX_CLIENTS + 3];
         int slots[MAX_CLIENTS];
         int count = 0;
         fds[count++] = (struct pollfd){listener, POLLIN, 0};
         fds[count++] = (struct pollfd){signals, POLLIN, 0};
+        fds[count++] = (struct pollfd){records_pipe[0], POLLIN, 0};
         for (int i = 0; i < MAX_CLIENTS; i++) {
             if (clients[i].fd >= 0) {
-                slots[count - 2] = i;
+                slots[count - 3] = i;
                 fds[count++] = (struct pollfd){clients[i].fd, POLLIN, 0};
             }
         }
@@ -906,12 +1091,17 @@ int main(int argc, char **argv)
                 if (info.ssi_signo != SIGCHLD)
                     quit = 1;
             reap();
-            if (quit)
+            if (quit) {
+                drain_records();
+                send_written();
                 break; /* the runs go on, unsupervised; a server watches them through /proc */
+            }
         }
-        for (int i = 2; i < count; i++)
+        if (fds[2].revents & POLLIN)
+            send_written();
+        for (int i = 3; i < count; i++)
             if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-                read_client(&clients[slots[i - 2]]);
+                read_client(&clients[slots[i - 3]]);
         if (fds[0].revents & POLLIN) {
             accept_client(listener);
             ever_connected = 1;

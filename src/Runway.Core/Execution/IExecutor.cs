@@ -47,8 +47,8 @@ public sealed record ExecutorHealth(string Status, string? Detail = null)
     public static ExecutorHealth Degraded(string detail) => new("degraded", detail);
 }
 
-/// <summary>What an executor is given: the run, its directory, and what to execute there.</summary>
-public sealed record RunLaunch(string RunId, string RunDirectory, RunSpec Spec);
+/// <summary>What an executor is given: the run, its directory, what to execute there, and whose run it is (null when unknown).</summary>
+public sealed record RunLaunch(string RunId, string RunDirectory, RunSpec Spec, string? Owner = null);
 
 /// <summary>A started run: its native id (pid, Slurm job id) and a task that completes when it ends.</summary>
 public sealed record RunHandle(string RunId, string NativeId, Task<RunExit> Exited);

@@ -68,6 +68,21 @@ public interface IRunStore
     }
 
     /// <summary>
+    /// <see cref="FinishAndClaimAsync"/> for several runs that ended at once: each end (in order; whether each
+    /// moved), then the claim, in one transaction where the store can (one durable commit for them all).
+    /// </summary>
+    async Task<(IReadOnlyList<bool> Transitioned, IReadOnlyList<Run> Claimed)> FinishManyAndClaimAsync(
+        IReadOnlyList<RunTransition> finals, string node, int max, CancellationToken cancellationToken)
+    {
+        var transitioned = new List<bool>();
+        foreach (var final in finals)
+        {
+            transitioned.Add(await TryTransitionAsync(final, cancellationToken));
+        }
+        return (transitioned, await ClaimAsync(node, max, cancellationToken));
+    }
+
+    /// <summary>
     /// Extends this node's leases on the given running runs by the lease timeout (the heartbeat). Returns those of
     /// them whose lease this node no longer holds: another node took them over while this one was silent.
     /// A store without leases returns none.

@@ -3,36 +3,95 @@ using Microsoft.Extensions.Logging;
 namespace Runway.Runs;
 
 /// <summary>
-/// Records how runs end. The end of a run and the claim of what takes its slot share one transaction (one
-/// durable commit per run instead of two while a queue drains); a write that fails is retried, and what
-/// never lands is read back from the run's exit record at the next start.
+/// Records how runs end. The ends of runs and the claim of what takes their slots share one transaction (one
+/// durable commit instead of two while a queue drains); runs that end while that commit is under way go together
+/// in the next one (as <c>GroupCommit</c> batches submissions). A write that fails is retried alone per run, and
+/// what never lands is read back from the run's exit record at the next start.
 /// </summary>
 internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvider clock, ILogger logger, SchedulerOptions options)
 {
+    private readonly Lock gate = new();
+    private List<Ending> waiting = [];
+    private bool flushing;
+
     /// <summary>
     /// Records a run's end and claims the runs that take its slot, which the caller launches. If that fails,
     /// the end is recorded on its own and nothing is claimed. <c>Recorded</c> says whether this end is the one
-    /// the store now holds (false when the run had already moved, or the store could not be reached).
+    /// the store now holds (false when the run had already moved, or the store could not be reached). Ends
+    /// recorded together in one batch: the first caller launches all the batch claimed.
     /// </summary>
     public async Task<(bool Recorded, List<ActiveRun> Launches)> FinishAsync(string runId, RunTransition final)
     {
+        var ending = new Ending(runId, final);
+        bool lead;
+        lock (gate)
+        {
+            waiting.Add(ending);
+            lead = !flushing;
+            flushing = true;
+        }
+        if (lead)
+        {
+            _ = FlushAsync();
+        }
+        return await ending.Done.Task;
+    }
+
+    /// <summary>Records batches until none waits; one flush at a time.</summary>
+    private async Task FlushAsync()
+    {
+        while (true)
+        {
+            List<Ending> batch;
+            lock (gate)
+            {
+                if (waiting.Count == 0)
+                {
+                    flushing = false;
+                    return;
+                }
+                (batch, waiting) = (waiting, []);
+            }
+            try
+            {
+                await FinishBatchAsync(batch);
+            }
+            catch (Exception e)
+            {
+                // Not expected (each step above handles its own failures), but no caller may wait for ever.
+                foreach (var ending in batch)
+                {
+                    ending.Done.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>One batch: every ending's Done is set, whatever happens.</summary>
+    private async Task FinishBatchAsync(List<Ending> batch)
+    {
         var stopping = active.Stopping;
         List<ActiveRun> launches;
-        bool recorded;
+        IReadOnlyList<bool> recorded;
         try
         {
             await active.LockClaimsAsync(stopping);
             try
             {
-                // This run's slot is free once the transaction commits; a server that is stopping claims nothing.
-                var free = stopping.IsCancellationRequested ? 0 : options.Concurrency - active.Count + 1;
-                var (transitioned, claimed) = await store.FinishAndClaimAsync(final, options.Node, free, CancellationToken.None);
-                recorded = transitioned;
-                if (!transitioned)
+                // These runs' slots are free once the transaction commits; a server that is stopping claims nothing.
+                var free = stopping.IsCancellationRequested ? 0 : options.Concurrency - active.Count + batch.Count;
+                var finals = batch.ConvertAll(e => e.Final);
+                (recorded, var claimed) = batch.Count == 1
+                    ? await FinishOneAsync(finals[0], free)
+                    : await store.FinishManyAndClaimAsync(finals, options.Node, free, CancellationToken.None);
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    logger.LogWarning("Run {RunId} was no longer running; {State} not recorded", runId, final.To);
+                    if (!recorded[i])
+                    {
+                        logger.LogWarning("Run {RunId} was no longer running; {State} not recorded", batch[i].RunId, batch[i].Final.To);
+                    }
+                    active.Remove(batch[i].RunId);
                 }
-                active.Remove(runId);
                 launches = active.Track(claimed);
             }
             finally
@@ -40,18 +99,20 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 active.UnlockClaims();
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            var persisted = await PersistAsync(final); // shutting down: record the end, claim nothing
-            Release(runId);
-            return (persisted, []);
-        }
         catch (Exception e)
         {
-            logger.LogWarning(e, "Could not record the end of run {RunId} with the next claim; recording it alone", runId);
-            var persisted = await PersistAsync(final);
-            Release(runId);
-            return (persisted, []);
+            if (!(e is OperationCanceledException && stopping.IsCancellationRequested))
+            {
+                logger.LogWarning(e, "Could not record the end of {Count} run(s) with the next claim; recording each alone", batch.Count);
+            }
+            // Shutting down, or the batch failed: each end on its own, nothing claimed.
+            foreach (var ending in batch)
+            {
+                var persisted = await PersistAsync(ending.Final);
+                Release(ending.RunId);
+                ending.Done.TrySetResult((persisted, []));
+            }
+            return;
         }
         if (stopping.IsCancellationRequested)
         {
@@ -61,9 +122,23 @@ internal sealed class RunFinisher(IRunStore store, ActiveRuns active, TimeProvid
                 await HandBackAsync(run.Run.Id);
                 active.Remove(run.Run.Id);
             }
-            return (recorded, []);
+            launches = [];
         }
-        return (recorded, launches);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult((recorded[i], i == 0 ? launches : []));
+        }
+    }
+
+    private async Task<(IReadOnlyList<bool>, IReadOnlyList<Run>)> FinishOneAsync(RunTransition final, int free)
+    {
+        var (transitioned, claimed) = await store.FinishAndClaimAsync(final, options.Node, free, CancellationToken.None);
+        return ([transitioned], claimed);
+    }
+
+    private sealed record Ending(string RunId, RunTransition Final)
+    {
+        public TaskCompletionSource<(bool Recorded, List<ActiveRun> Launches)> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Records one move on its own, retrying twice; whether the store now holds it.</summary>

@@ -52,7 +52,7 @@ internal sealed class RunLauncher(
                 finisher.Release(id);
                 return;
             }
-            (starting, launch) = (executor, new RunLaunch(id, directory, spec));
+            (starting, launch) = (executor, new RunLaunch(id, directory, spec, run.Run.Owner));
             var handle = await executor.StartAsync(launch, stopping);
             Interlocked.Increment(ref started);
             var now = clock.GetUtcNow();

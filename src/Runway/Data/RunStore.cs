@@ -95,6 +95,41 @@ public sealed class RunStore(
         return (from is not null, Claimed(claimed, node));
     }
 
+    /// <summary>
+    /// The ends of several runs and the claim of what takes their slots in one transaction: one durable commit for
+    /// runs that ended together (RunFinisher batches them as GroupCommit batches submissions). Each end is the same
+    /// compare-and-set as alone, fenced by this node's lease.
+    /// </summary>
+    public async Task<(IReadOnlyList<bool> Transitioned, IReadOnlyList<Run> Claimed)> FinishManyAndClaimAsync(
+        IReadOnlyList<RunTransition> finals, string node, int max, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(finals);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var moves = new List<RunState?>(finals.Count);
+        foreach (var final in finals)
+        {
+            var allowed = Allowed(final);
+            moves.Add(allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken));
+        }
+        var claimed = max > 0 ? await ClaimInAsync(db, Scope(node, max, now), cancellationToken) : [];
+        if (moves.Any(m => m is not null) && db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+        }
+        await tx.CommitAsync(cancellationToken);
+        for (var i = 0; i < finals.Count; i++)
+        {
+            if (moves[i] is { } moved)
+            {
+                LogMove(finals[i].RunId, moved, finals[i].To, finals[i].Reason);
+            }
+        }
+        return ([.. moves.Select(m => m is not null)], Claimed(claimed, node));
+    }
+
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
     private static async Task<List<Run>> ClaimInAsync(RunwayDb db, ClaimScope scope, CancellationToken ct)
     {

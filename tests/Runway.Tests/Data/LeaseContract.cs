@@ -83,6 +83,7 @@ public abstract class LeaseContract(Func<TestDatabase> open) : StoreTest(open)
         await first.SetNoteAsync(run.Id, "from the old node", Ct);
         var (finished, _) = await first.FinishAndClaimAsync(succeeded, "n1", 1, Ct);
         Assert.False(finished);
+        Assert.Equal([false], (await first.FinishManyAndClaimAsync([succeeded], "n1", 1, Ct)).Transitioned);
         var untouched = await GetAsync(run.Id);
         Assert.Equal((RunState.Running, "n2", null, null), (untouched.State, untouched.Node, untouched.NativeId, untouched.Message));
 

@@ -216,6 +216,30 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task FinishManyAndClaim_EndsEachRunWithItsOwnCode_AndClaimsTheirSuccessors_InOneGo()
+    {
+        var first = await AddRunningAsync("n1");
+        var second = await AddRunningAsync("n1");
+        var gone = await AddRunningAsync("n1");
+        Assert.True(await Store.TryTransitionAsync(new RunTransition(gone.Id, [RunState.Running], RunState.Canceled, "canceled"), Ct));
+        var next = await AddAsync();
+        var after = await AddAsync();
+        RunTransition Exited(Run run, int code, RunState to) =>
+            new(run.Id, [RunState.Running], to, $"exited with code {code}") { ExitCode = code };
+
+        var (transitioned, claimed) = await Store.FinishManyAndClaimAsync(
+            [Exited(first, 0, RunState.Succeeded), Exited(gone, 0, RunState.Succeeded), Exited(second, 3, RunState.Failed)], "n1", 2, Ct);
+
+        Assert.Equal([true, false, true], transitioned);
+        Assert.Equal([next.Id, after.Id], claimed.Select(r => r.Id));
+        Assert.Equal((RunState.Succeeded, 0), ((await GetAsync(first.Id)).State, (await GetAsync(first.Id)).ExitCode));
+        Assert.Equal((RunState.Failed, 3), ((await GetAsync(second.Id)).State, (await GetAsync(second.Id)).ExitCode));
+        Assert.Equal(RunState.Canceled, (await GetAsync(gone.Id)).State);
+        Assert.Equal((RunState.Running, RunState.Failed, "exited with code 3"),
+            (await Store.ListEventsAsync(second.Id, Ct)).Select(e => (e.From, e.To, e.Reason)).Last());
+    }
+
+    [Fact]
     public async Task FinishAndClaim_OfARunNoLongerRunning_LeavesIt_ButStillClaims()
     {
         var running = await AddRunningAsync("n1");

@@ -85,6 +85,35 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
+    /// <summary>How long each recording of ends takes (as a durable commit does), so that ends arriving meanwhile batch up.</summary>
+    public TimeSpan FinishDelay { get; set; }
+
+    /// <summary>How many ends each recording held, in order.</summary>
+    public List<int> FinishBatches { get; } = [];
+
+    public async Task<(bool Transitioned, IReadOnlyList<Run> Claimed)> FinishAndClaimAsync(
+        RunTransition final, string node, int max, CancellationToken cancellationToken)
+    {
+        var (transitioned, claimed) = await FinishManyAndClaimAsync([final], node, max, cancellationToken);
+        return (transitioned[0], claimed);
+    }
+
+    public async Task<(IReadOnlyList<bool> Transitioned, IReadOnlyList<Run> Claimed)> FinishManyAndClaimAsync(
+        IReadOnlyList<RunTransition> finals, string node, int max, CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            FinishBatches.Add(finals.Count);
+        }
+        await Task.Delay(FinishDelay, cancellationToken);
+        var transitioned = new List<bool>();
+        foreach (var final in finals)
+        {
+            transitioned.Add(await TryTransitionAsync(final, cancellationToken));
+        }
+        return (transitioned, await ClaimAsync(node, max, cancellationToken));
+    }
+
     public Task<bool> TryTransitionAsync(RunTransition transition, CancellationToken cancellationToken)
     {
         lock (gate)

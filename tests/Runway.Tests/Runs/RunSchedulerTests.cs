@@ -97,6 +97,30 @@ public sealed class RunSchedulerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task RunsThatEndTogether_AreRecordedInBatches_EachWithItsOwnExitCode()
+    {
+        harness.Store.FinishDelay = TimeSpan.FromMilliseconds(300);
+        await harness.StartAsync(concurrency: 6);
+        var runs = new List<(Run Run, int Code)>();
+        for (var i = 0; i < 12; i++)
+        {
+            runs.Add((await harness.SubmitAsync(harness.Gated("count", "gate", exitCode: i % 4)), i % 4));
+        }
+        await Poll.UntilAsync(() => harness.Count("count") == 6, "six runs to start");
+
+        harness.Open("gate");
+
+        foreach (var (run, code) in runs)
+        {
+            var ended = await harness.WaitForAsync(run.Id, r => r.State.IsFinal(), $"run {run.Id} to end");
+            Assert.Equal((code == 0 ? RunState.Succeeded : RunState.Failed, code), (ended.State, ended.ExitCode));
+        }
+        // Ends that came while a recording was under way went together into the next one.
+        Assert.True(harness.Store.FinishBatches.Max() > 1, string.Join(", ", harness.Store.FinishBatches));
+        Assert.Equal(12, harness.Store.FinishBatches.Sum());
+    }
+
+    [Fact]
     public async Task Scheduler_StartsHigherPriorityFirst()
     {
         await harness.StartAsync(concurrency: 1);

@@ -80,7 +80,7 @@ public sealed class LocalExecutor(
         // client is the run's command, its cgroup would hold only the client.
         var runIsolation = engine is null ? isolation : Unisolated;
         var cgroup = engine is { Name: "podman" or "docker" } ? null : cgroups?.Create(launch.RunId, launch.Spec.Resources);
-        var confinement = new RunConfinement(launch.Spec.Network || engine is not null, cgroup?.ProcsFiles ?? []);
+        var confinement = new RunConfinement(launch.Spec.Network || engine is not null, cgroup?.ProcsFiles ?? [], launch.Owner);
         IReadOnlyList<string> command = engine is null
             ? [program, .. launch.Spec.Argv.Skip(1)]
             : engine.RunCommand(launch.Spec.Container!, launch, ContainerEnvironment(launch, environment), gpus?.Of(launch.RunId) ?? [], isolation.Account, cgroups?.PidsLimit);
@@ -435,7 +435,7 @@ public sealed class LocalExecutor(
             var oom = run.Cgroup.OutOfMemory;
             RunDirectoryFiles.WriteAtomically(run.Directory, RunDirectoryFiles.ResourceUse,
                 string.Create(CultureInfo.InvariantCulture, $"cpu_usec {cpu?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\npeak_memory_bytes {peak?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\noom_kill {(oom ? 1 : 0)}\n"));
-            run.Cgroup.Remove();
+            cgroups!.RemoveLater(run.Cgroup);
             if (oom && exit.Error is null && exit.ExitCode is not 0)
             {
                 var limit = run.MemoryMb is { } mb ? $"its memory limit of {mb} MiB" : "the memory it may use";

@@ -72,7 +72,7 @@ public sealed class RunCgroup
         }
         else
         {
-            Write(Of(Kind.Cpu), "cpu.cfs_period_us", Number(Period));
+            // A new cgroup's period is the kernel's default, 100 ms (Period): only the quota is written.
             Write(Of(Kind.Cpu), "cpu.cfs_quota_us", quota);
         }
         if (pids is { } most)
@@ -86,9 +86,13 @@ public sealed class RunCgroup
         Counter(Of(Kind.Memory), layout == CgroupLayout.Unified ? "memory.events" : "memory.oom_control", "oom_kill") > 0;
 
     /// <summary>CPU time (µs) and peak memory (bytes) of everything the run ran; null where the kernel does not say.</summary>
+    /// <remarks>Hybrid: v2's cpu.stat where the unified part counts it (<see cref="RunCgroups"/>), else v1's cpuacct.usage (ns).</remarks>
     public (long? CpuMicroseconds, long? PeakMemoryBytes) Usage => layout == CgroupLayout.Unified
         ? (Counter(Of(Kind.CpuAccounting), "cpu.stat", "usage_usec"), ReadLong(Of(Kind.Memory), "memory.peak"))
-        : (ReadLong(Of(Kind.CpuAccounting), "cpuacct.usage") / 1000, ReadLong(Of(Kind.Memory), "memory.max_usage_in_bytes"));
+        : (parts.First(p => (p.Kind & Kind.CpuAccounting) != 0).Kind.HasFlag(Kind.Kill)
+                ? Counter(Of(Kind.CpuAccounting), "cpu.stat", "usage_usec")
+                : ReadLong(Of(Kind.CpuAccounting), "cpuacct.usage") / 1000,
+            ReadLong(Of(Kind.Memory), "memory.max_usage_in_bytes"));
 
     /// <summary>Whether any process is left in the run's cgroup.</summary>
     public bool Populated => Counter(KillDirectory, "cgroup.events", "populated") is not 0;
@@ -149,16 +153,24 @@ public sealed class RunCgroup
 
     private string Of(Kind kind) => parts.First(p => (p.Kind & kind) != 0).Directory;
 
-    private static void Write(string directory, string file, string value) => File.WriteAllText(Path.Combine(directory, file), value);
+    /// <summary>One open and one write (a control file takes its value in one write; no buffering, no locking).</summary>
+    private static void Write(string directory, string file, string value)
+    {
+        using var handle = File.OpenHandle(Path.Combine(directory, file), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        RandomAccess.Write(handle, System.Text.Encoding.ASCII.GetBytes(value), 0);
+    }
 
     private static bool WriteIfPresent(string directory, string file, string value)
     {
-        if (!File.Exists(Path.Combine(directory, file)))
+        try
+        {
+            Write(directory, file, value);
+            return true;
+        }
+        catch (FileNotFoundException)
         {
             return false;
         }
-        Write(directory, file, value);
-        return true;
     }
 
     /// <summary>A "name value" line of a flat keyed file (memory.events, cpu.stat, cgroup.events).</summary>

@@ -41,7 +41,10 @@ public sealed class RunCgroups
     private static readonly Lazy<(CgroupLayout, string, IReadOnlyList<Hierarchy>)> Detected = new(() => Detect(Root));
 
     private static readonly string[] Controllers = ["cpu", "memory", "pids"];
+    private static readonly TimeSpan SweepDelay = TimeSpan.FromMilliseconds(200);
     private readonly IReadOnlyList<Hierarchy> hierarchies;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<RunCgroup> ended = new();
+    private int sweeping;
     private readonly string node = "";
 
     private RunCgroups(CgroupLayout layout, string detail, IReadOnlyList<Hierarchy> hierarchies, int? pidsLimit, string node = "")
@@ -81,9 +84,11 @@ public sealed class RunCgroups
         var folder = node.Length is > 0 and <= 64 && node.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && node[0] != '.'
             ? node
             : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(node)))[..32];
+        // Without a pids limit a run's cgroup in the pids hierarchy would hold nothing worth its mkdir and rmdir.
+        var used = pidsLimit is null ? [.. found.Where(h => h.Kind != RunCgroup.Kind.Pids)] : found;
         try
         {
-            foreach (var hierarchy in found)
+            foreach (var hierarchy in used)
             {
                 var scope = Directory.CreateDirectory(Path.Combine(hierarchy.Base, Runs, folder)).FullName;
                 if (layout == CgroupLayout.Unified)
@@ -96,7 +101,7 @@ public sealed class RunCgroups
         {
             return None($"runs are not limited: the node's cgroups could not be made ({e.Message}); a stop reaches only a run's process group");
         }
-        var cgroups = new RunCgroups(layout, detail + (pidsLimit is { } most ? $"; at most {most} processes per run (Runway:Limits:Pids)" : ""), found, pidsLimit, folder);
+        var cgroups = new RunCgroups(layout, detail + (pidsLimit is { } most ? $"; at most {most} processes per run (Runway:Limits:Pids)" : ""), used, pidsLimit, folder);
         cgroups.RemoveEmpty();
         return cgroups;
     }
@@ -131,6 +136,31 @@ public sealed class RunCgroups
         }
     }
 
+    /// <summary>
+    /// Removes an ended run's cgroups shortly, with those of the runs that ended meanwhile, off the path that records
+    /// the run's end (an rmdir of a memory cgroup is the slowest step of the end). What a crash leaves, the next
+    /// start removes (<see cref="Probe"/>).
+    /// </summary>
+    public void RemoveLater(RunCgroup cgroup)
+    {
+        ended.Enqueue(cgroup);
+        if (Interlocked.CompareExchange(ref sweeping, 1, 0) == 0)
+        {
+            _ = SweepAsync();
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        await Task.Delay(SweepDelay);
+        // Reset before the drain: a cgroup queued after the drain's last look starts the next sweep.
+        Volatile.Write(ref sweeping, 0);
+        while (ended.TryDequeue(out var cgroup))
+        {
+            cgroup.Remove();
+        }
+    }
+
     /// <summary>The cgroups of a run started before (after a restart), or null when it has none.</summary>
     public RunCgroup? Find(string runId) =>
         Layout != CgroupLayout.None && Of(runId) is var cgroup && Directory.Exists(cgroup.Directories[0]) ? cgroup : null;
@@ -147,6 +177,10 @@ public sealed class RunCgroups
     /// <summary>Removes this node's folders once no run is left in them (tests, which make a node each).</summary>
     internal void RemoveNodeFolders()
     {
+        while (ended.TryDequeue(out var cgroup))
+        {
+            cgroup.Remove();
+        }
         foreach (var hierarchy in hierarchies.Reverse())
         {
             RunCgroup.TryRemove(Path.Combine(hierarchy.Base, Runs, node));
@@ -192,6 +226,10 @@ public sealed class RunCgroups
                 return (CgroupLayout.None, $"runs are not limited: no cgroup v2, and no v1 {string.Join(", ", missing.DefaultIfEmpty("v2 tree at unified/"))} hierarchy; a stop reaches only a run's process group", []);
             }
             var found = new List<Hierarchy>();
+            // v2's cpu.stat counts a cgroup's CPU time (usage_usec) with no controller enabled (Linux 5.x and later):
+            // where it does, a run's cgroup in the cpuacct hierarchy would be one more mkdir and rmdir per run for
+            // the same figure (issue 10).
+            var unifiedCounts = File.Exists(Path.Combine(root, "unified", "cpu.stat"));
             foreach (var (name, kind) in (ReadOnlySpan<(string, RunCgroup.Kind)>)[("memory", RunCgroup.Kind.Memory), ("cpu", RunCgroup.Kind.Cpu), ("cpuacct", RunCgroup.Kind.CpuAccounting), ("pids", RunCgroup.Kind.Pids)])
             {
                 // cpu and cpuacct are one hierarchy on many hosts (cpu,cpuacct, with links): one cgroup then serves both.
@@ -202,9 +240,13 @@ public sealed class RunCgroups
                     found[existing] = found[existing] with { Kind = found[existing].Kind | kind };
                     continue;
                 }
+                if (kind == RunCgroup.Kind.CpuAccounting && unifiedCounts)
+                {
+                    continue;
+                }
                 found.Add(new Hierarchy(kind, mount, MakeBase(mount, own[name])));
             }
-            found.Add(new Hierarchy(RunCgroup.Kind.Kill, Path.Combine(root, "unified"), MakeBase(Path.Combine(root, "unified"), own.GetValueOrDefault("") ?? "/")));
+            found.Add(new Hierarchy(RunCgroup.Kind.Kill | (unifiedCounts ? RunCgroup.Kind.CpuAccounting : 0), Path.Combine(root, "unified"), MakeBase(Path.Combine(root, "unified"), own.GetValueOrDefault("") ?? "/")));
             return (CgroupLayout.Hybrid, "runs are limited by cgroup v1 (memory, cpu, pids) and killed whole through cgroup v2's cgroup.kill", found);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)

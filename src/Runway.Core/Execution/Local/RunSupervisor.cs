@@ -249,8 +249,18 @@ public sealed class RunSupervisor : IDisposable
         if (!confinement.Network && flags.HasFlag(StartFlags.Isolate))
         {
             flags |= StartFlags.PrivateNetwork;
+            // A root supervisor (no user namespace per run) keeps one loopback-only namespace per owner and puts the
+            // owner's runs in it: a new one per run cost ~1.8 ms of CPU, most of it the kernel's asynchronous teardown.
+            if (confinement.NetworkOwner is not null && !flags.HasFlag(StartFlags.UserNamespace))
+            {
+                flags |= StartFlags.SharedLoopback;
+            }
         }
-        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment, runs) { Cgroups = confinement.CgroupProcs });
+        return Encode(new StartRequest(id, flags, uid, gid, data, runDirectory, program, argv, environment, runs)
+        {
+            Cgroups = confinement.CgroupProcs,
+            NetworkKey = confinement.NetworkOwner ?? "",
+        });
     }
 
     private static void Send(Socket connected, byte[] frame)

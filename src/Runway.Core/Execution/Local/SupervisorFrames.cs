@@ -28,6 +28,9 @@ internal static class SupervisorFrames
 
         /// <summary>The runs directory is outside the data directory: hidden as well (its path ends the frame).</summary>
         HideRuns = 16,
+
+        /// <summary>With PrivateNetwork, without UserNamespace: the run joins the loopback-only namespace the supervisor keeps for its owner (its key ends the frame).</summary>
+        SharedLoopback = 32,
     }
 
     public sealed record StartRequest(
@@ -36,6 +39,9 @@ internal static class SupervisorFrames
     {
         /// <summary>The cgroup.procs files the run's first process writes itself into before it execs (<see cref="RunCgroup"/>).</summary>
         public IReadOnlyList<string> Cgroups { get; init; } = [];
+
+        /// <summary>Whose kept loopback namespace the run joins (with <see cref="StartFlags.SharedLoopback"/>).</summary>
+        public string NetworkKey { get; init; } = "";
     }
 
     /// <summary>A whole frame, length first.</summary>
@@ -61,6 +67,10 @@ internal static class SupervisorFrames
         {
             // Last and only with its flag: a supervisor started by an older server reads the frames it knows.
             WriteString(body, request.RunsDirectory);
+        }
+        if (request.Flags.HasFlag(StartFlags.SharedLoopback))
+        {
+            WriteString(body, request.NetworkKey);
         }
         var frame = body.ToArray();
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)(frame.Length - 4));

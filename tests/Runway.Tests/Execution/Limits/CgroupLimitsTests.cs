@@ -128,6 +128,7 @@ public sealed class CgroupLimitsTests
         await Poll.CompletesAsync(handle.Exited);
 
         Assert.Equal(0, LimitsWorld.Sleeping(marker));
-        Assert.Null(world.Cgroups.Find(run.RunId));
+        // Removed shortly after the end, off the path that records it (RunCgroups.RemoveLater).
+        await Poll.UntilAsync(() => world.Cgroups.Find(run.RunId) is null, "the run's cgroups to be removed");
     }
 }

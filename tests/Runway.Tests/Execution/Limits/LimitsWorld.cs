@@ -59,12 +59,12 @@ public sealed class LimitsWorld : IDisposable
         temp.Dispose();
     }
 
-    public RunLaunch Launch(RunSpec spec)
+    public RunLaunch Launch(RunSpec spec, string? owner = null)
     {
         var id = Ids.NewRunId(TimeProvider.System);
         var directory = temp.Combine(id);
         Directory.CreateDirectory(directory);
-        return new RunLaunch(id, directory, spec);
+        return new RunLaunch(id, directory, spec, owner);
     }
 
     public RunLaunch Launch(params string[] argv) => Launch(new RunSpec { Argv = argv });
