@@ -60,7 +60,7 @@ internal static class RunTreeSpace
                 walk.Directory(root, depth: 0);
                 freed += walk.Freed;
                 removed += walk.Removed;
-                if (walk.Empty || walk.Removed == 0)
+                if (walk.Empty || walk.Removed + walk.Moved == 0)
                 {
                     break;
                 }
@@ -154,8 +154,11 @@ internal static class RunTreeSpace
         public long Freed { get; private set; }
         public int Removed { get; private set; }
 
-        /// <summary>The root was emptied in this pass.</summary>
+        /// <summary>The root was emptied in this pass (nothing left, nothing moved up to it for the next).</summary>
         public bool Empty { get; private set; }
+
+        /// <summary>Directories moved up to the root in this pass, below the depth limit.</summary>
+        public int Moved { get; private set; }
 
         public void Directory(int handle, int depth)
         {
@@ -169,7 +172,7 @@ internal static class RunTreeSpace
             }
             if (depth == 0)
             {
-                Empty = !left;
+                Empty = !left && Moved == 0;
             }
         }
 
@@ -188,7 +191,7 @@ internal static class RunTreeSpace
                 }
                 if (depth + 1 > limits.MaxDepth)
                 {
-                    PosixFiles.Move(parent, name, root, $".runway-purge-{status.Inode}");
+                    Moved += PosixFiles.Move(parent, name, root, $".runway-purge-{status.Inode}") ? 1 : 0;
                     return false;
                 }
                 var child = PosixFiles.OpenDirectory(parent, name);

@@ -21,9 +21,17 @@ public static class RetentionApi
         return TypedResults.Ok(new RetentionResponse(true, plan.RunFiles, plan.Uploads, plan.RunRecords, null));
     }
 
-    public static async Task<Results<Ok<RetentionResponse>, ProblemHttpResult>> SweepAsync(HttpContext http, RetentionSweep sweep, AuditTrail audit, CancellationToken ct)
+    public static async Task<Results<Ok<RetentionResponse>, ProblemHttpResult>> SweepAsync(
+        HttpContext http, RetentionSweep sweep, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
-        if (await sweep.TrySweepAsync(evenIfNotDue: true, ct) is not { } report)
+        // A sweep under way (the periodic one, or another node's) is waited for a little: it usually ends soon.
+        var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+        RetentionReport? swept;
+        while ((swept = await sweep.TrySweepAsync(evenIfNotDue: true, ct)) is null && clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), clock, ct);
+        }
+        if (swept is not { } report)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A sweep is under way",
                 detail: "another node (or request) is sweeping now; try again when it is done");
