@@ -64,6 +64,28 @@ internal static partial class PosixFiles
     /// <summary>fchmod on an open handle: whatever its name now is, never through a link.</summary>
     public static bool ChangeMode(int handle, UnixFileMode mode) => FchMod(handle, (uint)mode) == 0;
 
+    /// <summary>
+    /// Opens a subdirectory (refusing a link: one swapped in since readdir fails to open and is skipped), hands its
+    /// handle to <paramref name="use"/> and closes it; false when it could not be opened.
+    /// </summary>
+    public static bool InDirectory(int parent, string name, Action<int> use)
+    {
+        var child = OpenDirectory(parent, name);
+        if (child < 0)
+        {
+            return false;
+        }
+        try
+        {
+            use(child);
+            return true;
+        }
+        finally
+        {
+            Close(child);
+        }
+    }
+
     public static SafeFileHandle Own(int handle) => new(handle, ownsHandle: true);
 
     public static void Close(int handle)

@@ -242,19 +242,7 @@ public sealed class RunTree : IDisposable
                 return;
             }
             // O_NOFOLLOW: if the directory was replaced by a link since readdir, this fails and it is skipped.
-            var child = PosixFiles.OpenDirectory(parent, name);
-            if (child < 0)
-            {
-                return;
-            }
-            try
-            {
-                Directory(child, path + "/", depth + 1);
-            }
-            finally
-            {
-                PosixFiles.Close(child);
-            }
+            PosixFiles.InDirectory(parent, name, child => Directory(child, path + "/", depth + 1));
         }
     }
 }

@@ -126,19 +126,7 @@ internal static class RunTreeSpace
                 Truncated = true;
                 return;
             }
-            var child = PosixFiles.OpenDirectory(parent, name);
-            if (child < 0)
-            {
-                return;
-            }
-            try
-            {
-                Directory(child, depth + 1);
-            }
-            finally
-            {
-                PosixFiles.Close(child);
-            }
+            PosixFiles.InDirectory(parent, name, child => Directory(child, depth + 1));
         }
     }
 
@@ -194,19 +182,11 @@ internal static class RunTreeSpace
                     Moved += PosixFiles.Move(parent, name, root, $".runway-purge-{status.Inode}") ? 1 : 0;
                     return false;
                 }
-                var child = PosixFiles.OpenDirectory(parent, name);
-                if (child >= 0)
+                PosixFiles.InDirectory(parent, name, child =>
                 {
-                    try
-                    {
-                        MakeWritable(child, status);
-                        Directory(child, depth + 1);
-                    }
-                    finally
-                    {
-                        PosixFiles.Close(child);
-                    }
-                }
+                    MakeWritable(child, status);
+                    Directory(child, depth + 1);
+                });
             }
             // A file, a link (removed as itself), a FIFO or device node, or a directory now empty.
             if (!PosixFiles.Remove(parent, name, status.IsDirectory))
