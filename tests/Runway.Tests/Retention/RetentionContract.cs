@@ -249,8 +249,14 @@ public abstract class RetentionContract(Func<TestDatabase> open) : StoreTest(ope
         var run = NewRun();
         run = new Run
         {
-            Id = run.Id, Pipeline = pipeline, PipelineVersion = "1", ParamsJson = "{}", Owner = "ana", Executor = "local",
-            SpecJson = run.SpecJson, SubmittedAt = run.SubmittedAt,
+            Id = run.Id,
+            Pipeline = pipeline,
+            PipelineVersion = "1",
+            ParamsJson = "{}",
+            Owner = "ana",
+            Executor = "local",
+            SpecJson = run.SpecJson,
+            SubmittedAt = run.SubmittedAt,
         };
         Assert.True((await Store.AddAsync(run, Ct)).Created);
         Assert.Equal(run.Id, Assert.Single(await Store.ClaimAsync("n1", 1, Ct)).Id);
