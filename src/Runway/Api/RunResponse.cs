@@ -67,6 +67,8 @@ public sealed record RunResponse(
         FinishedAt = null,
         ElapsedSeconds = null,
         CancelRequestedAt = null,
+        FilesBytes = null,
+        FilesPurgedAt = null,
     };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
