@@ -13,6 +13,7 @@ internal static partial class PosixFiles
     public const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
+    private const int AtRemoveDir = 0x200;
     private const uint StatxBasicStats = 0x7ff;
 
     // O_DIRECTORY and O_NOFOLLOW differ between architectures (asm-generic vs the ARM and PowerPC values);
@@ -52,6 +53,37 @@ internal static partial class PosixFiles
         var buffer = new byte[4096];
         var length = ReadLinkAt(parent, name, buffer, buffer.Length);
         return length < 0 || length >= buffer.Length ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
+    }
+
+    /// <summary>unlinkat: removes the entry itself (a link, never what it points at), or an empty directory when asked.</summary>
+    public static bool Remove(int parent, string name, bool directory) => UnlinkAt(parent, name, directory ? AtRemoveDir : 0) == 0;
+
+    /// <summary>renameat within one file system: moves the entry itself, a link included, never following one.</summary>
+    public static bool Move(int parent, string name, int newParent, string newName) => RenameAt(parent, name, newParent, newName) == 0;
+
+    /// <summary>fchmod on an open handle: whatever its name now is, never through a link.</summary>
+    public static bool ChangeMode(int handle, UnixFileMode mode) => FchMod(handle, (uint)mode) == 0;
+
+    /// <summary>
+    /// Opens a subdirectory (refusing a link: one swapped in since readdir fails to open and is skipped), hands its
+    /// handle to <paramref name="use"/> and closes it; false when it could not be opened.
+    /// </summary>
+    public static bool InDirectory(int parent, string name, Action<int> use)
+    {
+        var child = OpenDirectory(parent, name);
+        if (child < 0)
+        {
+            return false;
+        }
+        try
+        {
+            use(child);
+            return true;
+        }
+        finally
+        {
+            Close(child);
+        }
     }
 
     public static SafeFileHandle Own(int handle) => new(handle, ownsHandle: true);
@@ -110,7 +142,12 @@ internal static partial class PosixFiles
             return false;
         }
         status = new FileStatus(buffer.Mode, buffer.LinkCount, buffer.Owner, (long)buffer.Size,
-            DateTimeOffset.FromUnixTimeSeconds(buffer.ModifiedSeconds).AddTicks(buffer.ModifiedNanoseconds / 100));
+            DateTimeOffset.FromUnixTimeSeconds(buffer.ModifiedSeconds).AddTicks(buffer.ModifiedNanoseconds / 100))
+        {
+            AllocatedBytes = (long)buffer.Blocks * 512,
+            Inode = buffer.Inode,
+            Device = ((ulong)buffer.DeviceMajor << 32) | buffer.DeviceMinor,
+        };
         return true;
     }
 
@@ -120,9 +157,13 @@ internal static partial class PosixFiles
         [FieldOffset(16)] public uint LinkCount;
         [FieldOffset(20)] public uint Owner;
         [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Inode;
         [FieldOffset(40)] public ulong Size;
+        [FieldOffset(48)] public ulong Blocks;
         [FieldOffset(112)] public long ModifiedSeconds;
         [FieldOffset(120)] public uint ModifiedNanoseconds;
+        [FieldOffset(136)] public uint DeviceMajor;
+        [FieldOffset(140)] public uint DeviceMinor;
     }
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -140,6 +181,18 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial nint ReadLinkAt(int directory, string path, [Out] byte[] buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int UnlinkAt(int directory, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int RenameAt(int directory, string path, int newDirectory, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int FchMod(int handle, uint mode);
 
     [LibraryImport("libc", EntryPoint = "fdopendir", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
@@ -161,6 +214,14 @@ internal static partial class PosixFiles
 /// <summary>What statx says of one entry; the type is in the high bits of <see cref="Mode"/>, as in st_mode.</summary>
 internal readonly record struct FileStatus(ushort Mode, uint LinkCount, uint Owner, long Size, DateTimeOffset ModifiedAt)
 {
+    /// <summary>What it takes on disk (st_blocks × 512), which a sparse file keeps below its size.</summary>
+    public long AllocatedBytes { get; init; }
+
+    public ulong Inode { get; init; }
+
+    /// <summary>The file system it is on (major and minor device numbers): a walk never crosses into another.</summary>
+    public ulong Device { get; init; }
+
     public const byte TypeUnknown = 0, TypeDirectory = 4, TypeRegular = 8, TypeLink = 10;
 
     public bool IsRegular => (Mode & 0xF000) == 0x8000;

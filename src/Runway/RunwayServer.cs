@@ -13,6 +13,7 @@ using Runway.Logging;
 using Runway.Metrics;
 using Runway.Pipelines;
 using Runway.Runs;
+using Runway.Storage;
 using Runway.Web;
 
 namespace Runway;
@@ -65,6 +66,7 @@ public static class RunwayServer
         builder.Services.AddRunwayAuth(builder.Configuration);
         builder.Services.AddSingleton(sp => new PipelineCatalog(
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
+        builder.Services.AddRunwayStorage(builder.Configuration);
         builder.Services.AddSingleton<FileStore>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<OwnedFiles>();
@@ -117,6 +119,7 @@ public static class RunwayServer
         app.MapTokens();
         app.MapAdmin();
         app.MapNodes();
+        app.MapRetention();
         app.MapPipelines();
         app.MapRuns();
         app.MapRunFiles();

@@ -104,6 +104,15 @@ public sealed class RunTree : IDisposable
         ? PosixFiles.ChangeOwner(root, "", uid, gid)
         : InParent(relativePath, false, (directory, name) => PosixFiles.ChangeOwner(directory, name, uid, gid));
 
+    /// <summary>The space the directory takes (allocated bytes, <see cref="RunTreeSpace"/>), by a bounded walk that follows no link.</summary>
+    public RunTreeUsage Measure(RunTreeLimits? limits = null) => RunTreeSpace.Measure(root, limits ?? RunTreeLimits.Default);
+
+    /// <summary>
+    /// Removes a run directory and everything in it, links as links (what they point at stays), in bounded passes
+    /// (<see cref="RunTreeSpace"/>). The caller makes sure no run uses it any more.
+    /// </summary>
+    public static RunTreeRemoval Remove(string runDirectory, RunTreeLimits? limits = null) => RunTreeSpace.Remove(runDirectory, limits ?? RunTreeLimits.Default);
+
     public void Dispose() => PosixFiles.Close(root);
 
     /// <summary>
@@ -233,19 +242,7 @@ public sealed class RunTree : IDisposable
                 return;
             }
             // O_NOFOLLOW: if the directory was replaced by a link since readdir, this fails and it is skipped.
-            var child = PosixFiles.OpenDirectory(parent, name);
-            if (child < 0)
-            {
-                return;
-            }
-            try
-            {
-                Directory(child, path + "/", depth + 1);
-            }
-            finally
-            {
-                PosixFiles.Close(child);
-            }
+            PosixFiles.InDirectory(parent, name, child => Directory(child, path + "/", depth + 1));
         }
     }
 }

@@ -44,6 +44,7 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             File.Delete(temp);
             throw;
         }
+        var now = clock.GetUtcNow();
         return new StoredFile
         {
             Id = id,
@@ -51,7 +52,8 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             Size = size,
             Sha256 = Convert.ToHexStringLower(hash.GetHashAndReset()),
             Owner = owner,
-            CreatedAt = clock.GetUtcNow(),
+            CreatedAt = now,
+            LastUsedAt = now,
         };
     }
 

@@ -12,4 +12,7 @@ public sealed class StoredFile
     public required string Sha256 { get; init; }
     public required string Owner { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When a run was last submitted with it (its upload until then): the retention policy deletes files unused for long.</summary>
+    public DateTimeOffset LastUsedAt { get; init; }
 }

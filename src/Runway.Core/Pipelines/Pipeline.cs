@@ -37,6 +37,12 @@ public sealed record Pipeline
     /// </summary>
     public int Retries { get; init; }
 
+    /// <summary>
+    /// <c>retention: {run_files_days: N}</c>: its finished runs' directories are deleted N days after they ended,
+    /// over the server's <c>Runway:Retention:RunFilesDays</c>; 0 (<c>never</c>) keeps them; null follows the server.
+    /// </summary>
+    public int? RunFilesDays { get; init; }
+
     /// <summary>Groups allowed to see and run it; empty means everyone.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];
 

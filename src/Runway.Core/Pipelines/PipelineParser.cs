@@ -14,7 +14,7 @@ public static partial class PipelineParser
     [
         "name", "version", "title", "description", "parameters", "command", "environment", "env",
         "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm", "network", "container",
-        "retries",
+        "retries", "retention",
     ];
 
     public static Pipeline Parse(string yaml, string sourcePath)
@@ -74,6 +74,7 @@ public static partial class PipelineParser
             Executor = executor,
             Slurm = SlurmSettingsParser.Read(fields, Get("slurm")),
             Retries = (int)retries,
+            RunFilesDays = RetentionParser.RunFilesDays(fields, Get("retention")),
             AllowedGroups = ReadStrings(fields, Get("allowed_groups"), "allowed_groups"),
             Directory = Path.GetDirectoryName(fullPath) ?? fullPath,
             SourcePath = fullPath,

@@ -106,6 +106,12 @@ public interface IRunStore
     Task<IReadOnlyList<Run>> TakeBackAsync(string node, CancellationToken cancellationToken) => ListRunningAsync(node, cancellationToken);
 
     Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records the size of a finished run's directory (<see cref="Run.FilesBytes"/>), once: not over an earlier
+    /// measure, nor on a run whose files were purged meanwhile. A store that keeps no sizes ignores it.
+    /// </summary>
+    Task RecordFilesBytesAsync(string id, long bytes, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, RunState To, string Reason)

@@ -43,6 +43,15 @@ public sealed class Run
 
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 
+    /// <summary>
+    /// The bytes its run directory takes on disk (allocated size, <see cref="Execution.RunTree.Measure"/>), measured
+    /// once after it ended; 0 once its files were purged; null until measured.
+    /// </summary>
+    public long? FilesBytes { get; set; }
+
+    /// <summary>When its run directory was removed (by its owner, or by the retention policy); the record stays.</summary>
+    public DateTimeOffset? FilesPurgedAt { get; set; }
+
     /// <summary>The <see cref="RunSpec"/> as JSON, rendered at submission.</summary>
     public required string SpecJson { get; init; }
 

@@ -170,6 +170,7 @@ internal sealed class RunLauncher(
         if (recorded && final.To.IsFinal())
         {
             RunwayMetrics.Finished(run.Run, final.To, run.Run.StartedAt, final.EndedAt ?? clock.GetUtcNow());
+            _ = Task.Run(() => MeasureAsync(run.Run.Id));
         }
         foreach (var next in launches)
         {
@@ -178,6 +179,23 @@ internal sealed class RunLauncher(
         if (launches.Count > 0)
         {
             active.Wake(); // the loop's next wait takes the new runs' time limits into account
+        }
+    }
+
+    /// <summary>
+    /// The run directory's size, once, after its end is stored (storage quotas and accounting read it); off the
+    /// scheduler's loop, as a big directory takes a while. Ends not stored here are measured by the retention sweep.
+    /// </summary>
+    private async Task MeasureAsync(string runId)
+    {
+        try
+        {
+            using var tree = RunTree.Open(workspace.RunDirectory(runId));
+            await store.RecordFilesBytesAsync(runId, tree?.Measure().Bytes ?? 0, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not record the size of run {RunId}'s directory; the retention sweep measures it", runId);
         }
     }
 }

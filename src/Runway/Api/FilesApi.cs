@@ -30,6 +30,8 @@ public static class FilesApi
         {
             { File: { } file } => TypedResults.Created($"/api/v1/files/{file.Id}", FileResponse.From(file)),
             { Failure: UploadFailure.TooLarge } => Problems.TooLarge(result.Detail!),
+            { Failure: UploadFailure.OverQuota, Quota: { } use } => Problems.OverQuota(StatusCodes.Status413PayloadTooLarge, result.Detail!, use),
+            { Failure: UploadFailure.QuotaFull, Quota: { } use } => Problems.OverQuota(StatusCodes.Status507InsufficientStorage, result.Detail!, use),
             { Failure: UploadFailure.Malformed } => Problems.BadRequest(result.Detail!),
             _ => Problems.Invalid("file", result.Detail!),
         };

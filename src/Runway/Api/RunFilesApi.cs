@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
 using Runway.Auth;
 using Runway.Execution;
+using Runway.Retention;
 using Runway.Runs;
+using Runway.Storage;
 
 namespace Runway.Api;
 
@@ -19,8 +21,37 @@ public static class RunFilesApi
         api.MapGet("/{id}/outputs", OutputsAsync).WithSummary("The files the run produced");
         api.MapGet("/{id}/outputs/{**path}", OutputAsync).WithSummary("One output file; honours Range");
         api.MapGet("/{id}/archive", ArchiveAsync).WithSummary("Outputs, logs and run.sh as a streamed .tar.gz");
+        api.MapDelete("/{id}/files", PurgeAsync).WithSummary("Remove a finished run's files (its directory), keep its record; 409 while it is queued or running")
+            .RequireAuthorization(Scopes.RunsWrite);
         return app;
     }
+
+    public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> PurgeAsync(
+        string id, HttpContext http, IRunStore store, RunFilesPurge purge, StorageQuota quota, AuditTrail audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
+        {
+            return Problems.NotFound($"no run with id '{id}'");
+        }
+        if (!run.State.IsFinal())
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run is not finished",
+                detail: $"run '{id}' is {run.State.ToWire()}: its files can be purged once it has ended (cancel it first)");
+        }
+        // Purging again changes nothing and answers the same: the files are gone either way.
+        if (await purge.PurgeAsync(id, cancellationToken) is not null)
+        {
+            quota.Forget(run.Owner);
+            await audit.RecordAsync(http, "run.purge_files", id, cancellationToken);
+        }
+        return TypedResults.Ok(RunResponse.From((await store.GetAsync(id, cancellationToken))!, clock));
+    }
+
+    /// <summary>410 for a run whose files were purged: the files existed and are gone for good, which 404 would not say.</summary>
+    private static ProblemHttpResult? Purged(Run run) => run.FilesPurgedAt is { } at
+        ? TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "The run's files were purged",
+            detail: $"run '{run.Id}' keeps its record, but its files were purged at {at:O}")
+        : null;
 
     public static async Task<Results<FileStreamHttpResult, PushStreamHttpResult, ProblemHttpResult>> LogAsync(
         string id, string? stream, bool? follow, ClaimsPrincipal user, IRunStore store, RunwayPaths paths, TimeProvider clock, CancellationToken cancellationToken)
@@ -32,6 +63,10 @@ public static class RunFilesApi
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
+        }
+        if (Purged(run) is { } gone)
+        {
+            return gone;
         }
         var runDirectory = paths.RunDirectory(id);
         var name = RunFiles.Log(stream ?? "stdout");
@@ -53,6 +88,10 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
+        if (Purged(run) is { } gone)
+        {
+            return gone;
+        }
         var (outputs, truncated) = RunOutputs.ListOf(run, paths);
         return TypedResults.Ok(new OutputListResponse(outputs, truncated));
     }
@@ -67,6 +106,10 @@ public static class RunFilesApi
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
+        }
+        if (Purged(run) is { } gone)
+        {
+            return gone;
         }
         // The fetch rule (RunOutputs) first, by name; then RunTree opens it without following any link.
         if (RunOutputs.OpenFetchable(run, paths, path) is not { } file)
@@ -84,6 +127,10 @@ public static class RunFilesApi
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
         {
             return Problems.NotFound($"no run with id '{id}'");
+        }
+        if (Purged(run) is { } gone)
+        {
+            return gone;
         }
         var runDirectory = paths.RunDirectory(id);
         var rule = RunOutputs.Of(run);

@@ -26,7 +26,9 @@ public sealed record RunResponse(
     double? ElapsedSeconds,
     DateTimeOffset? CancelRequestedAt,
     IReadOnlyList<RunEventResponse>? Events,
-    int Attempt = 1)
+    int Attempt = 1,
+    long? FilesBytes = null,
+    DateTimeOffset? FilesPurgedAt = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -49,7 +51,9 @@ public sealed record RunResponse(
         Elapsed(run, clock),
         run.CancelRequestedAt,
         events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList(),
-        run.Attempt);
+        run.Attempt,
+        run.FilesBytes,
+        run.FilesPurgedAt);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
@@ -63,6 +67,8 @@ public sealed record RunResponse(
         FinishedAt = null,
         ElapsedSeconds = null,
         CancelRequestedAt = null,
+        FilesBytes = null,
+        FilesPurgedAt = null,
     };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started

@@ -52,6 +52,7 @@ public static class RunsApi
                 title: "Idempotency-Key reused with a different request", detail: result.Detail),
             SubmissionFailure.OverLimit => TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
                 title: "The run asks for more than its executor allows", detail: result.Detail),
+            SubmissionFailure.OverQuota => Problems.OverQuota(StatusCodes.Status507InsufficientStorage, result.Detail!, result.Quota!),
             _ => Problems.Invalid(result.Errors!.ToDictionary()),
         };
     }

@@ -42,7 +42,9 @@ internal sealed record RunInfo(
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? FinishedAt = null,
     double? ElapsedSeconds = null,
-    IReadOnlyList<RunEventInfo>? Events = null);
+    IReadOnlyList<RunEventInfo>? Events = null,
+    long? FilesBytes = null,
+    DateTimeOffset? FilesPurgedAt = null);
 
 internal sealed record RunEventInfo(string To, string? From = null, string? Reason = null, DateTimeOffset? At = null);
 
@@ -75,3 +77,8 @@ internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
 internal sealed record NodeInfo(
     string Name, string Role, string State, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
     DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+
+internal sealed record RetentionInfo(
+    bool DryRun, IReadOnlyList<RetentionItemInfo> RunFiles, IReadOnlyList<RetentionItemInfo> Uploads, IReadOnlyList<RetentionItemInfo> RunRecords, long? FreedBytes = null);
+
+internal sealed record RetentionItemInfo(string Id, string Owner, long? Bytes, DateTimeOffset Since);

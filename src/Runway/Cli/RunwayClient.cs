@@ -80,6 +80,12 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<RunInfo>> CancelAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/cancel"), ct);
 
+    public Task<Reply<RunInfo>> PurgeRunFilesAsync(string id, CancellationToken ct) =>
+        SendAsync<RunInfo>(new(HttpMethod.Delete, RunPath(id) + "/files"), ct);
+
+    public Task<Reply<RetentionInfo>> RetentionAsync(bool dryRun, CancellationToken ct) =>
+        SendAsync<RetentionInfo>(dryRun ? new(HttpMethod.Get, "api/v1/admin/retention/preview") : new(HttpMethod.Post, "api/v1/admin/retention/sweep"), ct);
+
     public Task<Reply<NodeList>> GetNodesAsync(CancellationToken ct) =>
         SendAsync<NodeList>(new(HttpMethod.Get, "api/v1/admin/nodes"), ct);
 

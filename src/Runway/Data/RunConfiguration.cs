@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -35,6 +35,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.Attempt).HasColumnName("attempt");
         b.Property(r => r.Lease).HasColumnName("lease");
         b.Property(r => r.LeaseExpiresAt).HasColumnName("lease_expires_at");
+        b.Property(r => r.FilesBytes).HasColumnName("files_bytes");
+        b.Property(r => r.FilesPurgedAt).HasColumnName("files_purged_at");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -49,6 +51,12 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.State, r.FinishedAt }, RunIndexes.StateFinishedAt);
         // The rescuer's scan: running runs by lease expiry (Postgres and SQLite alike).
         b.HasIndex(r => new { r.State, r.LeaseExpiresAt }, RunIndexes.StateLeaseExpiresAt);
+        // Storage per user (StorageUse): a covering range of the owner's run sizes.
+        b.HasIndex(r => new { r.Owner, r.FilesBytes }, RunIndexes.OwnerFilesBytes);
+        // The retention sweep: finished runs whose files are still there, oldest end first. Purged runs leave the
+        // index, so the scan stays as short as what is left to purge, however many runs were purged before.
+        b.HasIndex(r => new { r.FinishedAt, r.Id }, RunIndexes.FilesKept)
+            .HasFilter("files_purged_at IS NULL AND finished_at IS NOT NULL");
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -64,4 +72,6 @@ internal static class RunIndexes
     public const string IdempotencyKey = "ux_runs_owner_idempotency_key";
     public const string StateFinishedAt = "ix_runs_state_finished_at";
     public const string StateLeaseExpiresAt = "ix_runs_state_lease_expires_at";
+    public const string OwnerFilesBytes = "ix_runs_owner_files_bytes";
+    public const string FilesKept = "ix_runs_files_kept";
 }

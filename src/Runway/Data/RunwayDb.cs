@@ -21,6 +21,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<NodeRecord> Nodes => Set<NodeRecord>();
     public DbSet<SharedDirectoryMark> SharedDirectoryMarks => Set<SharedDirectoryMark>();
+    public DbSet<JobRecord> Jobs => Set<JobRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -16,6 +16,16 @@ internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredF
         b.Property(f => f.Sha256).HasColumnName("sha256");
         b.Property(f => f.Owner).HasColumnName("owner");
         b.Property(f => f.CreatedAt).HasColumnName("created_at");
+        b.Property(f => f.LastUsedAt).HasColumnName("last_used_at");
         b.HasIndex(f => new { f.Owner, f.Id }, "ix_files_owner_id");
+        // Storage per user (StorageUse) reads sizes from the index; the retention sweep seeks files unused since a time.
+        b.HasIndex(f => new { f.Owner, f.Size }, FileIndexes.OwnerSize);
+        b.HasIndex(f => new { f.LastUsedAt, f.Id }, FileIndexes.LastUsedAt);
     }
+}
+
+internal static class FileIndexes
+{
+    public const string OwnerSize = "ix_files_owner_size";
+    public const string LastUsedAt = "ix_files_last_used_at";
 }

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Net.Http.Headers;
 using Runway.Auth;
 using Runway.Data;
+using Runway.Storage;
 
 namespace Runway.Files;
 
@@ -16,15 +17,21 @@ public enum UploadFailure
 
     /// <summary>The multipart body is cut short or not multipart at all inside (400).</summary>
     Malformed,
+
+    /// <summary>The file would pass the user's storage quota (413; <see cref="UploadResult.Quota"/> says how far).</summary>
+    OverQuota,
+
+    /// <summary>The user's storage quota is used up already (507).</summary>
+    QuotaFull,
 }
 
-public sealed record UploadResult(StoredFile? File, UploadFailure? Failure = null, string? Detail = null);
+public sealed record UploadResult(StoredFile? File, UploadFailure? Failure = null, string? Detail = null, QuotaUse? Quota = null);
 
 /// <summary>
 /// Stores an upload: the bytes (<see cref="FileStore"/>), then its row, then its audit entry. The one path
 /// for the API, the web UI's form and later protocol views; a failed upload leaves nothing behind.
 /// </summary>
-public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore store, RunwayOptions options, AuditTrail audit)
+public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore store, RunwayOptions options, AuditTrail audit, StorageQuota quota)
 {
     /// <summary>
     /// Reads a multipart/form-data body section by section with MultipartReader, so the file goes straight
@@ -57,6 +64,10 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         {
             return new UploadResult(null, UploadFailure.TooLarge, tooLarge.Message);
         }
+        catch (StorageQuotaException over)
+        {
+            return new UploadResult(null, over.Full ? UploadFailure.QuotaFull : UploadFailure.OverQuota, over.Message, over.Use);
+        }
         catch (InvalidDataException malformed)
         {
             return new UploadResult(null, UploadFailure.Malformed, $"the multipart body is malformed: {malformed.Message}");
@@ -64,10 +75,26 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         return new UploadResult(null, UploadFailure.NoFile, "no file field named 'file' in the multipart body (curl -F file=@path)");
     }
 
-    /// <summary>Stores one file's bytes under a new id, then its row and audit entry. Throws <see cref="FileTooLargeException"/>.</summary>
+    /// <summary>
+    /// Stores one file's bytes under a new id, then its row and audit entry. Throws <see cref="FileTooLargeException"/>,
+    /// and <see cref="StorageQuotaException"/> when the owner's quota is used up or this file would pass it.
+    /// </summary>
     public async Task<StoredFile> SaveAsync(Stream content, string? clientName, string owner, string? address, CancellationToken cancellationToken)
     {
-        var file = await store.SaveAsync(content, clientName, owner, options.MaxUploadBytes, cancellationToken);
+        var use = await quota.OfUserAsync(owner, cancellationToken);
+        if (use is { Exceeded: true })
+        {
+            throw new StorageQuotaException(use, full: true);
+        }
+        StoredFile file;
+        try
+        {
+            file = await store.SaveAsync(content, clientName, owner, Math.Min(options.MaxUploadBytes, use?.LeftBytes ?? long.MaxValue), cancellationToken);
+        }
+        catch (FileTooLargeException) when (use is not null && use.LeftBytes < options.MaxUploadBytes)
+        {
+            throw new StorageQuotaException(use, full: false);
+        }
         try
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -79,6 +106,7 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
             store.Delete(file.Id);
             throw;
         }
+        quota.Added(owner, file.Size);
         await audit.RecordAsync(owner, "file.upload", file.Id, address, cancellationToken);
         RunwayMetrics.Uploads.Add(1);
         RunwayMetrics.UploadedBytes.Add(file.Size);

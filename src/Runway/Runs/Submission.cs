@@ -51,6 +51,9 @@ public enum SubmissionFailure
 
     /// <summary>The pipeline asks more of its executor than the operator allows one run (422; the detail names the limit).</summary>
     OverLimit,
+
+    /// <summary>The submitter's storage quota is used up (507; <see cref="SubmissionResult.Quota"/> says how far).</summary>
+    OverQuota,
 }
 
 public sealed record SubmissionResult
@@ -63,6 +66,7 @@ public sealed record SubmissionResult
     public SubmissionFailure? Failure { get; private init; }
     public string? Detail { get; private init; }
     public IReadOnlyDictionary<string, string[]>? Errors { get; private init; }
+    public Storage.QuotaUse? Quota { get; init; }
 
     public static SubmissionResult Accepted(Run run, bool replayed) => new() { Run = run, Replayed = replayed };
 

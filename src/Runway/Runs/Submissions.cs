@@ -5,6 +5,7 @@ using Runway.Data;
 using Runway.Execution;
 using Runway.Files;
 using Runway.Pipelines;
+using Runway.Storage;
 
 namespace Runway.Runs;
 
@@ -20,6 +21,7 @@ public sealed class Submissions(
     RunScheduler scheduler,
     RunwayPaths paths,
     RunwayOptions options,
+    StorageQuota quota,
     TimeProvider clock)
 {
     public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
@@ -87,6 +89,17 @@ public sealed class Submissions(
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
         };
+        // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
+        if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
+        {
+            return SubmissionResult.Failed(SubmissionFailure.OverQuota, $"{use.Detail}: delete uploads or purge finished runs' files (DELETE /api/v1/runs/{{id}}/files)") with { Quota = use };
+        }
+        // Marked used before the run is stored: the retention sweep deletes an upload only while it is unused since
+        // its cut-off, so once this succeeds the sweep leaves these files to the run (RetentionSweep).
+        if (files.Count > 0 && await TouchAsync(files.Values.Select(f => f.Id).Distinct().ToList(), cancellationToken) is { } gone)
+        {
+            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [$"params.{files.First(f => f.Value.Id == gone).Key}"] = [$"no uploaded file with id '{gone}'"] });
+        }
         var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
         var (stored, created) = await store.AddAsync(run, audit, cancellationToken);
         if (!created)
@@ -120,6 +133,19 @@ public sealed class Submissions(
 
     /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
     private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
+
+    /// <summary>Marks the uploads used now; the id of one that is gone (deleted since it was looked up), else null.</summary>
+    private async Task<string?> TouchAsync(List<string> ids, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        if (await db.Files.Where(f => ids.Contains(f.Id)).ExecuteUpdateAsync(s => s.SetProperty(f => f.LastUsedAt, now), cancellationToken) == ids.Count)
+        {
+            return null;
+        }
+        var present = await db.Files.Where(f => ids.Contains(f.Id)).Select(f => f.Id).ToListAsync(cancellationToken);
+        return ids.Except(present, StringComparer.Ordinal).FirstOrDefault();
+    }
 
     /// <summary>Each file parameter names an upload of the submitter's: look them up, or say which is missing.</summary>
     private async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(

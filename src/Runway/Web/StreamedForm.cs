@@ -102,6 +102,11 @@ public sealed class StreamedForm
             form.Error = tooLarge.Message;
             form.TooLarge = true;
         }
+        catch (Storage.StorageQuotaException over)
+        {
+            form.Error = over.Message;
+            form.TooLarge = true;
+        }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
             form.Error = $"the form was cut short or is malformed: {e.Message}";

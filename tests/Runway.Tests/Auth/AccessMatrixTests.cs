@@ -90,6 +90,10 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         // Drain, then undrain (both idempotent): the node is active again for the rows after these.
         Send("POST", "/api/v1/admin/nodes/{name}/drain", Access.Admin, Scopes.Admin, 200, w => Task.FromResult(Json("POST", $"/api/v1/admin/nodes/{w.NodeName}/drain", new { }))),
         Send("POST", "/api/v1/admin/nodes/{name}/undrain", Access.Admin, Scopes.Admin, 200, w => Task.FromResult(Json("POST", $"/api/v1/admin/nodes/{w.NodeName}/undrain", new { }))),
+        Get("/api/v1/admin/retention/preview", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/retention/preview"),
+        Send("POST", "/api/v1/admin/retention/sweep", Access.Admin, Scopes.Admin, 200, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/retention/sweep"))),
+        // Last: purging is idempotent (200 again), and no row after it reads the run's files.
+        Send("DELETE", "/api/v1/runs/{id}/files", Access.Owned, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/runs/{w.RunId}/files"))),
     ];
 
     public async ValueTask InitializeAsync()

@@ -118,7 +118,12 @@ public sealed class SubmitModel(
         {
             Errors = errors.ToDictionary();
         }
-        return await FailAsync(result.Failure == SubmissionFailure.UnknownPipeline ? StatusCodes.Status404NotFound : StatusCodes.Status422UnprocessableEntity,
+        return await FailAsync(result.Failure switch
+        {
+            SubmissionFailure.UnknownPipeline => StatusCodes.Status404NotFound,
+            SubmissionFailure.OverQuota => StatusCodes.Status507InsufficientStorage,
+            _ => StatusCodes.Status422UnprocessableEntity,
+        },
             result.Errors is null ? result.Detail : null);
     }
 

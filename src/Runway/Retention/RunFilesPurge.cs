@@ -1,0 +1,48 @@
+using Microsoft.EntityFrameworkCore;
+using Runway.Data;
+using Runway.Execution;
+using Runway.Runs;
+
+namespace Runway.Retention;
+
+/// <summary>
+/// Removes a finished run's directory and keeps its record: for its owner (<c>DELETE /api/v1/runs/{id}/files</c>) and
+/// for the retention sweep alike.
+/// </summary>
+/// <remarks>
+/// <list type="number">
+/// <item>Claim: <c>UPDATE runs SET files_purged_at = now, files_bytes = 0 WHERE id = @id AND files_purged_at IS NULL
+/// AND state is final</c>. One caller wins; a queued or running run is never claimed, so its directory is never touched.</item>
+/// <item>Remove the directory through <see cref="RunTree.Remove"/>: links are removed as links, never followed, so a
+/// run that linked to files outside cannot make this delete them.</item>
+/// </list>
+/// The claim comes first so that two nodes never both remove (and count) the same directory; a removal cut short
+/// (a crash, a limit) leaves the rest on disk, which <see cref="RetentionSweep"/> logs.
+/// </remarks>
+public sealed class RunFilesPurge(IDbContextFactory<RunwayDb> contexts, RunwayPaths paths, TimeProvider clock, ILogger<RunFilesPurge> logger)
+{
+    private static readonly RunState[] Active = [RunState.Queued, RunState.Running];
+
+    /// <summary>The bytes freed when this call purged the run; null when it was not this call's to purge (active, purged already, gone).</summary>
+    public async Task<long?> PurgeAsync(string runId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var claimed = await db.Runs
+                .Where(r => r.Id == runId && r.FilesPurgedAt == null && !Active.Contains(r.State))
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.FilesPurgedAt, now).SetProperty(r => r.FilesBytes, 0L), ct);
+            if (claimed == 0)
+            {
+                return null;
+            }
+        }
+        var removal = RunTree.Remove(paths.RunDirectory(runId));
+        if (!removal.Complete)
+        {
+            logger.LogWarning("Run {RunId}'s directory was only partly removed ({Removed} entries, {Bytes} bytes): something in it could not be removed",
+                runId, removal.Removed, removal.FreedBytes);
+        }
+        return removal.FreedBytes;
+    }
+}
