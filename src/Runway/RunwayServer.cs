@@ -76,6 +76,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
+        builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
         {
             builder.Services.AddWebUi();

@@ -74,4 +74,6 @@ internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
 
 internal sealed record NodeInfo(
     string Name, string Role, string State, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
-    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, IReadOnlyList<NodeGpuInfo>? Gpus = null);
+
+internal sealed record NodeGpuInfo(string Id, string? Run);
