@@ -25,11 +25,15 @@
  *       u32 uid, u32 gid, str data_dir, str run_dir, str program, u32 argc, argc x str, u32 envc, envc x str ("K=V"),
  *       u32 cgroupc, cgroupc x str (cgroup.procs files the run's first process joins before anything else),
  *       [str runs_dir: with flag 16 only, the runs directory outside the data directory, hidden as well]
+ *   'L' u32 ms, u32 count, count x (i32 pid, i64 start)   these runs' leases hold for ms more (several nodes on
+ *       one database only): a run named in one is killed whole once its last lapses, and its end is recorded
+ *       nowhere (no rusage, no exit_code), since the node that takes it over decides how it ended
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
  *   'F' u64 request, str message                  not started
- *   'X' i32 pid, i64 start, i32 code              ended (exit_code written); code is 128+signal when killed
+ *   'X' i32 pid, i64 start, i32 code              ended (exit_code written); code is 128+signal when killed,
+ *                                                 -1 when killed because its lease lapsed (nothing written)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,6 +80,9 @@ struct run {
     pid_t pid;
     long long start;
     int dir;
+    long long lease_ms;  /* monotonic ms its lease holds until; 0: never told of one */
+    int lease_lapsed;    /* killed for it: its end is not its outcome */
+    char *kill_file;     /* its v2 cgroup's cgroup.kill, if it has one */
     struct run *next;
 };
 
@@ -646,6 +653,13 @@ static void start_run(struct client *c, struct request *q)
     r->pid = pid;
     r->start = started;
     r->dir = dir;
+    for (char **g = q->cgroups; g && *g && !r->kill_file; g++) {
+        const char *slash = strrchr(*g, '/');
+        char kill_file[4096];
+        if (slash && snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) < (int)sizeof kill_file
+            && access(kill_file, W_OK) == 0)
+            r->kill_file = strdup(kill_file);
+    }
     r->next = runs;
     runs = r;
     run_count++;
@@ -660,8 +674,18 @@ static void start_run(struct client *c, struct request *q)
 /* The leader of a run was reaped: its record first (exit_code last, durably: it says the run is over), then the word. */
 static void record_exit(struct run *r, int status, struct rusage *usage)
 {
-    int code = decode(status);
+    int code = r->lease_lapsed ? -1 : decode(status);
     char text[128];
+    if (r->lease_lapsed) {
+        logf_("run %d: ended after its lease lapsed; nothing recorded", (int)r->pid);
+        struct out o;
+        begin(&o, 'X');
+        put_u32(&o, (uint32_t)r->pid);
+        put_i64(&o, r->start);
+        put_u32(&o, (uint32_t)code);
+        send_all(&o);
+        return;
+    }
     snprintf(text, sizeof text, "%lld %lld %ld\n",
         (long long)usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec,
         (long long)usage->ru_stime.tv_sec * 1000000 + usage->ru_stime.tv_usec, usage->ru_maxrss);
@@ -694,6 +718,7 @@ static void reap(void)
                 run_count--;
                 record_exit(r, status, &usage);
                 close(r->dir);
+                free(r->kill_file);
                 free(r);
                 break;
             }
@@ -701,9 +726,63 @@ static void reap(void)
     }
 }
 
+/* ---- leases (several nodes): a run whose node stopped renewing its lease must not go on beside its retry ---- */
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int renew_leases(struct reader *r)
+{
+    long long until = now_ms() + get_u32(r);
+    for (uint32_t n = get_u32(r); n > 0 && !r->bad; n--) {
+        pid_t pid = (pid_t)get_u32(r);
+        long long start = (long long)get_u64(r);
+        for (struct run *x = runs; x; x = x->next)
+            if (x->pid == pid && x->start == start)
+                x->lease_ms = until;
+    }
+    return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/* Kills, whole, each run whose lease lapsed; returns the ms until the next lapses (-1: none is due). */
+static int enforce_leases(void)
+{
+    long long now = now_ms(), next = -1;
+    for (struct run *x = runs; x; x = x->next) {
+        if (x->lease_ms == 0 || x->lease_lapsed)
+            continue;
+        if (now < x->lease_ms) {
+            if (next < 0 || x->lease_ms - now < next)
+                next = x->lease_ms - now;
+            continue;
+        }
+        logf_("run %d: its lease lapsed (its node stopped renewing it): killing it", (int)x->pid);
+        x->lease_lapsed = 1;
+        int fd = x->kill_file ? open(x->kill_file, O_WRONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            if (write(fd, "1", 1) < 0)
+                logf_("run %d: cgroup.kill: %s", (int)x->pid, strerror(errno));
+            close(fd);
+        }
+        kill(-x->pid, SIGKILL);
+        kill(x->pid, SIGKILL);
+    }
+    return next < 0 ? -1 : next > 60000 ? 60000 : (int)next + 1;
+}
+
 static void handle_frame(struct client *c, const unsigned char *data, size_t size)
 {
     struct reader r = {data, data + size, 0};
+    if (size >= 1 && data[0] == 'L') {
+        r.p++;
+        if (renew_leases(&r) < 0)
+            drop_client(c);
+        return;
+    }
     if (size < 1 || data[0] != 'S') {
         drop_client(c);
         return;
@@ -894,7 +973,8 @@ int main(int argc, char **argv)
                 fds[count++] = (struct pollfd){clients[i].fd, POLLIN, 0};
             }
         }
-        int ready = poll(fds, (nfds_t)count, ever_connected ? -1 : FIRST_CONNECT_MS);
+        int due = enforce_leases();
+        int ready = poll(fds, (nfds_t)count, ever_connected ? due : FIRST_CONNECT_MS);
         if (ready == 0 && run_count == 0)
             break; /* started, but nobody came */
         if (ready < 0)

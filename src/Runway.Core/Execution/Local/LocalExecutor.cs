@@ -222,6 +222,10 @@ public sealed class LocalExecutor(
         return new RunHandle(launch.RunId, nativeId, ReleaseGpusAfterAsync(launch.RunId, exited));
     }
 
+    public void KeepLeases(IReadOnlyCollection<string> nativeIds, TimeSpan goodFor) => supervisor?.KeepLeases(goodFor,
+        [.. nativeIds.Select(id => int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && leaderStarts.TryGetValue(pid, out var start) && start is { } s
+            ? (pid, s) : (0, 0L)).Where(r => r.Item1 > 1)]);
+
     public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
     {
         if (!int.TryParse(handle.NativeId, NumberStyles.None, CultureInfo.InvariantCulture, out var group) || group <= 1)
@@ -374,7 +378,9 @@ public sealed class LocalExecutor(
         {
             await watch.WhenGoneAsync(pid, startTime);
         }
-        var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
+        var exit = code == SupervisorFrames.LeaseLapsed
+            ? new RunExit(null, "its supervisor stopped it because its lease lapsed (this node stopped renewing it, cut off from the database or stopped)")
+            : RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : code is { } known ? new RunExit(known)
             : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
         return await SettleAsync(pid, exit);
