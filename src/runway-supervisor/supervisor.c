@@ -678,13 +678,7 @@ static void record_exit(struct run *r, int status, struct rusage *usage)
     char text[128];
     if (r->lease_lapsed) {
         logf_("run %d: ended after its lease lapsed; nothing recorded", (int)r->pid);
-        struct out o;
-        begin(&o, 'X');
-        put_u32(&o, (uint32_t)r->pid);
-        put_i64(&o, r->start);
-        put_u32(&o, (uint32_t)code);
-        send_all(&o);
-        return;
+        goto tell; /* the taking node decides how it ended */
     }
     snprintf(text, sizeof text, "%lld %lld %ld\n",
         (long long)usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec,
@@ -694,6 +688,7 @@ static void record_exit(struct run *r, int status, struct rusage *usage)
     snprintf(text, sizeof text, "%d\n", code);
     if (write_file(r->dir, "exit_code", text, 1) < 0)
         logf_("run %d: could not write exit_code: %s", (int)r->pid, strerror(errno));
+tell:;
     struct out o;
     begin(&o, 'X');
     put_u32(&o, (uint32_t)r->pid);
