@@ -79,6 +79,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
+        builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
         {
             builder.Services.AddWebUi();
@@ -223,6 +224,8 @@ public static class RunwayServer
             // Told of work by LISTEN/NOTIFY on PostgreSQL (RunNotifications): the poll is only a safety net there.
             PollInterval = shared ? sp.GetRequiredService<NodeSettings>().PollInterval : new SchedulerOptions().PollInterval,
             LeaseInterval = sp.GetRequiredService<NodeSettings>().HeartbeatInterval,
+            // PostgreSQL: runs can be taken over, so a run's process must not outlive its lease (SQLite: it outlives any restart).
+            EnforcedLease = shared ? sp.GetRequiredService<NodeSettings>().LeaseTimeout + (2 * sp.GetRequiredService<NodeSettings>().HeartbeatInterval) : null,
         });
         services.AddSingleton<NodeRegistry>();
         services.AddHostedService<NodeHeartbeat>();

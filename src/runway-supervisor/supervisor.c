@@ -30,11 +30,15 @@
  *       [str runs_dir: with flag 16 only, the runs directory outside the data directory, hidden as well]
  *       [str network key: with flag 32 only (and 8, not 2): the run joins the loopback-only network namespace
  *        this supervisor keeps for that key (one per run owner) instead of getting a new one]
+ *   'L' u32 ms, u32 count, count x (i32 pid, i64 start)   these runs' leases hold for ms more (several nodes on
+ *       one database only): a run named in one is killed whole once its last lapses, and its end is recorded
+ *       nowhere (no rusage, no exit_code), since the node that takes it over decides how it ended
  * Supervisor to server:
  *   'H' u32 count, count x (i32 pid, i64 start)   on connect: the runs it leads now
  *   'R' u64 request, i32 pid, i64 start           started (the pid files are written)
  *   'F' u64 request, str message                  not started
- *   'X' i32 pid, i64 start, i32 code              ended (exit_code written); code is 128+signal when killed
+ *   'X' i32 pid, i64 start, i32 code              ended (exit_code written); code is 128+signal when killed,
+ *                                                 -1 when killed because its lease lapsed (nothing written)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -87,6 +91,9 @@ struct run {
     int ended;        /* reaped: its record is with the writer; still listed in a hello until the word is sent */
     int code;
     char usage[128];
+    long long lease_ms;  /* monotonic ms its lease holds until; 0: never told of one */
+    int lease_lapsed;    /* killed for it: its end is not its outcome */
+    char *kill_file;     /* its v2 cgroup's cgroup.kill, if it has one */
     struct run *next;
     struct run *queued; /* the writer's lists, under records_lock */
 };
@@ -752,6 +759,13 @@ static void start_run(struct client *c, struct request *q)
     r->pid = pid;
     r->start = started;
     r->dir = dir;
+    for (char **g = q->cgroups; g && *g && !r->kill_file; g++) {
+        const char *slash = strrchr(*g, '/');
+        char kill_file[4096];
+        if (slash && snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) < (int)sizeof kill_file
+            && access(kill_file, W_OK) == 0)
+            r->kill_file = strdup(kill_file);
+    }
     r->next = runs;
     runs = r;
     run_count++;
@@ -767,6 +781,10 @@ static void start_run(struct client *c, struct request *q)
 static void write_record(struct run *r)
 {
     char text[32];
+    if (r->lease_lapsed) {
+        logf_("run %d: ended after its lease lapsed; nothing recorded", (int)r->pid);
+        return; /* the taking node decides how it ended */
+    }
     if (write_file(r->dir, "rusage", r->usage, 0) < 0)
         logf_("run %d: could not write rusage: %s", (int)r->pid, strerror(errno));
     snprintf(text, sizeof text, "%d\n", r->code);
@@ -835,6 +853,7 @@ static void send_written(void)
         }
         run_count--;
         close(r->dir);
+        free(r->kill_file);
         free(r);
     }
 }
@@ -860,7 +879,7 @@ static void reap(void)
         for (struct run *r = runs; r; r = r->next) {
             if (r->pid == pid && !r->ended) {
                 r->ended = 1;
-                r->code = decode(status);
+                r->code = r->lease_lapsed ? -1 : decode(status);
                 snprintf(r->usage, sizeof r->usage, "%lld %lld %ld\n",
                     (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
                     (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss);
@@ -875,9 +894,63 @@ static void reap(void)
     }
 }
 
+/* ---- leases (several nodes): a run whose node stopped renewing its lease must not go on beside its retry ---- */
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int renew_leases(struct reader *r)
+{
+    long long until = now_ms() + get_u32(r);
+    for (uint32_t n = get_u32(r); n > 0 && !r->bad; n--) {
+        pid_t pid = (pid_t)get_u32(r);
+        long long start = (long long)get_u64(r);
+        for (struct run *x = runs; x; x = x->next)
+            if (x->pid == pid && x->start == start)
+                x->lease_ms = until;
+    }
+    return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/* Kills, whole, each run whose lease lapsed; returns the ms until the next lapses (-1: none is due). */
+static int enforce_leases(void)
+{
+    long long now = now_ms(), next = -1;
+    for (struct run *x = runs; x; x = x->next) {
+        if (x->lease_ms == 0 || x->lease_lapsed || x->ended)
+            continue;
+        if (now < x->lease_ms) {
+            if (next < 0 || x->lease_ms - now < next)
+                next = x->lease_ms - now;
+            continue;
+        }
+        logf_("run %d: its lease lapsed (its node stopped renewing it): killing it", (int)x->pid);
+        x->lease_lapsed = 1;
+        int fd = x->kill_file ? open(x->kill_file, O_WRONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            if (write(fd, "1", 1) < 0)
+                logf_("run %d: cgroup.kill: %s", (int)x->pid, strerror(errno));
+            close(fd);
+        }
+        kill(-x->pid, SIGKILL);
+        kill(x->pid, SIGKILL);
+    }
+    return next < 0 ? -1 : next > 60000 ? 60000 : (int)next + 1;
+}
+
 static void handle_frame(struct client *c, const unsigned char *data, size_t size)
 {
     struct reader r = {data, data + size, 0};
+    if (size >= 1 && data[0] == 'L') {
+        r.p++;
+        if (renew_leases(&r) < 0)
+            drop_client(c);
+        return;
+    }
     if (size < 1 || data[0] != 'S') {
         drop_client(c);
         return;
@@ -1079,7 +1152,8 @@ int main(int argc, char **argv)
                 fds[count++] = (struct pollfd){clients[i].fd, POLLIN, 0};
             }
         }
-        int ready = poll(fds, (nfds_t)count, ever_connected ? -1 : FIRST_CONNECT_MS);
+        int due = enforce_leases();
+        int ready = poll(fds, (nfds_t)count, ever_connected ? due : FIRST_CONNECT_MS);
         if (ready == 0 && run_count == 0)
             break; /* started, but nobody came */
         if (ready < 0)

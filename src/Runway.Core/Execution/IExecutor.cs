@@ -37,6 +37,15 @@ public interface IExecutor
 
     /// <summary>Whether the backend answers now: <c>/readyz</c> shows it per executor.</summary>
     ExecutorHealth Health => ExecutorHealth.Ok;
+
+    /// <summary>
+    /// Several nodes: the leases of these runs (native ids) were just renewed in the database and hold for
+    /// <paramref name="goodFor"/>. An executor whose runs can outlive their node (the local one, through its
+    /// supervisor) stops each run once that passes without another renewal; a Slurm job is simply re-attached.
+    /// </summary>
+    void KeepLeases(IReadOnlyCollection<string> nativeIds, TimeSpan goodFor)
+    {
+    }
 }
 
 /// <summary>An executor's state as <c>/readyz</c> shows it: ok, or degraded with why (Slurm's controller does not answer).</summary>

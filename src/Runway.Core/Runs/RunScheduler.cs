@@ -76,6 +76,7 @@ public sealed class RunScheduler : BackgroundService
                     lastLease = clock.GetUtcNow();
                     await KeepLeasesAsync(stoppingToken);
                     await TakeOverAsync(stoppingToken);
+                    TellExecutorsLeasesHold(lastLease, []); // again: the runs just taken over hold too
                 }
                 stopper.EnforceDeadlines();
                 await ClaimAsync(stoppingToken);
@@ -105,7 +106,11 @@ public sealed class RunScheduler : BackgroundService
     /// <summary>Renews the leases of this node's runs; a run another node took over meanwhile is let go.</summary>
     private async Task KeepLeasesAsync(CancellationToken cancellationToken)
     {
-        foreach (var id in await store.RenewLeasesAsync([.. active.All.Select(r => r.Run.Id)], cancellationToken))
+        var renewing = clock.GetUtcNow();
+        var lost = await store.RenewLeasesAsync([.. active.All.Select(r => r.Run.Id)], cancellationToken);
+        // Only after a renewal that reached the database: a node cut off from it stops renewing its runs' processes too.
+        TellExecutorsLeasesHold(renewing, lost);
+        foreach (var id in lost)
         {
             if (!active.TryGet(id, out var run))
             {
@@ -124,6 +129,20 @@ public sealed class RunScheduler : BackgroundService
             {
                 stopper.Stop(run);
             }
+        }
+    }
+
+    /// <summary>Several nodes: each executor hears that its runs' leases hold until the renewal at <paramref name="renewed"/> lapses.</summary>
+    private void TellExecutorsLeasesHold(DateTimeOffset renewed, IReadOnlyList<string> lost)
+    {
+        if (options.EnforcedLease is not { } lease)
+        {
+            return;
+        }
+        var goodFor = lease - (clock.GetUtcNow() - renewed);
+        foreach (var group in active.All.Where(r => r.Executor is not null && r.Handle is not null && !lost.Contains(r.Run.Id)).GroupBy(r => r.Executor!))
+        {
+            group.Key.KeepLeases([.. group.Select(r => r.Handle!.NativeId)], goodFor);
         }
     }
 

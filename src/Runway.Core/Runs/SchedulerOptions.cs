@@ -23,4 +23,12 @@ public sealed record SchedulerOptions
     /// <see cref="IRunStore.RescueExpiredAsync"/>); null for a store without leases.
     /// </summary>
     public TimeSpan? LeaseInterval { get; init; }
+
+    /// <summary>
+    /// Several nodes (runs can be taken over): how long a run's process may go on after its lease was last renewed,
+    /// the lease timeout plus two lease intervals (time for a taking node on the same machine to adopt the very
+    /// process); the executors stop it after that (<see cref="Execution.IExecutor.KeepLeases"/>). Null on a single
+    /// node, whose runs outlive a server restart of any length.
+    /// </summary>
+    public TimeSpan? EnforcedLease { get; init; }
 }

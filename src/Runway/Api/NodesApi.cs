@@ -23,7 +23,8 @@ public static class NodesApi
         var nodes = await registry.ListAsync(ct);
         var running = await db.Runs.AsNoTracking().Where(r => r.State == RunState.Running && r.Node != null)
             .GroupBy(r => r.Node!).Select(g => new { Node = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Node, g => g.Count, ct);
-        return TypedResults.Ok(new NodeListResponse([.. nodes.Select(n => NodeResponse.From(n, running.GetValueOrDefault(n.Name)))]));
+        var gpus = await NodeGpus.CurrentAsync(db, nodes, ct);
+        return TypedResults.Ok(new NodeListResponse([.. nodes.Select(n => NodeResponse.From(n, running.GetValueOrDefault(n.Name), gpus[n.Name]))]));
     }
 
     public static Task<Results<Ok<NodeResponse>, ProblemHttpResult>> DrainAsync(
@@ -47,16 +48,23 @@ public static class NodesApi
         }
         await audit.RecordAsync(http, draining ? "node.drain" : "node.undrain", name, ct);
         node.State = draining ? NodeStates.Draining : NodeStates.Active;
-        return TypedResults.Ok(NodeResponse.From(node, null));
+        node.Draining = draining;
+        return TypedResults.Ok(NodeResponse.From(node, null, null));
     }
 }
 
 public sealed record NodeListResponse(IReadOnlyList<NodeResponse> Nodes);
 
+/// <summary>
+/// A node as listed: <c>state</c> is what it does now (a lost node that was drained stays <c>draining</c> when it
+/// comes back, which <c>draining</c> says meanwhile); <c>gpus</c> each of its GPUs with the run holding it (null: free),
+/// the holders as of its last heartbeat and only while that run still runs there.
+/// </summary>
 public sealed record NodeResponse(
-    string Name, string Role, string State, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
-    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt)
+    string Name, string Role, string State, bool Draining, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
+    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, IReadOnlyList<NodeGpu>? Gpus)
 {
-    public static NodeResponse From(NodeRecord n, int? running) => new(
-        n.Name, n.Role, n.State, n.Executors.Split(' ', StringSplitOptions.RemoveEmptyEntries), n.Capacity, running, n.Version, n.StartedAt, n.HeartbeatAt);
+    public static NodeResponse From(NodeRecord n, int? running, IReadOnlyList<NodeGpu>? gpus) => new(
+        n.Name, n.Role, n.State, n.Draining, n.Executors.Split(' ', StringSplitOptions.RemoveEmptyEntries), n.Capacity, running, n.Version,
+        n.StartedAt, n.HeartbeatAt, gpus);
 }

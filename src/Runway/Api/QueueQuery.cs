@@ -10,6 +10,9 @@ public sealed record QueueGroup(string Key, int Queued, int Running);
 /// <summary>Running runs on one node with one executor.</summary>
 public sealed record NodeLoad(string Node, string Executor, int Running);
 
+/// <summary>One GPU of a live node, and the run that holds it (null: free).</summary>
+public sealed record GpuUse(string Node, string Id, string? Run);
+
 /// <summary>A run that failed (failed, timed out, system error) in the window, with its message.</summary>
 public sealed record QueueFailure(string Id, string? Name, string Pipeline, string Owner, RunState State, string? Message, int? ExitCode, DateTimeOffset? FinishedAt);
 
@@ -29,6 +32,7 @@ public sealed record QueueStatus(
     IReadOnlyList<QueueGroup> ByOwner,
     bool GroupsCut,
     IReadOnlyList<NodeLoad> Nodes,
+    IReadOnlyList<GpuUse> Gpus,
     IReadOnlyList<QueueFailure> Failures);
 
 /// <summary>
@@ -36,9 +40,10 @@ public sealed record QueueStatus(
 /// <see cref="CountCap"/> rows (queued and running through the (state, id) index; what finished in the window
 /// through (state, finished_at)); the groups per pipeline, owner and node read at most <see cref="GroupWindow"/>
 /// active runs per state; the failures are the newest <see cref="MaxFailures"/> of each failure state, read
-/// backwards along (state, finished_at). Nothing scans the million finished runs.
+/// backwards along (state, finished_at). Nothing scans the million finished runs. GPUs are the live nodes' own
+/// account (<see cref="NodeGpus"/>).
 /// </summary>
-public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvider clock)
+public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvider clock, NodeRegistry nodes)
 {
     public const int CountCap = 10_000;
     public const int GroupWindow = 10_000;
@@ -81,6 +86,9 @@ public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvid
                 .ToListAsync(ct));
         }
 
+        var live = (await nodes.ListAsync(ct)).Where(n => n.State != NodeStates.Lost && n.Gpus.Length > 0).ToList();
+        var gpus = await NodeGpus.CurrentAsync(db, live, ct);
+
         return new QueueStatus(
             now, DefaultWindow, queued, running, finished,
             oldest is null ? null : (oldest.Id, oldest.SubmittedAt),
@@ -90,6 +98,7 @@ public sealed class QueueQuery(IDbContextFactory<RunwayDb> databases, TimeProvid
                 .GroupBy(r => (Node: r.Node ?? "(none)", r.Executor))
                 .Select(g => new NodeLoad(g.Key.Node, g.Key.Executor, g.Count()))
                 .OrderBy(n => n.Node, StringComparer.Ordinal).ThenBy(n => n.Executor, StringComparer.Ordinal).ToList(),
+            [.. live.SelectMany(n => gpus[n.Name].Select(g => new GpuUse(n.Name, g.Id, g.Run)))],
             failures.OrderByDescending(f => f.FinishedAt).Take(MaxFailures).ToList());
     }
 

@@ -59,13 +59,21 @@ public static class RunsApi
 
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, string? name, int? limit, string? cursor,
-        ClaimsPrincipal user, RunwayDb db, TimeProvider clock, CancellationToken cancellationToken)
+        ClaimsPrincipal user, RunwayDb db, QueueReason queue, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var page = await RunQuery.PageAsync(db, user, new RunFilter(state, pipeline, owner, tag, name), cursor, limit, errors, cancellationToken);
-        return page is null
-            ? Problems.Invalid(errors)
-            : TypedResults.Ok(new RunListResponse(page.Runs.Select(r => RunResponse.From(r, clock)).ToList(), page.NextCursor));
+        if (page is null)
+        {
+            return Problems.Invalid(errors);
+        }
+        // Why the page's queued runs wait, computed for those only (the rest of the list pays nothing).
+        var why = await queue.WhyAsync(page.Runs, cancellationToken);
+        foreach (var run in page.Runs.Where(r => why.ContainsKey(r.Id)))
+        {
+            run.Message = why[run.Id];
+        }
+        return TypedResults.Ok(new RunListResponse(page.Runs.Select(r => RunResponse.From(r, clock)).ToList(), page.NextCursor));
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetAsync(

@@ -76,7 +76,9 @@ internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
 
 internal sealed record NodeInfo(
     string Name, string Role, string State, IReadOnlyList<string> Executors, int Capacity, int? Running, string Version,
-    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt);
+    DateTimeOffset StartedAt, DateTimeOffset HeartbeatAt, IReadOnlyList<NodeGpuInfo>? Gpus = null);
+
+internal sealed record NodeGpuInfo(string Id, string? Run);
 
 internal sealed record RetentionInfo(
     bool DryRun, IReadOnlyList<RetentionItemInfo> RunFiles, IReadOnlyList<RetentionItemInfo> Uploads, IReadOnlyList<RetentionItemInfo> RunRecords, long? FreedBytes = null);

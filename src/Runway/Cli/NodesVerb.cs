@@ -44,14 +44,18 @@ internal static class NodesVerb
             return 0;
         }
         var now = context.Clock.GetUtcNow();
-        var table = new TextTable("NAME", "ROLE", "STATE", "EXECUTORS", "RUNNING", "CAPACITY", "VERSION", "STARTED", "HEARTBEAT");
+        var table = new TextTable("NAME", "ROLE", "STATE", "EXECUTORS", "RUNNING", "CAPACITY", "GPUS", "VERSION", "STARTED", "HEARTBEAT");
         foreach (var n in reply.Value.Nodes)
         {
             table.Add(n.Name, n.Role, n.State, string.Join(',', n.Executors), (n.Running ?? 0).ToString(CultureInfo.InvariantCulture),
-                n.Capacity.ToString(CultureInfo.InvariantCulture), n.Version, n.StartedAt.ToString("u", CultureInfo.InvariantCulture),
+                n.Capacity.ToString(CultureInfo.InvariantCulture), Gpus(n.Gpus), n.Version, n.StartedAt.ToString("u", CultureInfo.InvariantCulture),
                 $"{Math.Max(0, (now - n.HeartbeatAt).TotalSeconds):0}s ago");
         }
         await context.Out.WriteAsync(table.ToString());
         return 0;
     }
+
+    /// <summary>"-" for none, else each id and its run ("free" when none holds it): "0=01JB…,1=free".</summary>
+    private static string Gpus(IReadOnlyList<NodeGpuInfo>? gpus) =>
+        gpus is not { Count: > 0 } ? "-" : string.Join(',', gpus.Select(g => $"{g.Id}={g.Run ?? "free"}"));
 }

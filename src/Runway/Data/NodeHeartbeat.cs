@@ -1,11 +1,14 @@
+using Runway.Execution.Local;
+
 namespace Runway.Data;
 
 /// <summary>
-/// Keeps this node live in the nodes table (<see cref="NodeRegistry"/>) every heartbeat interval, marks lost the
+/// Keeps this node live in the nodes table (<see cref="NodeRegistry"/>) every heartbeat interval, with which run
+/// holds each of its GPUs (<see cref="NodeGpus"/>), marks lost the
 /// nodes whose heartbeat stopped (their runs are taken over by the schedulers' rescue, by lease), and frees the
 /// name at a clean stop.
 /// </summary>
-public sealed class NodeHeartbeat(NodeRegistry registry, NodeIdentity node, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
+public sealed class NodeHeartbeat(NodeRegistry registry, NodeIdentity node, TimeProvider clock, ILogger<NodeHeartbeat> logger, GpuPool? gpus = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -15,7 +18,7 @@ public sealed class NodeHeartbeat(NodeRegistry registry, NodeIdentity node, Time
             try
             {
                 await Task.Delay(registry.Settings.HeartbeatInterval, clock, stoppingToken);
-                var now = await registry.RenewAsync(node.Name, stoppingToken);
+                var now = await registry.RenewAsync(node.Name, stoppingToken, gpus is null ? null : NodeGpus.Serialize(gpus.Use));
                 if (now is null)
                 {
                     // Only after a pause longer than the lease timeout (a frozen VM): the name now belongs to another process.

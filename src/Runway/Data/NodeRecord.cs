@@ -12,8 +12,14 @@ public sealed class NodeRecord
     public DateTimeOffset HeartbeatAt { get; set; }
     public DateTimeOffset StartedAt { get; set; }
 
-    /// <summary><see cref="NodeStates"/>: active, draining or lost.</summary>
+    /// <summary><see cref="NodeStates"/>: active or lost as stored (whether it heartbeats); lists show draining for a live <see cref="Draining"/> node.</summary>
     public string State { get; set; } = NodeStates.Active;
+
+    /// <summary>An admin drained it: it claims no runs. Kept across restarts of the node (as Slurm keeps DRAIN) until undrained.</summary>
+    public bool Draining { get; set; }
+
+    /// <summary>Its GPUs and the run holding each, as of its last heartbeat (<see cref="NodeGpus"/>); empty when it has none.</summary>
+    public string Gpus { get; set; } = "";
 
     /// <summary><see cref="NodeRoles"/>: serve or worker.</summary>
     public string Role { get; set; } = NodeRoles.Serve;
@@ -28,7 +34,7 @@ public sealed class NodeRecord
     public string Version { get; set; } = "";
 }
 
-// Keep in step with both Migrations/*/ sets (…_Nodes.cs, …_NodeLeases.cs).
+// Keep in step with both Migrations/*/ sets (…_Nodes.cs, …_NodeLeases.cs, …_NodeGpusAndDrain.cs).
 internal sealed class NodeConfiguration : IEntityTypeConfiguration<NodeRecord>
 {
     public void Configure(EntityTypeBuilder<NodeRecord> b)
@@ -45,5 +51,7 @@ internal sealed class NodeConfiguration : IEntityTypeConfiguration<NodeRecord>
         b.Property(n => n.Executors).HasColumnName("executors");
         b.Property(n => n.Capacity).HasColumnName("capacity");
         b.Property(n => n.Version).HasColumnName("version");
+        b.Property(n => n.Draining).HasColumnName("draining");
+        b.Property(n => n.Gpus).HasColumnName("gpus");
     }
 }

@@ -15,20 +15,25 @@ public sealed class NodeRegistry(IDbContextFactory<RunwayDb> contexts, TimeProvi
     /// <summary>This process, as the nodes table knows it: also the lease its runs carry (<see cref="NodeLease"/>).</summary>
     public string Instance { get; } = lease?.Id ?? NodeLease.New().Id;
 
-    /// <summary>Takes the name for this process, or throws <see cref="NodeInUseException"/> when another live one holds it.</summary>
+    /// <summary>
+    /// Takes the name for this process, or throws <see cref="NodeInUseException"/> when another live one holds it.
+    /// A drained node stays drained (<see cref="NodeRecord.Draining"/>): an admin's drain outlives the node's restarts.
+    /// </summary>
     public async Task ClaimAsync(string name, string dataDirectory, CancellationToken ct, NodeDescription? description = null)
     {
         var about = description ?? new NodeDescription(NodeRoles.Serve, [], 0, "");
+        var gpus = about.Gpus ?? "";
         var now = clock.GetUtcNow();
         var cutoff = now - Settings.LeaseTimeout;
         var executors = string.Join(' ', about.Executors);
         await using var db = await contexts.CreateDbContextAsync(ct);
         var taken = await db.Nodes
-            .Where(n => n.Name == name && (n.Instance == Instance || n.DataDirectory == dataDirectory || n.HeartbeatAt < cutoff || n.State == NodeStates.Lost))
+            .Where(n => n.Name == name && (n.Instance == Instance || n.Instance == "" || n.DataDirectory == dataDirectory || n.HeartbeatAt < cutoff || n.State == NodeStates.Lost))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(n => n.Instance, Instance).SetProperty(n => n.DataDirectory, dataDirectory).SetProperty(n => n.HeartbeatAt, now)
                 .SetProperty(n => n.StartedAt, now).SetProperty(n => n.State, NodeStates.Active).SetProperty(n => n.Role, about.Role)
-                .SetProperty(n => n.Executors, executors).SetProperty(n => n.Capacity, about.Capacity).SetProperty(n => n.Version, about.Version), ct);
+                .SetProperty(n => n.Executors, executors).SetProperty(n => n.Capacity, about.Capacity).SetProperty(n => n.Version, about.Version)
+                .SetProperty(n => n.Gpus, gpus), ct);
         if (taken == 1)
         {
             return;
@@ -45,6 +50,7 @@ public sealed class NodeRegistry(IDbContextFactory<RunwayDb> contexts, TimeProvi
             Executors = executors,
             Capacity = about.Capacity,
             Version = about.Version,
+            Gpus = gpus,
         });
         try
         {
@@ -61,22 +67,25 @@ public sealed class NodeRegistry(IDbContextFactory<RunwayDb> contexts, TimeProvi
     }
 
     /// <summary>
-    /// Renews this process's heartbeat and returns the node's state (<see cref="NodeStates"/>): draining when an admin
-    /// asked so. A node declared lost while it was frozen becomes active again (its runs were taken over; their leases
-    /// fence it off). Null when another process has taken the name over.
+    /// Renews this process's heartbeat (and what it says of its GPUs, <see cref="NodeGpus"/>) and returns the node's
+    /// state (<see cref="NodeStates"/>): draining when an admin asked so. A node declared lost while it was frozen
+    /// becomes active again (its runs were taken over; their leases fence it off). Null when another process has
+    /// taken the name over.
     /// </summary>
-    public async Task<string?> RenewAsync(string name, CancellationToken ct)
+    public async Task<string?> RenewAsync(string name, CancellationToken ct, string? gpus = null)
     {
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var renewed = await db.Nodes.Where(n => n.Name == name && n.Instance == Instance)
-            .ExecuteUpdateAsync(s => s.SetProperty(n => n.HeartbeatAt, now)
-                .SetProperty(n => n.State, n => n.State == NodeStates.Lost ? NodeStates.Active : n.State), ct);
+        var mine = db.Nodes.Where(n => n.Name == name && n.Instance == Instance);
+        var renewed = gpus is null
+            ? await mine.ExecuteUpdateAsync(s => s.SetProperty(n => n.HeartbeatAt, now).SetProperty(n => n.State, NodeStates.Active), ct)
+            : await mine.ExecuteUpdateAsync(s => s.SetProperty(n => n.HeartbeatAt, now).SetProperty(n => n.State, NodeStates.Active)
+                .SetProperty(n => n.Gpus, gpus), ct);
         if (renewed == 0)
         {
             return null;
         }
-        return await db.Nodes.Where(n => n.Name == name).Select(n => n.State).FirstOrDefaultAsync(ct);
+        return await db.Nodes.Where(n => n.Name == name).Select(n => n.Draining).FirstOrDefaultAsync(ct) ? NodeStates.Draining : NodeStates.Active;
     }
 
     /// <summary>Marks lost every node whose heartbeat is older than the lease timeout; returns their names.</summary>
@@ -93,15 +102,18 @@ public sealed class NodeRegistry(IDbContextFactory<RunwayDb> contexts, TimeProvi
         return stale;
     }
 
-    /// <summary>Every node this database knows, by name; a node whose heartbeat is stale shows lost before a rescuer marks it.</summary>
+    /// <summary>
+    /// Every node this database knows, by name, with the state a reader should see: lost when its heartbeat is stale
+    /// (before a rescuer marks it), else draining when drained, else active.
+    /// </summary>
     public async Task<IReadOnlyList<NodeRecord>> ListAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow() - Settings.LeaseTimeout;
         await using var db = await contexts.CreateDbContextAsync(ct);
         var nodes = await db.Nodes.AsNoTracking().OrderBy(n => n.Name).ToListAsync(ct);
-        foreach (var node in nodes.Where(n => n.HeartbeatAt < cutoff))
+        foreach (var node in nodes)
         {
-            node.State = NodeStates.Lost;
+            node.State = node.HeartbeatAt < cutoff || node.State == NodeStates.Lost ? NodeStates.Lost : node.Draining ? NodeStates.Draining : NodeStates.Active;
         }
         return nodes;
     }
@@ -109,23 +121,27 @@ public sealed class NodeRegistry(IDbContextFactory<RunwayDb> contexts, TimeProvi
     /// <summary>Drains a node (it finishes its runs and claims no more) or makes it active again; false when no such node is live.</summary>
     public async Task<bool> SetDrainingAsync(string name, bool draining, CancellationToken ct)
     {
-        var (from, to) = draining ? (NodeStates.Active, NodeStates.Draining) : (NodeStates.Draining, NodeStates.Active);
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var changed = await db.Nodes.Where(n => n.Name == name && (n.State == from || n.State == to))
-            .ExecuteUpdateAsync(s => s.SetProperty(n => n.State, to), ct);
+        var changed = await db.Nodes.Where(n => n.Name == name && n.State != NodeStates.Lost)
+            .ExecuteUpdateAsync(s => s.SetProperty(n => n.Draining, draining), ct);
         return changed == 1;
     }
 
-    /// <summary>Frees the name at a clean stop, so that a server started under it elsewhere need not wait.</summary>
+    /// <summary>
+    /// Frees the name at a clean stop, so that a server started under it elsewhere need not wait. A drained node's row
+    /// stays, held by no process, so that the node is still drained when it comes back.
+    /// </summary>
     public async Task ReleaseAsync(string name, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        await db.Nodes.Where(n => n.Name == name && n.Instance == Instance).ExecuteDeleteAsync(ct);
+        var mine = db.Nodes.Where(n => n.Name == name && n.Instance == Instance);
+        await mine.Where(n => n.Draining).ExecuteUpdateAsync(s => s.SetProperty(n => n.Instance, "").SetProperty(n => n.Gpus, ""), ct);
+        await mine.Where(n => !n.Draining).ExecuteDeleteAsync(ct);
     }
 }
 
 /// <summary>What a node says of itself when it registers.</summary>
-public sealed record NodeDescription(string Role, IReadOnlyList<string> Executors, int Capacity, string Version);
+public sealed record NodeDescription(string Role, IReadOnlyList<string> Executors, int Capacity, string Version, string? Gpus = null);
 
 /// <summary>
 /// The lease this process's claims carry (runs.lease): a new id per process, so a node that comes back under the

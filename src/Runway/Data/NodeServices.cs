@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Runway.Execution.Local;
 
 namespace Runway.Data;
 
@@ -35,6 +36,7 @@ public static class NodeServices
         var options = services.GetRequiredService<RunwayOptions>();
         var version = typeof(NodeServices).Assembly.GetName().Version?.ToString(3) ?? "";
         await services.GetRequiredService<NodeRegistry>().ClaimAsync(name, dataDirectory, ct,
-            new NodeDescription(role, options.ExecutorNames, options.EffectiveConcurrency, version));
+            new NodeDescription(role, options.ExecutorNames, options.EffectiveConcurrency, version,
+                services.GetService<GpuPool>() is { } gpus ? NodeGpus.Serialize(gpus.Use) : null));
     }
 }

@@ -4,7 +4,7 @@ namespace Runway.Data;
 /// PostgreSQL's claim: lock up to <c>max</c> queued rows in claim order, skipping rows another node has
 /// locked (so concurrent claimers never wait on, or take, each other's runs), then update exactly those.
 /// The CTE form keeps the locking select materialized once (riverqueue/river's JobGetAvailable). A draining
-/// node (nodes.state) claims nothing; each claimed run carries the claimer's lease (<see cref="NodeLease"/>).
+/// node (nodes.draining) claims nothing; each claimed run carries the claimer's lease (<see cref="NodeLease"/>).
 /// </summary>
 internal static class PostgresClaim
 {
@@ -14,7 +14,7 @@ internal static class PostgresClaim
                 AND (@executors::text[] IS NULL OR executor = ANY(@executors::text[]))
                 AND (@max_gpus::int IS NULL OR (CASE WHEN executor = 'local' THEN COALESCE((spec_json::jsonb #>> '{resources,gpus}')::int, 0) ELSE 0 END)
                     BETWEEN @min_gpus::int AND @max_gpus::int)
-                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND state = 'draining')
+                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND draining)
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max
             FOR UPDATE SKIP LOCKED)
@@ -45,7 +45,7 @@ internal static class PostgresClaim
                 AND (@executors::text[] IS NULL OR q.executor = ANY(@executors::text[]))
                 AND (@max_gpus::int IS NULL OR (CASE WHEN q.executor = 'local' THEN COALESCE((q.spec_json::jsonb #>> '{resources,gpus}')::int, 0) ELSE 0 END)
                     BETWEEN @min_gpus::int AND @max_gpus::int)
-                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND state = 'draining')),
+                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND draining)),
         picked AS (
             SELECT id FROM runs WHERE state = 'queued' AND id IN (
                 SELECT id FROM candidates WHERE cap IS NULL OR running + nth <= cap

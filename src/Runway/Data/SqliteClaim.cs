@@ -20,7 +20,7 @@ internal static class SqliteClaim
                 AND (@executors IS NULL OR executor IN (SELECT value FROM json_each(@executors)))
                 AND (@max_gpus IS NULL OR (CASE WHEN executor = 'local' THEN COALESCE(json_extract(spec_json, '$.resources.gpus'), 0) ELSE 0 END)
                     BETWEEN @min_gpus AND @max_gpus)
-                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND state = 'draining')
+                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND draining)
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max)
         RETURNING *
@@ -44,7 +44,7 @@ internal static class SqliteClaim
                     AND (@executors IS NULL OR q.executor IN (SELECT value FROM json_each(@executors)))
                     AND (@max_gpus IS NULL OR (CASE WHEN q.executor = 'local' THEN COALESCE(json_extract(q.spec_json, '$.resources.gpus'), 0) ELSE 0 END)
                         BETWEEN @min_gpus AND @max_gpus)
-                    AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND state = 'draining'))
+                    AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = @node AND draining))
             SELECT id FROM candidates WHERE cap IS NULL OR running + nth <= cap
             ORDER BY priority DESC, submitted_at, id
             LIMIT @max)

@@ -61,6 +61,41 @@ public abstract class NodeRegistryContract(Func<TestDatabase> open) : StoreTest(
         await NewRegistry().ClaimAsync("n2", "/srv/c", Ct);
     }
 
+    [Fact]
+    public async Task Drain_SurvivesTheNodesRestart_UntilUndrained()
+    {
+        var first = NewRegistry();
+        await first.ClaimAsync("n1", "/srv/a", Ct);
+        Assert.True(await first.SetDrainingAsync("n1", true, Ct));
+
+        // A crash (the same directory claims the name again) and a clean stop (the name was released): drained both times.
+        var crashed = NewRegistry();
+        await crashed.ClaimAsync("n1", "/srv/a", Ct);
+        Assert.Equal(NodeStates.Draining, await crashed.RenewAsync("n1", Ct));
+        await crashed.ReleaseAsync("n1", Ct);
+        Assert.Equal(NodeStates.Draining, Assert.Single(await NewRegistry().ListAsync(Ct)).State);
+        var restarted = NewRegistry();
+        await restarted.ClaimAsync("n1", "/srv/b", Ct);
+        Assert.Equal(NodeStates.Draining, await restarted.RenewAsync("n1", Ct));
+
+        Assert.True(await restarted.SetDrainingAsync("n1", false, Ct));
+        Assert.Equal(NodeStates.Active, await restarted.RenewAsync("n1", Ct));
+        await restarted.ReleaseAsync("n1", Ct);
+        Assert.Empty(await NewRegistry().ListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Renew_PublishesWhichRunHoldsEachGpu()
+    {
+        var registry = NewRegistry();
+        await registry.ClaimAsync("n1", "/srv/a", Ct, new NodeDescription(NodeRoles.Worker, ["local"], 2, "1", NodeGpus.Serialize(new Dictionary<string, string?> { ["0"] = null, ["1"] = null })));
+        Assert.Equal([new NodeGpu("0", null), new NodeGpu("1", null)], NodeGpus.Parse(Assert.Single(await registry.ListAsync(Ct)).Gpus));
+
+        await registry.RenewAsync("n1", Ct, NodeGpus.Serialize(new Dictionary<string, string?> { ["0"] = null, ["1"] = "RUN1" }));
+
+        Assert.Equal([new NodeGpu("0", null), new NodeGpu("1", "RUN1")], NodeGpus.Parse(Assert.Single(await registry.ListAsync(Ct)).Gpus));
+    }
+
     private NodeRegistry NewRegistry() => new(Services.GetRequiredService<IDbContextFactory<RunwayDb>>(), Clock);
 }
 

@@ -34,6 +34,20 @@ public sealed record ContainerEngine(string Name, string Path)
             : container.Engine is { } engine ? $"container.engine: {engine} is not installed on this node"
             : "container: no container engine (podman, docker or apptainer) is installed on this node";
 
+    /// <summary>
+    /// The file podman's conmon writes into the client's working directory (the run directory) when the OOM killer
+    /// struck in the container under cgroup v1 (podman 4's State.OOMKilled stays false there, and the container's own
+    /// cgroup, where the kernel counts the kill, is gone with --rm). Deleted before each start.
+    /// </summary>
+    public const string OomMarker = "oom";
+
+    /// <summary>
+    /// Whether the container ran out of its memory: podman's marker and the SIGKILL it causes (exit 137), with a
+    /// memory limit. A run could write the marker itself, but only to have its own SIGKILL called an OOM.
+    /// </summary>
+    public bool OutOfMemory(string runDirectory, RunExit exit) =>
+        Name == "podman" && exit.Error is null && exit.ExitCode == 137 && File.Exists(System.IO.Path.Combine(runDirectory, OomMarker));
+
     /// <summary>The container's name: from its run, so a stop finds it.</summary>
     public static string ContainerName(string runId) => "runway-" + runId;
 

@@ -47,7 +47,7 @@ public sealed class LocalExecutor(
     private readonly ConcurrentDictionary<int, Confined> confined = new();
 
     // The container engine of each container run this executor tracks, by group, and the run's id (its container's name).
-    private readonly ConcurrentDictionary<int, (ContainerEngine Engine, string RunId)> engines = new();
+    private readonly ConcurrentDictionary<int, ContainerRun> engines = new();
 
     private static readonly RunIsolation Unisolated = RunIsolation.None("a container run: its engine isolates it");
 
@@ -75,6 +75,7 @@ public sealed class LocalExecutor(
         File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
         File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
+        File.Delete(Path.Combine(directory, ContainerEngine.OomMarker));
         GiveGpus(launch, environment);
         // In a container the engine isolates and limits the run (as root, which podman and docker need); the
         // client is the run's command, its cgroup would hold only the client.
@@ -89,7 +90,7 @@ public sealed class LocalExecutor(
             var handle = await StartConfinedAsync(launch, runIsolation, command, environment, temp, confinement, cgroup, cancellationToken);
             if (engine is not null)
             {
-                engines[int.Parse(handle.NativeId, CultureInfo.InvariantCulture)] = (engine, launch.RunId);
+                engines[int.Parse(handle.NativeId, CultureInfo.InvariantCulture)] = new ContainerRun(engine, launch.RunId, directory, launch.Spec.Resources.MemoryMb);
             }
             return handle with { Exited = ReleaseGpusAfterAsync(launch.RunId, handle.Exited) };
         }
@@ -207,7 +208,7 @@ public sealed class LocalExecutor(
         Confine(pid, cgroups?.Find(launch.RunId), launch);
         if (launch.Spec.Container is { } container && ContainerEngine.Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine) is { } engine)
         {
-            engines[pid] = (engine, launch.RunId);
+            engines[pid] = new ContainerRun(engine, launch.RunId, directory, launch.Spec.Resources.MemoryMb);
         }
         var recorded = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is not null;
         var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory)
@@ -220,6 +221,10 @@ public sealed class LocalExecutor(
         }
         return new RunHandle(launch.RunId, nativeId, ReleaseGpusAfterAsync(launch.RunId, exited));
     }
+
+    public void KeepLeases(IReadOnlyCollection<string> nativeIds, TimeSpan goodFor) => supervisor?.KeepLeases(goodFor,
+        [.. nativeIds.Select(id => int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && leaderStarts.TryGetValue(pid, out var start) && start is { } s
+            ? (pid, s) : (0, 0L)).Where(r => r.Item1 > 1)]);
 
     public async Task StopAsync(RunHandle handle, TimeSpan grace, CancellationToken cancellationToken)
     {
@@ -373,7 +378,9 @@ public sealed class LocalExecutor(
         {
             await watch.WhenGoneAsync(pid, startTime);
         }
-        var exit = RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
+        var exit = code == SupervisorFrames.LeaseLapsed
+            ? new RunExit(null, "its supervisor stopped it because its lease lapsed (this node stopped renewing it, cut off from the database or stopped)")
+            : RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : code is { } known ? new RunExit(known)
             : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
         return await SettleAsync(pid, exit);
@@ -410,6 +417,15 @@ public sealed class LocalExecutor(
     /// resource_use (cpu_usec, peak_memory_bytes; the run record has no place for them yet), the cgroup removed.
     /// A run the OOM killer struck ends failed saying so, whatever its exit code (unshare's is 1 then).
     /// </summary>
+    private static RunExit OutOfMemory(RunExit exit, long? memoryMb)
+    {
+        var limit = memoryMb is { } mb ? $"its memory limit of {mb} MiB" : "the memory it may use";
+        return exit with { Verdict = RunState.Failed, Message = $"ran out of {limit}: the kernel's OOM killer ended it (exit code {exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"})" };
+    }
+
+    /// <summary>A container run: its engine (to stop and remove it by name) and what judges an OOM in it.</summary>
+    private sealed record ContainerRun(ContainerEngine Engine, string RunId, string Directory, long? MemoryMb);
+
     private async Task<RunExit> SettleAsync(int group, RunExit exit)
     {
         await StopLeftoversAsync(group);
@@ -423,6 +439,10 @@ public sealed class LocalExecutor(
             {
                 logger.LogWarning(e, "Could not remove the container of run {RunId}", container.RunId);
             }
+        }
+        if (container is not null && container.Engine.OutOfMemory(container.Directory, exit))
+        {
+            return OutOfMemory(exit, container.MemoryMb);
         }
         if (!confined.TryRemove(group, out var run))
         {
@@ -438,8 +458,7 @@ public sealed class LocalExecutor(
             cgroups!.RemoveLater(run.Cgroup);
             if (oom && exit.Error is null && exit.ExitCode is not 0)
             {
-                var limit = run.MemoryMb is { } mb ? $"its memory limit of {mb} MiB" : "the memory it may use";
-                return exit with { Verdict = RunState.Failed, Message = $"ran out of {limit}: the kernel's OOM killer ended it (exit code {exit.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"})" };
+                return OutOfMemory(exit, run.MemoryMb);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

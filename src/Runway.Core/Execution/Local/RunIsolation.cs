@@ -205,7 +205,7 @@ public sealed class RunIsolation
     {
         if (Tools.Find() is null)
         {
-            return (IsolationMode.None, false, "runs are not isolated and can read the data directory: unshare, mount or setpriv (util-linux) is missing");
+            return (IsolationMode.None, false, "runs are not isolated and can read the data directory: unshare, mount or setpriv (util-linux) is missing; " + KeepsNetwork);
         }
         var candidates = new List<(IsolationMode Mode, bool User, string Detail)>();
         if (PosixIo.EffectiveUserId() == 0)
@@ -227,8 +227,12 @@ public sealed class RunIsolation
             }
             failures.Add($"{(mode == IsolationMode.RunAccount ? "run_account" : user ? "a user namespace" : "namespaces")}: {failure}");
         }
-        return (IsolationMode.None, false, "runs are not isolated and can read the data directory; " + string.Join("; ", failures));
+        return (IsolationMode.None, false, "runs are not isolated and can read the data directory; " + KeepsNetwork + "; " + string.Join("; ", failures));
     }
+
+    // A private network namespace needs what the isolation lacked (root, or an unprivileged user namespace): said
+    // at start and in /readyz rather than left a silent gap.
+    private const string KeepsNetwork = "runs keep the host's network even when their pipeline says network: false";
 
     private static string RunAccountDetail(string runAs) =>
         $"runs run as {runAs} in their own mount and pid namespaces; the data directory is hidden from them";

@@ -136,6 +136,35 @@ public sealed class RunSupervisor : IDisposable
     public Task<int?>? Watch(int pid, long? start) =>
         live.TryGetValue(pid, out var run) && (start is null || run.Start == start) ? run.Exit.Task : null;
 
+    /// <summary>
+    /// Tells the supervisor these runs' leases hold for <paramref name="goodFor"/> more: it kills each whole once
+    /// that passes without another word (several nodes only). Best effort: a supervisor that is not connected
+    /// now hears it at the next renewal, and one that never does kills nothing it was never told of.
+    /// </summary>
+    public void KeepLeases(TimeSpan goodFor, IReadOnlyCollection<(int Pid, long Start)> runs)
+    {
+        Socket? connected;
+        lock (gate)
+        {
+            connected = disposed ? null : socket;
+        }
+        if (connected is null || runs.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            lock (sending)
+            {
+                Send(connected, EncodeLeases(goodFor, runs));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            connected.Dispose(); // as for a start: the reader sees the end and reconnects
+        }
+    }
+
     /// <summary>Drops what is kept of a run whose exit has been taken.</summary>
     public void Forget(int pid) => live.TryRemove(pid, out _);
 

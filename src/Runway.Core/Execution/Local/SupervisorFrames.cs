@@ -15,6 +15,29 @@ internal static class SupervisorFrames
     public const byte Started = (byte)'R';
     public const byte Failed = (byte)'F';
     public const byte Exited = (byte)'X';
+    public const byte Leases = (byte)'L';
+
+    /// <summary>An Exited code: the supervisor killed the run because its lease lapsed, and recorded nothing.</summary>
+    public const int LeaseLapsed = -1;
+
+    /// <summary>'L': these runs' leases hold for <paramref name="goodFor"/> more (see supervisor.c's header).</summary>
+    public static byte[] EncodeLeases(TimeSpan goodFor, IReadOnlyCollection<(int Pid, long Start)> runs)
+    {
+        var frame = new byte[4 + 1 + 4 + 4 + (runs.Count * 12)];
+        var at = frame.AsSpan();
+        BinaryPrimitives.WriteUInt32LittleEndian(at, (uint)(frame.Length - 4));
+        at[4] = Leases;
+        BinaryPrimitives.WriteUInt32LittleEndian(at[5..], (uint)Math.Clamp(goodFor.TotalMilliseconds, 0, int.MaxValue));
+        BinaryPrimitives.WriteUInt32LittleEndian(at[9..], (uint)runs.Count);
+        var offset = 13;
+        foreach (var (pid, start) in runs)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(at[offset..], pid);
+            BinaryPrimitives.WriteInt64LittleEndian(at[(offset + 4)..], start);
+            offset += 12;
+        }
+        return frame;
+    }
 
     /// <summary>What the supervisor does in the run's child, as bits: the isolation mode's part.</summary>
     [Flags]

@@ -71,6 +71,23 @@ public sealed class ContainerTests : IDisposable
     }
 
     [Fact]
+    public async Task MemoryHog_EndsFailed_OutOfItsMemoryLimit_AsAPlainRunDoes()
+    {
+        var launch = Launch(["sh", "-c", "dd if=/dev/zero of=/dev/null bs=200M count=1"]);
+        File.WriteAllText(Path.Combine(launch.RunDirectory, ContainerEngine.OomMarker), ""); // an earlier attempt's: not this one's verdict
+        var small = Launch(["sh", "-c", "kill -9 $$"]);
+        File.WriteAllText(Path.Combine(small.RunDirectory, ContainerEngine.OomMarker), "");
+
+        var exit = await Poll.CompletesAsync((await executor.StartAsync(launch, Ct)).Exited, TimeSpan.FromSeconds(60));
+        var killed = await Poll.CompletesAsync((await executor.StartAsync(small, Ct)).Exited, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(137, exit.ExitCode);
+        Assert.Equal(RunState.Failed, exit.Verdict);
+        Assert.StartsWith("ran out of its memory limit of 64 MiB", exit.Message, StringComparison.Ordinal);
+        Assert.Null(killed.Message); // a SIGKILL that was no OOM is not called one
+    }
+
+    [Fact]
     public async Task Cancel_StopsTheContainer()
     {
         var launch = Launch(["sleep", "300"]);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -99,6 +100,72 @@ public sealed class GpuTests
         Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, cpu)).GetProperty("state").GetString());
         Directory.Delete(pipelines, recursive: true);
     }
+
+    [Fact]
+    public async Task GpuUse_ShowsOnTheNodesAndTheQueue_AndAWaitingRunSaysWhy()
+    {
+        var pipelines = Directory.CreateTempSubdirectory("runway-gpus-").FullName;
+        File.SetUnixFileMode(pipelines, (UnixFileMode)0b111_101_101);
+        const string Wait = """while [ ! -e release ]; do sleep 0.02; done""";
+        File.WriteAllText(Path.Combine(pipelines, "train.yaml"), $"name: train\nversion: '1'\nresources: {{gpus: 1}}\ncommand: [/bin/sh, -c, '{Wait}']\n");
+        File.WriteAllText(Path.Combine(pipelines, "big.yaml"), $"name: big\nversion: '1'\nresources: {{gpus: 3}}\ncommand: [/bin/true]\n");
+        await using var app = new RunwayApp(pipelines, concurrency: 3, settings: new Dictionary<string, string>
+        {
+            ["Runway:Gpus"] = "0,1",
+            ["Runway:Nodes:HeartbeatInterval"] = "00:00:00.2",
+            ["Runway:Nodes:LeaseTimeout"] = "00:00:03",
+        });
+        using var client = await app.CreateUserClientAsync();
+        using var admin = app.CreateAdminClient();
+        var workspace = app.Services.GetRequiredService<RunWorkspace>();
+
+        // A pipeline asking for more GPUs than any node has is served, and said so at load.
+        await Poll.UntilAsync(() => app.Logs.Entries.Any(e => e.Message.Contains("Pipeline big", StringComparison.Ordinal)
+            && e.Message.Contains("asks for 3 GPU(s) and no active node has that many (the most one has is 2", StringComparison.Ordinal)), "the load-time warning for big");
+        var big = (await RunwayApp.SubmitAsync(client, new { pipeline = "big" })).GetProperty("id").GetString()!;
+        var first = (await RunwayApp.SubmitAsync(client, new { pipeline = "train" })).GetProperty("id").GetString()!;
+        var second = (await RunwayApp.SubmitAsync(client, new { pipeline = "train" })).GetProperty("id").GetString()!;
+        var third = (await RunwayApp.SubmitAsync(client, new { pipeline = "train" })).GetProperty("id").GetString()!;
+        await Poll.UntilAsync(async () => await StateAsync(client, first) == "running" && await StateAsync(client, second) == "running", "two GPU runs to start");
+
+        // The node list names each GPU's run, once the heartbeat said so.
+        await Poll.UntilAsync(async () => (await NodeGpusAsync(admin)).Count(g => g.Run is not null) == 2, "the node list to show both GPUs held");
+        Assert.Equal(new HashSet<string?> { first, second }, (await NodeGpusAsync(admin)).Select(g => g.Run).ToHashSet());
+        var queuePage = await admin.GetStringAsync("/admin", Ct);
+        Assert.Contains("GPUs, per node", queuePage, StringComparison.Ordinal);
+        Assert.Contains($"/runs/{first}", queuePage, StringComparison.Ordinal);
+
+        // The waiting runs say why, alone and in the list.
+        Assert.Equal("waiting for 1 GPU(s); none free", await MessageAsync(client, third));
+        var noNode = await MessageAsync(client, big);
+        Assert.StartsWith("waiting: no active node has 3 GPU(s) (the most one has is 2", noNode, StringComparison.Ordinal);
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?state=queued", Ct)).GetProperty("runs").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("message").GetString());
+        Assert.Equal("waiting for 1 GPU(s); none free", listed[third]);
+        Assert.Equal(noNode, listed[big]);
+
+        // A freed GPU is free in the list at once (its run no longer runs), and the third run takes it.
+        Release(workspace, first);
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, first)).GetProperty("state").GetString());
+        Assert.DoesNotContain(first, (await NodeGpusAsync(admin)).Select(g => g.Run));
+        await Poll.UntilAsync(async () => await StateAsync(client, third) == "running", "the third GPU run to start");
+        Assert.Null(await MessageAsync(client, third));
+
+        Release(workspace, second);
+        Release(workspace, third);
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, third)).GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/runs/{big}/cancel", null, Ct)).StatusCode);
+        Directory.Delete(pipelines, recursive: true);
+    }
+
+    private static async Task<List<(string Id, string? Run)>> NodeGpusAsync(HttpClient admin)
+    {
+        var node = Assert.Single((await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/nodes", Ct)).GetProperty("nodes").EnumerateArray());
+        return [.. node.GetProperty("gpus").EnumerateArray().Select(g => (g.GetProperty("id").GetString()!, g.TryGetProperty("run", out var run) ? run.GetString() : null))];
+    }
+
+    private static async Task<string?> MessageAsync(HttpClient client, string id) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}", Ct)).TryGetProperty("message", out var m) ? m.GetString() : null;
 
     private static async Task<string> RunAsync(LocalExecutor executor, TempDirectory temp, string runId, int gpus)
     {

@@ -55,6 +55,34 @@ public sealed class RunSupervisorTests : IDisposable
     }
 
     [Fact]
+    public async Task LapsedLease_KillsTheRun_AndRecordsNoOutcome_WhileARenewedOneGoesOn()
+    {
+        var (executor, _) = Connect();
+        var lapsingLaunch = Launch("/bin/sh", "-c", "sleep 300 & sleep 300");
+        var lapsing = await executor.StartAsync(lapsingLaunch, TestContext.Current.CancellationToken);
+        var renewed = await executor.StartAsync(Launch("/bin/sleep", "300"), TestContext.Current.CancellationToken);
+        var untold = await executor.StartAsync(Launch("/bin/sleep", "300"), TestContext.Current.CancellationToken);
+        groups.AddRange([.. new[] { lapsing, renewed, untold }.Select(h => int.Parse(h.NativeId, CultureInfo.InvariantCulture))]);
+
+        // The node renews both, then only one: the other's lease lapses 300 ms later.
+        executor.KeepLeases([lapsing.NativeId, renewed.NativeId], TimeSpan.FromMilliseconds(300));
+        for (var i = 0; i < 10 && !lapsing.Exited.IsCompleted; i++)
+        {
+            executor.KeepLeases([renewed.NativeId], TimeSpan.FromMilliseconds(300));
+            await Task.Delay(150, TestContext.Current.CancellationToken); // renewing as a heartbeat does, not waiting for work
+        }
+        var exit = await Poll.CompletesAsync(lapsing.Exited, TimeSpan.FromSeconds(10));
+
+        Assert.Null(exit.ExitCode);
+        Assert.Contains("lease lapsed", exit.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(lapsingLaunch.RunDirectory, "exit_code"))); // the taking node decides how it ended
+        Assert.False(File.Exists(Path.Combine(lapsingLaunch.RunDirectory, "rusage")));
+        await Poll.UntilAsync(() => !Posix.KillGroup(int.Parse(lapsing.NativeId, CultureInfo.InvariantCulture), 0), "the lapsed run's group to be gone");
+        Assert.False(renewed.Exited.IsCompleted);
+        Assert.False(untold.Exited.IsCompleted); // a run never named in a renewal (a single node) is never stopped
+    }
+
+    [Fact]
     public async Task Attach_GetsExitCodeFromTheSupervisor_WhenTheServerCameBack()
     {
         var (executor, supervisor) = Connect();
