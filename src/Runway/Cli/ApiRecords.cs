@@ -42,7 +42,10 @@ internal sealed record RunInfo(
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? FinishedAt = null,
     double? ElapsedSeconds = null,
-    IReadOnlyList<RunEventInfo>? Events = null);
+    IReadOnlyList<RunEventInfo>? Events = null,
+    ResourcesUsedInfo? ResourcesUsed = null);
+
+internal sealed record ResourcesUsedInfo(double? WallSeconds = null, double? CpuSeconds = null, long? PeakMemoryBytes = null);
 
 internal sealed record RunEventInfo(string To, string? From = null, string? Reason = null, DateTimeOffset? At = null);
 

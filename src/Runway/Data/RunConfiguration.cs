@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_ResourceUse.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -35,6 +35,9 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.Attempt).HasColumnName("attempt");
         b.Property(r => r.Lease).HasColumnName("lease");
         b.Property(r => r.LeaseExpiresAt).HasColumnName("lease_expires_at");
+        b.Property(r => r.WallSeconds).HasColumnName("wall_seconds");
+        b.Property(r => r.CpuSeconds).HasColumnName("cpu_seconds");
+        b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -49,6 +52,11 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.State, r.FinishedAt }, RunIndexes.StateFinishedAt);
         // The rescuer's scan: running runs by lease expiry (Postgres and SQLite alike).
         b.HasIndex(r => new { r.State, r.LeaseExpiresAt }, RunIndexes.StateLeaseExpiresAt);
+        // Accounting (Api/UsageQuery.cs): finished runs by time, and one owner's, covering every column it reads.
+        b.HasIndex(r => new { r.FinishedAt, r.Owner, r.Pipeline, r.Node, r.State, r.WallSeconds, r.CpuSeconds, r.PeakMemoryBytes }, RunIndexes.Usage)
+            .HasFilter("finished_at IS NOT NULL");
+        b.HasIndex(r => new { r.Owner, r.FinishedAt, r.Pipeline, r.Node, r.State, r.WallSeconds, r.CpuSeconds, r.PeakMemoryBytes }, RunIndexes.OwnerUsage)
+            .HasFilter("finished_at IS NOT NULL");
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -64,4 +72,9 @@ internal static class RunIndexes
     public const string IdempotencyKey = "ux_runs_owner_idempotency_key";
     public const string StateFinishedAt = "ix_runs_state_finished_at";
     public const string StateLeaseExpiresAt = "ix_runs_state_lease_expires_at";
+    public const string Usage = "ix_runs_usage";
+    public const string OwnerUsage = "ix_runs_owner_usage";
+
+    public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
+    public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
 }

@@ -294,6 +294,20 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Status_PrintsWhatTheRunUsed()
+    {
+        var server = new FakeServer().OnJson(HttpMethod.Get, $"/api/v1/runs/{Id}", FakeServer.Run(Id, "succeeded",
+            """{"resources_used":{"wall_seconds":75.5,"cpu_seconds":61.25,"peak_memory_bytes":104857600}}"""));
+
+        var run = await CliRun.RunAsync(server, "status", Id);
+
+        var text = run.Out.ReplaceLineEndings("\n");
+        Assert.Matches(@"\nwall time: +1m15s\n", text);
+        Assert.Matches(@"\ncpu time: +61\.25 s\n", text);
+        Assert.Matches(@"\npeak memory: +100\.0 MB\n", text);
+    }
+
+    [Fact]
     public async Task Logs_CopiesTheStream_WithFollowAndStderr()
     {
         var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}/log", _ =>
