@@ -72,6 +72,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<ClientAdmin>();
         builder.Services.AddSingleton<AuditQuery>();
         builder.Services.AddSingleton<QueueQuery>();
+        builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<QueueReason>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
@@ -115,6 +116,7 @@ public static class RunwayServer
         app.MapMe();
         app.MapTokens();
         app.MapAdmin();
+        app.MapUsage();
         app.MapNodes();
         app.MapPipelines();
         app.MapRuns();

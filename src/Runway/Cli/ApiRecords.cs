@@ -73,6 +73,12 @@ internal sealed record CreatedToken(string Id, string Name, string Token, IReadO
 
 internal sealed record MeInfo(string Username, string Role, IReadOnlyList<string>? Scopes = null);
 
+internal sealed record UsageReport(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageLine> Rows);
+
+internal sealed record UsageLine(
+    string? Key, long Runs, IReadOnlyDictionary<string, long> RunsByState, double WallHours, double CpuHours,
+    long? PeakMemoryP50Bytes = null, long? PeakMemoryP95Bytes = null, long? PeakMemoryMaxBytes = null);
+
 internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
 
 internal sealed record NodeInfo(
