@@ -20,7 +20,8 @@ public sealed class Submissions(
     RunScheduler scheduler,
     RunwayPaths paths,
     RunwayOptions options,
-    TimeProvider clock)
+    TimeProvider clock,
+    Auth.AuditSyslog syslog)
 {
     public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
     {
@@ -94,6 +95,7 @@ public sealed class Submissions(
             return Replay(stored, fingerprint);
         }
         scheduler.Wake();
+        syslog.Send(audit);
         RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
     }
