@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Runway.Data;
+using Runway.Logging;
 
 namespace Runway.Auth;
 

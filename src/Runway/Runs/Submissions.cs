@@ -21,7 +21,7 @@ public sealed class Submissions(
     RunwayPaths paths,
     RunwayOptions options,
     TimeProvider clock,
-    Auth.AuditSyslog syslog)
+    Logging.AuditSyslog syslog)
 {
     public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
     {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Runway.Auth;
+using Runway.Logging;
 using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Auth;

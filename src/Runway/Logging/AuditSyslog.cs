@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
 
-namespace Runway.Auth;
+namespace Runway.Logging;
 
 /// <summary>
 /// Sends every audit entry, as it is stored, to syslog as one RFC 5424 message (<c>Runway:Audit:Syslog</c>:
