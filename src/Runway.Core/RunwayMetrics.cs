@@ -34,6 +34,9 @@ public static class RunwayMetrics
     /// <summary>Runs an executor could not start (a missing program, staging, the backend refusing), by executor.</summary>
     public static readonly Counter<long> ExecutorErrors = Meter.CreateCounter<long>("runway.executor.errors", "{error}", "Runs an executor could not start, by executor");
 
+    /// <summary>Audit entries not sent to syslog (its queue full, or the collector unreachable); the database keeps them all.</summary>
+    public static readonly Counter<long> AuditSyslogDropped = Meter.CreateCounter<long>("runway.audit.syslog.dropped", "{entry}", "Audit entries not sent to syslog");
+
     public static readonly Counter<long> Uploads = Meter.CreateCounter<long>("runway.uploads", "{file}", "Files uploaded");
 
     public static readonly Counter<long> UploadedBytes = Meter.CreateCounter<long>("runway.uploads.size", "By", "Bytes uploaded");

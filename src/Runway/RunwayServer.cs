@@ -52,6 +52,10 @@ public static class RunwayServer
         builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(paths.DataDirectory, "keys")));
         builder.Services.AddSingleton(TimeProvider.System);
 
+        if (!worker && options.Metrics is { Enabled: true, Port: not null })
+        {
+            builder.WebHost.UseUrls(MetricsEndpoint.Urls(builder.Configuration["urls"] ?? RunwayConfiguration.DefaultUrls, options.Metrics));
+        }
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.Complete);
@@ -75,6 +79,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<ClientAdmin>();
         builder.Services.AddSingleton<AuditQuery>();
         builder.Services.AddSingleton<QueueQuery>();
+        builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<QueueReason>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
@@ -105,6 +110,7 @@ public static class RunwayServer
         await FirstAdminAsync(app, options, paths, cancellationToken);
         app.Services.GetRequiredService<PipelineCatalog>();
 
+        app.UseRunwayMetricsPort(options.Metrics);
         app.UseExceptionHandler();
         app.UseWebStatusPages();
         app.UseWebUi();
@@ -119,6 +125,7 @@ public static class RunwayServer
         app.MapMe();
         app.MapTokens();
         app.MapAdmin();
+        app.MapUsage();
         app.MapNodes();
         app.MapRetention();
         app.MapPipelines();

@@ -77,6 +77,9 @@ public sealed record RunExit(int? ExitCode, string? Error = null, string? Backen
     public RunState? Verdict { get; init; }
 
     public string? Message { get; init; }
+
+    /// <summary>What the run used, as far as the backend measured it (its cgroup or wait4's record, Slurm's accounting).</summary>
+    public RunUsage? Usage { get; init; }
 }
 
 public sealed class ExecutorStartException(string message, Exception? inner = null) : Exception(message, inner);

@@ -32,7 +32,7 @@ public static class RunOutcome
         {
             reason += $" ({backend})";
         }
-        return new RunTransition(runId, [RunState.Running], to, reason) { ExitCode = exit.ExitCode, Message = message, EndedAt = exit.EndedAt };
+        return new RunTransition(runId, [RunState.Running], to, reason) { ExitCode = exit.ExitCode, Message = message, EndedAt = exit.EndedAt, Usage = exit.Usage };
     }
 
     /// <summary>

@@ -122,6 +122,9 @@ public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, R
     public DateTimeOffset? EndedAt { get; init; }
     public string? Message { get; init; }
 
+    /// <summary>What a run that ends here used: stored with its final state.</summary>
+    public RunUsage? Usage { get; init; }
+
     /// <summary>Back to queued for another attempt (a lost node's run whose pipeline allows retries): attempt + 1.</summary>
     public bool Retry { get; init; }
 }

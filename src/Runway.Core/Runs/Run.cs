@@ -31,6 +31,11 @@ public sealed class Run
     public DateTimeOffset? FinishedAt { get; set; }
     public DateTimeOffset? CancelRequestedAt { get; set; }
 
+    /// <summary>What the finished run used (<see cref="RunUsage"/>); null figures where nothing measured them.</summary>
+    public double? WallSeconds { get; set; }
+    public double? CpuSeconds { get; set; }
+    public long? PeakMemoryBytes { get; set; }
+
     /// <summary>Which execution of this run it is: 1, then one more each time a lost node's run is queued again (<see cref="RunSpec.Retries"/>).</summary>
     public int Attempt { get; set; } = 1;
 

@@ -165,6 +165,12 @@ internal sealed class RunLauncher(
         {
             final = final with { EndedAt = startedAt };
         }
+        if (final.To.IsFinal() && run.Run.StartedAt is { } began)
+        {
+            // Wall time from the claim to the end where the backend gave none (Slurm's Elapsed leaves out its queue).
+            var wall = Math.Round(Math.Max(0, ((final.EndedAt ?? clock.GetUtcNow()) - began).TotalSeconds), 3);
+            final = final with { Usage = (final.Usage ?? RunUsage.None).Or(new RunUsage(wall, null, null)) };
+        }
         var (recorded, launches) = await finisher.FinishAsync(run.Run.Id, final);
         // Counted once, by whoever stored the end: a run whose end was not stored is counted by the next start.
         if (recorded && final.To.IsFinal())

@@ -19,7 +19,11 @@ public static class RunArchive
 {
     public const string IncompleteNote = "ARCHIVE-INCOMPLETE.txt";
 
-    public static async Task WriteAsync(string runDirectory, string id, RunOutputs rule, Stream body, CancellationToken cancellationToken)
+    /// <summary>The run record's entry; <see cref="OwnRecordNote"/> instead when the run wrote a run.json of its own.</summary>
+    public const string RecordName = "run.json";
+    public const string OwnRecordNote = "runway-run.json";
+
+    public static async Task WriteAsync(string runDirectory, string id, RunOutputs rule, Stream body, CancellationToken cancellationToken, byte[]? record = null)
     {
         await using var gzip = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
         await using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
@@ -29,6 +33,12 @@ public static class RunArchive
             return;
         }
         var listing = rule.Archive(tree);
+        if (record is not null)
+        {
+            var name = listing.Entries.Any(e => e.Path == RecordName) ? OwnRecordNote : RecordName;
+            using var content = new MemoryStream(record);
+            await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, $"{id}/{name}") { DataStream = content }, cancellationToken);
+        }
         foreach (var entry in listing.Entries)
         {
             var name = $"{id}/{entry.Path}";

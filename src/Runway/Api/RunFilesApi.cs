@@ -122,7 +122,8 @@ public static class RunFilesApi
     }
 
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> ArchiveAsync(
-        string id, HttpContext http, IRunStore store, RunwayPaths paths, AuditTrail audit, CancellationToken cancellationToken)
+        string id, HttpContext http, IRunStore store, RunwayPaths paths, AuditTrail audit, TimeProvider clock,
+        Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(http.User, run.Owner))
         {
@@ -134,8 +135,11 @@ public static class RunFilesApi
         }
         var runDirectory = paths.RunDirectory(id);
         var rule = RunOutputs.Of(run);
+        // The record as GET /runs/{id} shows it (resources_used among it), so an archive kept alone still says what ran and what it used.
+        var record = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            RunResponse.From(run, clock, await store.ListEventsAsync(id, cancellationToken)), json.Value.SerializerOptions);
         await audit.RecordAsync(http, "run.download", $"{id}/archive", cancellationToken);
-        return TypedResults.Stream(body => RunArchive.WriteAsync(runDirectory, id, rule, body, cancellationToken), "application/gzip", $"{id}.tar.gz");
+        return TypedResults.Stream(body => RunArchive.WriteAsync(runDirectory, id, rule, body, cancellationToken, record), "application/gzip", $"{id}.tar.gz");
     }
 }
 

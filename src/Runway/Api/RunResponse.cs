@@ -28,7 +28,8 @@ public sealed record RunResponse(
     IReadOnlyList<RunEventResponse>? Events,
     int Attempt = 1,
     long? FilesBytes = null,
-    DateTimeOffset? FilesPurgedAt = null)
+    DateTimeOffset? FilesPurgedAt = null,
+    ResourcesUsed? ResourcesUsed = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -53,7 +54,8 @@ public sealed record RunResponse(
         events?.Select(e => new RunEventResponse(e.From, e.To, e.Reason, e.At)).ToList(),
         run.Attempt,
         run.FilesBytes,
-        run.FilesPurgedAt);
+        run.FilesPurgedAt,
+        ResourcesUsed.Of(run));
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
@@ -69,11 +71,23 @@ public sealed record RunResponse(
         CancelRequestedAt = null,
         FilesBytes = null,
         FilesPurgedAt = null,
+        ResourcesUsed = null,
     };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
         ? Math.Round(((run.FinishedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 3)
         : null;
+}
+
+/// <summary>
+/// What a finished run used, beside the pipeline's <c>resources</c> (what it asked for): null until it ends, and a
+/// figure is null where nothing measured it (<see cref="RunUsage"/>).
+/// </summary>
+public sealed record ResourcesUsed(double? WallSeconds, double? CpuSeconds, long? PeakMemoryBytes)
+{
+    public static ResourcesUsed? Of(Run run) => run.WallSeconds is null && run.CpuSeconds is null && run.PeakMemoryBytes is null
+        ? null
+        : new(run.WallSeconds, run.CpuSeconds is { } cpu ? Math.Round(cpu, 3) : null, run.PeakMemoryBytes);
 }
 
 public sealed record RunEventResponse(RunState? From, RunState To, string Reason, DateTimeOffset At);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Runway.Logging;
 
 namespace Runway.Auth;
 
@@ -23,6 +24,8 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<GrantCache>();
         services.AddSingleton<Tokens>();
         services.AddSingleton<Clients>();
+        services.AddSingleton(sp => new AuditSyslog(configuration[AuditSyslog.Setting],
+            sp.GetService<ILoggerFactory>()?.CreateLogger<AuditSyslog>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
         services.AddSingleton<AuditTrail>();
         return services;
     }
@@ -31,6 +34,7 @@ public static class AuthServiceCollectionExtensions
     public static IServiceCollection AddRunwayAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRunwayAccounts(configuration);
+        services.AddHostedService(sp => sp.GetRequiredService<AuditSyslog>());
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<PasswordLogin>();
         services.AddKeyedSingleton<LoginThrottle>(LoginThrottle.Clients);

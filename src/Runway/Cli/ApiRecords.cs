@@ -44,7 +44,10 @@ internal sealed record RunInfo(
     double? ElapsedSeconds = null,
     IReadOnlyList<RunEventInfo>? Events = null,
     long? FilesBytes = null,
-    DateTimeOffset? FilesPurgedAt = null);
+    DateTimeOffset? FilesPurgedAt = null,
+    ResourcesUsedInfo? ResourcesUsed = null);
+
+internal sealed record ResourcesUsedInfo(double? WallSeconds = null, double? CpuSeconds = null, long? PeakMemoryBytes = null);
 
 internal sealed record RunEventInfo(string To, string? From = null, string? Reason = null, DateTimeOffset? At = null);
 
@@ -71,6 +74,12 @@ internal sealed record ProblemInfo(
 internal sealed record CreatedToken(string Id, string Name, string Token, IReadOnlyList<string>? Scopes = null, DateTimeOffset? ExpiresAt = null);
 
 internal sealed record MeInfo(string Username, string Role, IReadOnlyList<string>? Scopes = null);
+
+internal sealed record UsageReport(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageLine> Rows);
+
+internal sealed record UsageLine(
+    string? Key, long Runs, IReadOnlyDictionary<string, long> RunsByState, double WallHours, double CpuHours,
+    long? PeakMemoryP50Bytes = null, long? PeakMemoryP95Bytes = null, long? PeakMemoryMaxBytes = null);
 
 internal sealed record NodeList(IReadOnlyList<NodeInfo> Nodes);
 

@@ -100,6 +100,7 @@ public static class Cli
         root.Subcommands.Add(ClientsVerb.Command(host));
         root.Subcommands.Add(NodesVerb.Command(globals));
         root.Subcommands.Add(PurgeVerb.Command(globals));
+        root.Subcommands.Add(UsageVerb.Command(globals));
         CliHelp.Install(root);
         return root;
     }

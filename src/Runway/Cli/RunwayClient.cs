@@ -89,6 +89,14 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<NodeList>> GetNodesAsync(CancellationToken ct) =>
         SendAsync<NodeList>(new(HttpMethod.Get, "api/v1/admin/nodes"), ct);
 
+    /// <summary>Accounting: everyone's (<paramref name="all"/>, admins) or the caller's own.</summary>
+    public Task<Reply<UsageReport>> GetUsageAsync(bool all, string? from, string? to, string? groupBy, CancellationToken ct)
+    {
+        var query = string.Join('&', new[] { ("from", from), ("to", to), ("group_by", groupBy) }
+            .Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
+        return SendAsync<UsageReport>(new(HttpMethod.Get, (all ? "api/v1/admin/usage" : "api/v1/me/usage") + (query.Length > 0 ? "?" + query : "")), ct);
+    }
+
     public Task<Reply<NodeInfo>> SetDrainingAsync(string name, bool draining, CancellationToken ct) =>
         SendAsync<NodeInfo>(new(HttpMethod.Post, $"api/v1/admin/nodes/{Uri.EscapeDataString(name)}/{(draining ? "drain" : "undrain")}"), ct);
 

@@ -47,6 +47,9 @@ internal static class StatusVerb
             ("started", TextTable.Time(run.StartedAt)),
             ("finished", TextTable.Time(run.FinishedAt)),
             ("elapsed", Duration.Format(run.ElapsedSeconds)),
+            ("wall time", Duration.Format(run.ResourcesUsed?.WallSeconds)),
+            ("cpu time", run.ResourcesUsed?.CpuSeconds is { } cpu ? $"{cpu.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s" : null),
+            ("peak memory", run.ResourcesUsed?.PeakMemoryBytes is { } peak ? TextTable.Bytes(peak) : null),
         };
         foreach (var (key, value) in run.Tags ?? [])
         {

@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -37,6 +37,9 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.LeaseExpiresAt).HasColumnName("lease_expires_at");
         b.Property(r => r.FilesBytes).HasColumnName("files_bytes");
         b.Property(r => r.FilesPurgedAt).HasColumnName("files_purged_at");
+        b.Property(r => r.WallSeconds).HasColumnName("wall_seconds");
+        b.Property(r => r.CpuSeconds).HasColumnName("cpu_seconds");
+        b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -57,6 +60,11 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         // index, so the scan stays as short as what is left to purge, however many runs were purged before.
         b.HasIndex(r => new { r.FinishedAt, r.Id }, RunIndexes.FilesKept)
             .HasFilter("files_purged_at IS NULL AND finished_at IS NOT NULL");
+        // Accounting (Api/UsageQuery.cs): finished runs by time, and one owner's, covering every column it reads.
+        b.HasIndex(r => new { r.FinishedAt, r.Owner, r.Pipeline, r.Node, r.State, r.WallSeconds, r.CpuSeconds, r.PeakMemoryBytes }, RunIndexes.Usage)
+            .HasFilter("finished_at IS NOT NULL");
+        b.HasIndex(r => new { r.Owner, r.FinishedAt, r.Pipeline, r.Node, r.State, r.WallSeconds, r.CpuSeconds, r.PeakMemoryBytes }, RunIndexes.OwnerUsage)
+            .HasFilter("finished_at IS NOT NULL");
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -74,4 +82,9 @@ internal static class RunIndexes
     public const string StateLeaseExpiresAt = "ix_runs_state_lease_expires_at";
     public const string OwnerFilesBytes = "ix_runs_owner_files_bytes";
     public const string FilesKept = "ix_runs_files_kept";
+    public const string Usage = "ix_runs_usage";
+    public const string OwnerUsage = "ix_runs_owner_usage";
+
+    public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
+    public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
 }

@@ -68,6 +68,22 @@ internal static class RunUpdates
         {
             set.Add($"exit_code = {Value(exitCode)}");
         }
+        if (t.To.IsFinal() && t.Usage is { } usage)
+        {
+            // Only the figures that were measured: a null stays NULL, untyped parameters need no cast.
+            if (usage.WallSeconds is { } wall)
+            {
+                set.Add($"wall_seconds = {Value(wall)}");
+            }
+            if (usage.CpuSeconds is { } cpu)
+            {
+                set.Add($"cpu_seconds = {Value(cpu)}");
+            }
+            if (usage.PeakMemoryBytes is { } peak)
+            {
+                set.Add($"peak_memory_bytes = {Value(peak)}");
+            }
+        }
         if (t.Message is { } message)
         {
             set.Add($"message = {Value(message)}");

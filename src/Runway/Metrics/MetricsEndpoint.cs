@@ -15,6 +15,12 @@ public sealed class MetricsOptions
     /// <summary>Open to anyone who can reach it (a scraper inside the cluster) instead of behind the admin scope.</summary>
     public bool Anonymous { get; set; }
 
+    /// <summary>
+    /// A port of its own for <c>/metrics</c>, on the API's first address's host: then <c>/metrics</c> is served
+    /// there only, and that port serves nothing else (a firewall can open it to Prometheus alone).
+    /// </summary>
+    public int? Port { get; set; }
+
     /// <summary>How often the gauges read from the database (queue depth, stored bytes) are refreshed.</summary>
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -67,6 +73,19 @@ public sealed class MetricsSampler(IDbContextFactory<RunwayDb> databases, Metric
 
 public static class MetricsEndpoint
 {
+    private const string Path = "/metrics";
+
+    /// <summary>The server's addresses, and with <see cref="MetricsOptions.Port"/> one more on the first one's host for <c>/metrics</c>.</summary>
+    public static string Urls(string urls, MetricsOptions options)
+    {
+        if (!options.Enabled || options.Port is not { } port)
+        {
+            return urls;
+        }
+        var first = new Uri(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal));
+        return $"{urls};http://{first.Host}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
     /// <summary>Runway's meter, ASP.NET Core's and Kestrel's, and the runtime's, exported for Prometheus.</summary>
     public static IServiceCollection AddRunwayMetrics(this IServiceCollection services, MetricsOptions options)
     {
@@ -84,6 +103,31 @@ public static class MetricsEndpoint
         return services;
     }
 
+    /// <summary>First in the pipeline, so nothing else (pages, sign-in, a 401) answers on the metrics port.</summary>
+    public static void UseRunwayMetricsPort(this WebApplication app, MetricsOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return;
+        }
+        if (options.Port is { } port)
+        {
+            // By the port the connection came in on (never the Host header, which the client writes): /metrics
+            // only there, and nothing else there.
+            app.Use((context, next) =>
+            {
+                var onMetricsPort = context.Connection.LocalPort == port;
+                var forMetrics = context.Request.Path.StartsWithSegments(Path, StringComparison.OrdinalIgnoreCase);
+                if (onMetricsPort != forMetrics)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+                return next(context);
+            });
+        }
+    }
+
     public static void MapRunwayMetrics(this WebApplication app, MetricsOptions options)
     {
         if (!options.Enabled)
@@ -92,7 +136,7 @@ public static class MetricsEndpoint
         }
         var sampler = app.Services.GetRequiredService<MetricsSampler>();
         RunwayMetrics.Observe(() => sampler.Fresh);
-        var endpoint = app.MapPrometheusScrapingEndpoint("/metrics").ExcludeFromDescription();
+        var endpoint = app.MapPrometheusScrapingEndpoint(Path).ExcludeFromDescription();
         if (options.Anonymous)
         {
             endpoint.AllowAnonymous();

@@ -22,7 +22,8 @@ public sealed class Submissions(
     RunwayPaths paths,
     RunwayOptions options,
     StorageQuota quota,
-    TimeProvider clock)
+    TimeProvider clock,
+    Logging.AuditSyslog syslog)
 {
     public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
     {
@@ -107,6 +108,7 @@ public sealed class Submissions(
             return Replay(stored, fingerprint);
         }
         scheduler.Wake();
+        syslog.Send(audit);
         RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
     }

@@ -87,6 +87,8 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Send("DELETE", "/api/v1/admin/clients/{clientId}", Access.Admin, Scopes.Admin, 204, async w => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/admin/clients/{await w.FreshClientIdAsync()}")),
         Get("/api/v1/admin/audit", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/audit"),
         Get("/api/v1/admin/nodes", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/nodes"),
+        Get("/api/v1/admin/usage", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/usage?group_by=pipeline"),
+        Get("/api/v1/me/usage", Access.Shared, Scopes.RunsRead, _ => "/api/v1/me/usage"),
         // Drain, then undrain (both idempotent): the node is active again for the rows after these.
         Send("POST", "/api/v1/admin/nodes/{name}/drain", Access.Admin, Scopes.Admin, 200, w => Task.FromResult(Json("POST", $"/api/v1/admin/nodes/{w.NodeName}/drain", new { }))),
         Send("POST", "/api/v1/admin/nodes/{name}/undrain", Access.Admin, Scopes.Admin, 200, w => Task.FromResult(Json("POST", $"/api/v1/admin/nodes/{w.NodeName}/undrain", new { }))),

@@ -294,6 +294,56 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Status_PrintsWhatTheRunUsed()
+    {
+        var server = new FakeServer().OnJson(HttpMethod.Get, $"/api/v1/runs/{Id}", FakeServer.Run(Id, "succeeded",
+            """{"resources_used":{"wall_seconds":75.5,"cpu_seconds":61.25,"peak_memory_bytes":104857600}}"""));
+
+        var run = await CliRun.RunAsync(server, "status", Id);
+
+        var text = run.Out.ReplaceLineEndings("\n");
+        Assert.Matches(@"\nwall time: +1m15s\n", text);
+        Assert.Matches(@"\ncpu time: +61\.25 s\n", text);
+        Assert.Matches(@"\npeak memory: +100\.0 MB\n", text);
+    }
+
+    private const string UsageJson = """
+        {"from":"2026-11-01T00:00:00+00:00","to":"2026-12-01T00:00:00+00:00","group_by":"user","rows":[
+        {"key":"ana","runs":3,"runs_by_state":{"succeeded":2,"failed":1,"canceled":0,"timed_out":0,"system_error":0},"wall_hours":1.5,"cpu_hours":0.75,
+         "peak_memory_p50_bytes":209715200,"peak_memory_p95_bytes":314572800,"peak_memory_max_bytes":314572800},
+        {"key":"=cmd,x","runs":1,"runs_by_state":{"succeeded":1},"wall_hours":0,"cpu_hours":0}]}
+        """;
+
+    [Fact]
+    public async Task Usage_PrintsATable_OfEveryonesUsage_WithAll()
+    {
+        var server = new FakeServer().OnJson(HttpMethod.Get, "/api/v1/admin/usage", UsageJson);
+
+        var run = await CliRun.RunAsync(server, "usage", "--all", "--from", "2026-11-01", "--group-by", "user");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("/api/v1/admin/usage?from=2026-11-01&group_by=user", server.Requests.Single().PathAndQuery);
+        var lines = run.Out.ReplaceLineEndings("\n").Split('\n');
+        Assert.Matches(@"^USER +RUNS +SUCCEEDED +FAILED +CANCELED +TIMED_OUT +SYSTEM_ERROR +WALL_H +CPU_H +PEAK_P50 +PEAK_P95 +PEAK_MAX$", lines[0]);
+        Assert.Matches(@"^ana +3 +2 +1 +0 +0 +0 +1\.5 +0\.75 +200\.0 MB +300\.0 MB +300\.0 MB$", lines[1]);
+    }
+
+    [Fact]
+    public async Task Usage_PrintsCsv_OfTheCallersUsage_WithBytesAndNoFormula()
+    {
+        var server = new FakeServer().OnJson(HttpMethod.Get, "/api/v1/me/usage", UsageJson);
+
+        var run = await CliRun.RunAsync(server, "usage", "--csv");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(
+            "user,runs,succeeded,failed,canceled,timed_out,system_error,wall_h,cpu_h,peak_p50,peak_p95,peak_max\n"
+            + "ana,3,2,1,0,0,0,1.5,0.75,209715200,314572800,314572800\n"
+            + "\"'=cmd,x\",1,1,0,0,0,0,0,0,,,\n",
+            run.Out.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task Logs_CopiesTheStream_WithFollowAndStderr()
     {
         var server = new FakeServer().On(HttpMethod.Get, $"/api/v1/runs/{Id}/log", _ =>

@@ -24,6 +24,18 @@ public abstract class RunTransitionContract(Func<TestDatabase> open) : StoreTest
     }
 
     [Fact]
+    public async Task Transition_StoresWhatTheRunUsed_KeepingUnmeasuredFiguresNull()
+    {
+        var run = await AddRunningAsync();
+
+        Assert.True(await Store.TryTransitionAsync(
+            new(run.Id, [RunState.Running], RunState.Succeeded, "exited with code 0") { ExitCode = 0, Usage = new RunUsage(12.5, 3.25, null) }, Ct));
+
+        var read = await GetAsync(run.Id);
+        Assert.Equal((12.5, 3.25, (long?)null), (read.WallSeconds, read.CpuSeconds, read.PeakMemoryBytes));
+    }
+
+    [Fact]
     public async Task Transition_FinishesAtExitRecordTime_WhenRunEndedBeforeItWasNoticed()
     {
         var run = await AddRunningAsync();

@@ -145,6 +145,9 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
                 // As RunStore: a run that ended before anyone noticed (its exit record says when) ended then.
                 at = transition.EndedAt is { } ended && ended < at ? ended : at;
                 run.FinishedAt = at;
+                run.WallSeconds = transition.Usage?.WallSeconds ?? run.WallSeconds;
+                run.CpuSeconds = transition.Usage?.CpuSeconds ?? run.CpuSeconds;
+                run.PeakMemoryBytes = transition.Usage?.PeakMemoryBytes ?? run.PeakMemoryBytes;
             }
             Append(run.Id, from, transition.To, transition.Reason, at);
             CountRunning();
@@ -262,5 +265,8 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         SpecJson = run.SpecJson,
         IdempotencyKey = run.IdempotencyKey,
         IdempotencyFingerprint = run.IdempotencyFingerprint,
+        WallSeconds = run.WallSeconds,
+        CpuSeconds = run.CpuSeconds,
+        PeakMemoryBytes = run.PeakMemoryBytes,
     };
 }

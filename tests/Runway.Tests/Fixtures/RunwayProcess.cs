@@ -153,7 +153,7 @@ public sealed class RunwayProcess : IAsyncDisposable
         return p;
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

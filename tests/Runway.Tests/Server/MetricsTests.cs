@@ -33,6 +33,35 @@ public sealed partial class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_AreServedOnlyOnTheirOwnPort_AndThatPortServesNothingElse_WhenMetricsPortIsSet()
+    {
+        var port = RunwayProcess.FreePort();
+        await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1)
+        {
+            Environment = { ["Runway__Metrics__Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["Runway__Metrics__Anonymous"] = "true" },
+        };
+        await server.StartAsync();
+        using var api = server.CreateClient();
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        using var scrape = await metrics.GetAsync("/metrics", Ct);
+        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+        Assert.Contains("runway_queue_depth", await scrape.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        foreach (var path in (string[])["/metrics", "/METRICS", "/metrics/"])
+        {
+            using var onApi = await api.GetAsync(path, Ct);
+            Assert.Equal(HttpStatusCode.NotFound, onApi.StatusCode);
+        }
+        foreach (var path in (string[])["/api/v1/me", "/readyz", "/", "/login"])
+        {
+            using var other = await metrics.GetAsync(path, Ct);
+            Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        }
+        using var me = await api.GetAsync("/api/v1/me", Ct);
+        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+    }
+
+    [Fact]
     public async Task Metrics_CountWhatHappened_AndNeedTheAdminScope()
     {
         await using var server = new RunwayProcess(dataDirectory, pipelinesDirectory, concurrency: 1)

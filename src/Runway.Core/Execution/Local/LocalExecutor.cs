@@ -363,7 +363,7 @@ public sealed class LocalExecutor(
             : status == RunIsolation.IsolateFailed ? new RunExit(null, "the run could not be isolated (its cgroups, mounts or setpriv failed); its command did not run")
             : status is { } own ? new RunExit(own)
             : ExitFromFiles(directory);
-        return await SettleAsync(pid, exit);
+        return await SettleAsync(pid, exit, directory);
     }
 
     /// <summary>
@@ -383,7 +383,7 @@ public sealed class LocalExecutor(
             : RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : code is { } known ? new RunExit(known)
             : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
-        return await SettleAsync(pid, exit);
+        return await SettleAsync(pid, exit, directory);
     }
 
     private async Task<RunExit> WatchAsync(int pid, long? startTime, string directory)
@@ -395,7 +395,7 @@ public sealed class LocalExecutor(
     private async Task<RunExit> EndedAsync(int pid, string directory)
     {
         var exit = ExitFromFiles(directory);
-        return await SettleAsync(pid, exit);
+        return await SettleAsync(pid, exit, directory);
     }
 
     /// <summary>The wrapper's record, and when it was written: the run's end, however late the server noticed.</summary>
@@ -412,11 +412,7 @@ public sealed class LocalExecutor(
         }
     }
 
-    /// <summary>
-    /// After the run's leader: what it left is stopped, its cgroup killed whole and emptied, its figures kept in
-    /// resource_use (cpu_usec, peak_memory_bytes; the run record has no place for them yet), the cgroup removed.
-    /// A run the OOM killer struck ends failed saying so, whatever its exit code (unshare's is 1 then).
-    /// </summary>
+    /// <summary>The exit of a run the OOM killer struck: failed, saying which limit it ran out of.</summary>
     private static RunExit OutOfMemory(RunExit exit, long? memoryMb)
     {
         var limit = memoryMb is { } mb ? $"its memory limit of {mb} MiB" : "the memory it may use";
@@ -426,7 +422,19 @@ public sealed class LocalExecutor(
     /// <summary>A container run: its engine (to stop and remove it by name) and what judges an OOM in it.</summary>
     private sealed record ContainerRun(ContainerEngine Engine, string RunId, string Directory, long? MemoryMb);
 
-    private async Task<RunExit> SettleAsync(int group, RunExit exit)
+    /// <summary>
+    /// After the run's leader: what it left is stopped, its cgroup killed whole and emptied, its figures kept in
+    /// resource_use (cpu_usec, peak_memory_bytes), the cgroup removed. A run the OOM killer struck ends failed
+    /// saying so, whatever its exit code (unshare's is 1 then). The exit then carries what the run used, from
+    /// resource_use or else the supervisor's rusage (<see cref="RunUsageFiles"/>).
+    /// </summary>
+    private async Task<RunExit> SettleAsync(int group, RunExit exit, string directory)
+    {
+        var settled = await SettleCgroupAsync(group, exit);
+        return RunUsageFiles.Read(directory) is { IsEmpty: false } usage ? settled with { Usage = usage } : settled;
+    }
+
+    private async Task<RunExit> SettleCgroupAsync(int group, RunExit exit)
     {
         await StopLeftoversAsync(group);
         if (engines.TryRemove(group, out var container))

@@ -20,7 +20,8 @@ public sealed class LimitsWorld : IDisposable
     private readonly List<int> groups = [];
     private RunSupervisor? supervisor;
 
-    public LimitsWorld(string mode, int? pids = 4096)
+    /// <param name="confine">False: the executor gets no cgroups (the node's are still probed, and needed), so only the supervisor's rusage measures a run.</param>
+    public LimitsWorld(string mode, int? pids = 4096, bool confine = true)
     {
         Cgroups = RunCgroups.Probe(pids, "limits-tests-" + Guid.NewGuid().ToString("N"));
         if (Cgroups.Layout == CgroupLayout.None)
@@ -36,7 +37,7 @@ public sealed class LimitsWorld : IDisposable
                 Requires.Skip(detail);
             }
         }
-        Executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation, supervisor, Cgroups);
+        Executor = new LocalExecutor(TimeProvider.System, NullLogger<LocalExecutor>.Instance, isolation, supervisor, confine ? Cgroups : null);
     }
 
     public static TheoryData<string> Modes => ["none", "namespaces", "supervisor"];

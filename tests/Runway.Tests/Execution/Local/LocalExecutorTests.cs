@@ -40,6 +40,17 @@ public sealed class LocalExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task Exit_HasNoUsage_AndTheRunSucceeds_WhenTheRunForgedItsUsageFiles()
+    {
+        var launch = Launch("/bin/sh", "-c", "printf 'cpu_usec 9\\npeak_memory_bytes 9\\n' >/tmp/forged-$$; ln -s /tmp/forged-$$ resource_use; echo 'not numbers' >rusage");
+
+        var exit = await Poll.CompletesAsync((await StartAsync(launch)).Exited);
+
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Null(exit.Usage);
+    }
+
+    [Fact]
     public async Task Start_DoesNotWriteThroughALinkLeftWhereTheScriptGoes()
     {
         var launch = Launch("/bin/true");
