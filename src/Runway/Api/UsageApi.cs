@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Runway.Auth;
+using Runway.Storage;
 
 namespace Runway.Api;
 
@@ -23,15 +24,15 @@ public static class UsageApi
     }
 
     public static Task<Results<Ok<UsageResponse>, ProblemHttpResult>> AdminUsageAsync(
-        string? from, string? to, string? group_by, UsageQuery query, TimeProvider clock, CancellationToken ct) =>
-        AnswerAsync(from, to, group_by, owner: null, query, clock, ct);
+        string? from, string? to, string? group_by, UsageQuery query, StorageUse storage, TimeProvider clock, CancellationToken ct) =>
+        AnswerAsync(from, to, group_by, owner: null, query, storage, clock, ct);
 
     public static Task<Results<Ok<UsageResponse>, ProblemHttpResult>> MyUsageAsync(
-        string? from, string? to, string? group_by, ClaimsPrincipal user, UsageQuery query, TimeProvider clock, CancellationToken ct) =>
-        AnswerAsync(from, to, group_by, Caller.NameOf(user), query, clock, ct);
+        string? from, string? to, string? group_by, ClaimsPrincipal user, UsageQuery query, StorageUse storage, TimeProvider clock, CancellationToken ct) =>
+        AnswerAsync(from, to, group_by, Caller.NameOf(user), query, storage, clock, ct);
 
     private static async Task<Results<Ok<UsageResponse>, ProblemHttpResult>> AnswerAsync(
-        string? fromText, string? toText, string? groupText, string? owner, UsageQuery query, TimeProvider clock, CancellationToken ct)
+        string? fromText, string? toText, string? groupText, string? owner, UsageQuery query, StorageUse storage, TimeProvider clock, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var to = Time(toText, "to", errors) ?? clock.GetUtcNow();
@@ -55,7 +56,11 @@ public static class UsageApi
             });
         }
         var rows = await query.RunAsync(from, to, by, owner, ct);
-        return TypedResults.Ok(new UsageResponse(from, to, by.ToString().ToLowerInvariant(), rows));
+        // What is stored now (not in the range): a second, index-only query (StorageUse).
+        var stored = owner is null
+            ? (await storage.PerUserAsync(ct)).OrderBy(u => u.Key, StringComparer.Ordinal).Select(u => StorageRow.Of(u.Key, u.Value)).ToList()
+            : [StorageRow.Of(owner, await storage.OfAsync(owner, ct))];
+        return TypedResults.Ok(new UsageResponse(from, to, by.ToString().ToLowerInvariant(), rows, stored));
     }
 
     /// <summary>An ISO 8601 instant, or a date (its midnight UTC); null (with an error) for anything else.</summary>
@@ -80,4 +85,10 @@ public static class UsageApi
 }
 
 /// <param name="GroupBy">user, pipeline, group, node or day: what each row's <c>key</c> is.</param>
-public sealed record UsageResponse(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageRow> Rows);
+/// <param name="Storage">Bytes each user stores now, whatever the range: uploads and run directories (allocated).</param>
+public sealed record UsageResponse(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageRow> Rows, IReadOnlyList<StorageRow> Storage);
+
+public sealed record StorageRow(string User, long UploadsBytes, long RunFilesBytes, long TotalBytes)
+{
+    public static StorageRow Of(string user, StoredBytes bytes) => new(user, bytes.Uploads, bytes.RunFiles, bytes.Total);
+}

@@ -52,4 +52,29 @@ public sealed class UsageApiTests : IAsyncLifetime
         Assert.True(row.GetProperty("wall_hours").GetDouble() > 0);
         Assert.Empty(theirs.GetProperty("rows").EnumerateArray());
     }
+
+    [Fact]
+    public async Task Usage_SaysWhatEachUserStores_UploadsAndRunDirectories()
+    {
+        using var ana = await app.CreateUserClientAsync("ana");
+        using var bob = await app.CreateUserClientAsync("bob");
+        using var admin = app.CreateAdminClient();
+        using var content = new MultipartFormDataContent();
+        using var part = new ByteArrayContent(new byte[12345]);
+        part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        content.Add(part, "file", "a.bin");
+        using (var uploaded = await ana.PostAsync("/api/v1/files", content, Ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+        }
+
+        var mine = Assert.Single((await ana.GetFromJsonAsync<JsonElement>("/api/v1/me/usage", Ct)).GetProperty("storage").EnumerateArray());
+        var theirs = Assert.Single((await bob.GetFromJsonAsync<JsonElement>("/api/v1/me/usage", Ct)).GetProperty("storage").EnumerateArray());
+        var all = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/usage", Ct)).GetProperty("storage").EnumerateArray().ToList();
+
+        Assert.Equal(("ana", 12345L, 12345L), (mine.GetProperty("user").GetString(), mine.GetProperty("uploads_bytes").GetInt64(), mine.GetProperty("total_bytes").GetInt64()));
+        Assert.Equal(("bob", 0L), (theirs.GetProperty("user").GetString(), theirs.GetProperty("total_bytes").GetInt64()));
+        Assert.Equal(12345L, Assert.Single(all, u => u.GetProperty("user").GetString() == "ana").GetProperty("uploads_bytes").GetInt64());
+        Assert.DoesNotContain(all, u => u.GetProperty("user").GetString() == "bob");
+    }
 }
