@@ -43,7 +43,8 @@ public sealed class RunSupervisorTests : IDisposable
         var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
         var exit = await Poll.CompletesAsync(handle.Exited);
 
-        Assert.Equal(new RunExit(3), exit with { EndedAt = null });
+        Assert.Equal(new RunExit(3), exit with { EndedAt = null, Usage = null });
+        Assert.NotNull(exit.Usage?.CpuSeconds); // the supervisor's wait4 rusage
         Assert.NotNull(exit.EndedAt);
         Assert.Equal("3\n", Read(launch, "exit_code"));
         Assert.Equal(handle.NativeId, Read(launch, "pid").Trim());
@@ -100,7 +101,9 @@ public sealed class RunSupervisorTests : IDisposable
         Assert.Equal(supervisorPid, ParentOf(int.Parse(handle.NativeId, CultureInfo.InvariantCulture))); // the same supervisor
         Release(launch);
 
-        Assert.Equal(new RunExit(7), (await Poll.CompletesAsync(attached.Exited)) with { EndedAt = null });
+        var exit = await Poll.CompletesAsync(attached.Exited);
+        Assert.Equal(new RunExit(7), exit with { EndedAt = null, Usage = null });
+        Assert.NotNull(exit.Usage?.CpuSeconds);
         Assert.Equal("7\n", Read(launch, "exit_code"));
     }
 
