@@ -106,12 +106,6 @@ public interface IRunStore
     Task<IReadOnlyList<Run>> TakeBackAsync(string node, CancellationToken cancellationToken) => ListRunningAsync(node, cancellationToken);
 
     Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Records the size of a finished run's directory (<see cref="Run.FilesBytes"/>), once: not over an earlier
-    /// measure, nor on a run whose files were purged meanwhile. A store that keeps no sizes ignores it.
-    /// </summary>
-    Task RecordFilesBytesAsync(string id, long bytes, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, RunState To, string Reason)
@@ -124,6 +118,9 @@ public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, R
 
     /// <summary>What a run that ends here used: stored with its final state.</summary>
     public RunUsage? Usage { get; init; }
+
+    /// <summary>The size of the run directory of a run that ends here (<see cref="Run.FilesBytes"/>): stored with its final state.</summary>
+    public long? FilesBytes { get; init; }
 
     /// <summary>Back to queued for another attempt (a lost node's run whose pipeline allows retries): attempt + 1.</summary>
     public bool Retry { get; init; }

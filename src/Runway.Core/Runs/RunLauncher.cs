@@ -171,12 +171,16 @@ internal sealed class RunLauncher(
             var wall = Math.Round(Math.Max(0, ((final.EndedAt ?? clock.GetUtcNow()) - began).TotalSeconds), 3);
             final = final with { Usage = (final.Usage ?? RunUsage.None).Or(new RunUsage(wall, null, null)) };
         }
+        if (final.To.IsFinal())
+        {
+            // Measured here, in the run's own task, and stored with its end: no second commit per run.
+            final = final with { FilesBytes = Measure(run.Run.Id) };
+        }
         var (recorded, launches) = await finisher.FinishAsync(run.Run.Id, final);
         // Counted once, by whoever stored the end: a run whose end was not stored is counted by the next start.
         if (recorded && final.To.IsFinal())
         {
             RunwayMetrics.Finished(run.Run, final.To, run.Run.StartedAt, final.EndedAt ?? clock.GetUtcNow());
-            _ = Task.Run(() => MeasureAsync(run.Run.Id));
         }
         foreach (var next in launches)
         {
@@ -189,19 +193,21 @@ internal sealed class RunLauncher(
     }
 
     /// <summary>
-    /// The run directory's size, once, after its end is stored (storage quotas and accounting read it); off the
-    /// scheduler's loop, as a big directory takes a while. Ends not stored here are measured by the retention sweep.
+    /// The run directory's size (storage quotas and accounting read it), by RunTree's bounded walk that follows no
+    /// link; null when it cannot be read, and the retention sweep measures it. Ends not stored here (a restart, a
+    /// takeover) are measured by the sweep too.
     /// </summary>
-    private async Task MeasureAsync(string runId)
+    private long? Measure(string runId)
     {
         try
         {
             using var tree = RunTree.Open(workspace.RunDirectory(runId));
-            await store.RecordFilesBytesAsync(runId, tree?.Measure().Bytes ?? 0, CancellationToken.None);
+            return tree?.Measure().Bytes ?? 0;
         }
-        catch (Exception e)
+        catch (Exception e) // a size is never worth a run's end
         {
-            logger.LogWarning(e, "Could not record the size of run {RunId}'s directory; the retention sweep measures it", runId);
+            logger.LogWarning(e, "Could not measure run {RunId}'s directory; the retention sweep measures it", runId);
+            return null;
         }
     }
 }

@@ -349,13 +349,6 @@ public sealed class RunStore(
         return await db.RunEvents.AsNoTracking().Where(e => e.RunId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
     }
 
-    public async Task RecordFilesBytesAsync(string id, long bytes, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await db.Runs.Where(r => r.Id == id && r.FinishedAt != null && r.FilesBytes == null && r.FilesPurgedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.FilesBytes, bytes), cancellationToken);
-    }
-
     public ValueTask DisposeAsync() => inserts.DisposeAsync();
 
     private void LogMove(string runId, RunState from, RunState to, string reason) =>

@@ -84,6 +84,10 @@ internal static class RunUpdates
                 set.Add($"peak_memory_bytes = {Value(peak)}");
             }
         }
+        if (t.To.IsFinal() && t.FilesBytes is { } filesBytes)
+        {
+            set.Add($"files_bytes = {Value(filesBytes)}");
+        }
         if (t.Message is { } message)
         {
             set.Add($"message = {Value(message)}");

@@ -148,6 +148,7 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
                 run.WallSeconds = transition.Usage?.WallSeconds ?? run.WallSeconds;
                 run.CpuSeconds = transition.Usage?.CpuSeconds ?? run.CpuSeconds;
                 run.PeakMemoryBytes = transition.Usage?.PeakMemoryBytes ?? run.PeakMemoryBytes;
+                run.FilesBytes = transition.FilesBytes ?? run.FilesBytes;
             }
             Append(run.Id, from, transition.To, transition.Reason, at);
             CountRunning();
