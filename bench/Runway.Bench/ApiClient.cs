@@ -11,6 +11,11 @@ internal sealed record RunView(
 
 internal sealed record RunPage(IReadOnlyList<RunView> Runs, string? NextCursor);
 
+/// <summary>What the benchmark reads of an accounting answer (GET /api/v1/admin/usage, /api/v1/me/usage).</summary>
+internal sealed record UsageView(IReadOnlyList<UsageRowView> Rows);
+
+internal sealed record UsageRowView(long Runs);
+
 /// <summary>
 /// The load generator's HTTP side: one HttpClient over a SocketsHttpHandler that keeps its connections
 /// (one per concurrent client), with the bearer token of --token / RUNWAY_TOKEN on every request.

@@ -178,6 +178,10 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             results.Add(Figures.ListP99, list);
             results.Add(Figures.NextPageP99, next);
             results.Add(Figures.GetP99, get);
+            var (user, day, mine) = await Phases.UsageAsync(stage.Api, options.SeededRuns, ct);
+            results.Add(Figures.UsageUserP99, user);
+            results.Add(Figures.UsageDayP99, day);
+            results.Add(Figures.UsageOwnerP99, mine);
             await PageTimings.MeasureAsync(results, stage.Server.Url, ServerProcess.AdminPassword, ids, options.Lookups, ct);
         }
     }

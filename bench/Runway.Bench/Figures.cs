@@ -31,6 +31,9 @@ internal static class Figures
     public const string BurstRuns = "burst_runs_per_s";
     public const string BurstCpuPerRun = "burst_tree_cpu_per_run_ms";
     public const string BurstRss = "burst_peak_rss_mib";
+    public const string UsageUserP99 = "usage_by_user_p99_ms";
+    public const string UsageDayP99 = "usage_by_day_p99_ms";
+    public const string UsageOwnerP99 = "usage_me_p99_ms";
 
     public static readonly Figure[] All =
     [
@@ -51,6 +54,9 @@ internal static class Figures
         new(GetP99, "seeded DB: GET /runs/{id}, p99", "ms", "≤ 10", v => v <= 10),
         .. PageTimings.Figures,
         new(Startup, "seeded DB: start-up to ready", "s", "≤ 2", v => v <= 2),
+        new(UsageUserP99, "seeded DB: admin usage of every run, group_by=user, p99", "ms", "≤ 1,000", v => v <= 1000),
+        new(UsageDayP99, "seeded DB: admin usage of every run, group_by=day, p99", "ms", "≤ 1,000", v => v <= 1000),
+        new(UsageOwnerP99, "seeded DB: /me/usage of every run (one owner), p99", "ms", "≤ 1,000", v => v <= 1000),
         new(CancelP50, "cancel running run → canceled + group gone, p50", "ms", "", null),
         new(CancelP99, "cancel running run → canceled + group gone, p99", "ms", "≤ 250", v => v <= 250),
         new(RssIdle, "server RSS, idle", "MiB", "≤ 150", v => v <= 150),

@@ -136,6 +136,35 @@ internal static class Phases
         return (Results.Percentile(list, 99), Results.Percentile(next, 99), Results.Percentile(get, 99));
     }
 
+    /// <summary>
+    /// Issue 16's accounting over the whole seeded table (every run finished in 2026's first hour, owned by the
+    /// admin): grouped by user and by day, and the caller's own (/me/usage, the owner's index). Each answer must
+    /// count every seeded run; a handful of repetitions, since each reads a million index entries.
+    /// </summary>
+    public static async Task<(double User, double Day, double Mine)> UsageAsync(ApiClient api, int seeded, CancellationToken ct)
+    {
+        const int Repetitions = 10;
+        const string Range = "from=2025-12-01T00:00:00Z&to=2026-02-01T00:00:00Z";
+        var times = new double[3][];
+        string[] paths = [$"/api/v1/admin/usage?{Range}&group_by=user", $"/api/v1/admin/usage?{Range}&group_by=day", $"/api/v1/me/usage?{Range}"];
+        for (var p = 0; p < paths.Length; p++)
+        {
+            times[p] = new double[Repetitions];
+            for (var i = 0; i < Repetitions; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var usage = await api.ReadAsync<UsageView>(paths[p], ct);
+                times[p][i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var runs = usage.Rows.Sum(r => r.Runs);
+                if (runs < seeded)
+                {
+                    throw new InvalidOperationException($"{paths[p]} counted {runs} runs of the {seeded} seeded");
+                }
+            }
+        }
+        return (Results.Percentile(times[0], 99), Results.Percentile(times[1], 99), Results.Percentile(times[2], 99));
+    }
+
     public static async Task<RunView> WaitFinalAsync(ApiClient api, string id, CancellationToken ct)
     {
         RunView? run = null;
