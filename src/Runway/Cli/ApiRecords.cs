@@ -75,7 +75,10 @@ internal sealed record CreatedToken(string Id, string Name, string Token, IReadO
 
 internal sealed record MeInfo(string Username, string Role, IReadOnlyList<string>? Scopes = null);
 
-internal sealed record UsageReport(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageLine> Rows);
+internal sealed record UsageReport(DateTimeOffset From, DateTimeOffset To, string GroupBy, IReadOnlyList<UsageLine> Rows, IReadOnlyList<StorageLine>? Storage = null);
+
+/// <summary>What a user stores now (not in the range): uploads and run directories.</summary>
+internal sealed record StorageLine(string User, long UploadsBytes, long RunFilesBytes, long TotalBytes);
 
 internal sealed record UsageLine(
     string? Key, long Runs, IReadOnlyDictionary<string, long> RunsByState, double WallHours, double CpuHours,

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Data.Sqlite;
 using Runway.Auth;
 using Runway.Data;
+using Runway.Logging;
 
 namespace Runway.Cli;
 
@@ -60,6 +61,15 @@ internal sealed class LocalServer
     /// <summary>Who the audit trail names for an operator at the server's console.</summary>
     public static string Actor => $"cli:{Environment.UserName}";
 
-    public static Task AuditAsync(IServiceProvider services, string action, string target, CancellationToken ct) =>
-        services.GetRequiredService<AuditTrail>().RecordAsync(Actor, action, target, "local", ct);
+    /// <summary>
+    /// Stores the entry, then sends it to syslog when the operator configured that (Runway:Audit:Syslog): the
+    /// verb's process exits next and runs no background loop that would.
+    /// </summary>
+    public static async Task AuditAsync(IServiceProvider services, string action, string target, CancellationToken ct)
+    {
+        await services.GetRequiredService<AuditTrail>().RecordAsync(Actor, action, target, "local", ct);
+        await services.GetRequiredService<AuditSyslog>().SendQueuedAsync(SyslogTimeout);
+    }
+
+    private static readonly TimeSpan SyslogTimeout = TimeSpan.FromSeconds(5);
 }

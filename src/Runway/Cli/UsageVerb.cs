@@ -3,7 +3,10 @@ using System.Globalization;
 
 namespace Runway.Cli;
 
-/// <summary><c>runway usage [--all] [--from] [--to] [--group-by] [--csv]</c>: accounting as a table, CSV or (--json) the server's answer.</summary>
+/// <summary>
+/// <c>runway usage [--all] [--from] [--to] [--group-by] [--csv]</c>: accounting as a table (then what each user stores
+/// now), CSV (the range's rows) or (--json) the server's answer.
+/// </summary>
 internal static class UsageVerb
 {
     private static readonly string[] States = ["succeeded", "failed", "canceled", "timed_out", "system_error"];
@@ -53,6 +56,17 @@ internal static class UsageVerb
             table.Add(line);
         }
         await context.Out.WriteAsync(table.ToString());
+        // Storage is now, not in the range: a table of its own after a blank line (CSV keeps to the range's rows).
+        if (report.Storage is { Count: > 0 } storage)
+        {
+            var stored = new TextTable(["USER", "UPLOADS", "RUN_FILES", "STORED"]);
+            foreach (var s in storage)
+            {
+                stored.Add([s.User, TextTable.Bytes(s.UploadsBytes), TextTable.Bytes(s.RunFilesBytes), TextTable.Bytes(s.TotalBytes)]);
+            }
+            await context.Out.WriteLineAsync();
+            await context.Out.WriteAsync(stored.ToString());
+        }
         return 0;
     }
 

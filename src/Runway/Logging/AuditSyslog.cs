@@ -101,17 +101,51 @@ public sealed class AuditSyslog : BackgroundService
         {
             return;
         }
+        await DrainAsync(wait: true, stoppingToken);
+    }
+
+    /// <summary>
+    /// For a process that does not run the background loop (the operator verbs <c>runway users</c> and <c>runway
+    /// clients</c>, which exit right after their one entry): sends what is queued now, then returns, waiting at most
+    /// <paramref name="timeout"/> for the collector; what it could not send is counted as dropped, as in the loop.
+    /// </summary>
+    public async Task SendQueuedAsync(TimeSpan timeout)
+    {
+        if (target is null)
+        {
+            return;
+        }
+        using var deadline = new CancellationTokenSource(timeout);
+        await DrainAsync(wait: false, deadline.Token);
+        while (queue.Reader.TryRead(out _))
+        {
+            Interlocked.Increment(ref dropped);
+            RunwayMetrics.AuditSyslogDropped.Add(1);
+        }
+    }
+
+    /// <summary>Sends queued entries, each over one socket kept between them; <paramref name="wait"/>: for more, until stopped.</summary>
+    private async Task DrainAsync(bool wait, CancellationToken stoppingToken)
+    {
         Socket? socket = null;
         var pid = Environment.ProcessId;
         try
         {
-            await foreach (var record in queue.Reader.ReadAllAsync(stoppingToken))
+            while (true)
             {
+                if (!queue.Reader.TryRead(out var record))
+                {
+                    if (!wait || !await queue.Reader.WaitToReadAsync(stoppingToken))
+                    {
+                        return;
+                    }
+                    continue;
+                }
                 var message = Format(record, host, pid);
                 try
                 {
-                    socket ??= await ConnectAsync(target, stoppingToken);
-                    if (target.Scheme == "tcp")
+                    socket ??= await ConnectAsync(target!, stoppingToken);
+                    if (target!.Scheme == "tcp")
                     {
                         message = [.. Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " "), .. message];
                     }

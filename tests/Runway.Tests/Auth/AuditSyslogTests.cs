@@ -1,8 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Runway.Auth;
+using Runway.Cli;
+using Runway.Data;
 using Runway.Logging;
+using Runway.Tests.Fakes;
 using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Auth;
@@ -34,6 +40,31 @@ public sealed class AuditSyslogTests
         var submit = messages.Single(m => m.Contains("action=\"run.submit\"", StringComparison.Ordinal));
         Assert.Matches($@"^<109>1 \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}Z \S+ runway \d+ run\.submit \[audit@32473 actor=""ana"" action=""run\.submit"" target=""{id}""( address=""[^""]*"")?\] \uFEFFana run\.submit {id}$", submit);
         Assert.Contains(messages, m => m.Contains("action=\"token.create\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The operator verbs (runway users, runway clients) open the database themselves and exit after their one entry,
+    /// with no background loop: their entries reach syslog too, sent before the verb returns.
+    /// </summary>
+    [Fact]
+    public async Task AnOperatorVerbsEntry_GoesToSyslog_BeforeTheVerbExits()
+    {
+        using var collector = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)collector.Client.LocalEndPoint!).Port;
+        using var data = new TempDirectory();
+        await using var services = new ServiceCollection()
+            .AddRunwayData("", data.Path)
+            .AddRunwayAccounts(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [AuditSyslog.Setting] = $"udp://127.0.0.1:{port}" }).Build())
+            .BuildServiceProvider();
+        await services.MigrateRunwayDatabaseAsync(Ct);
+
+        await LocalServer.AuditAsync(services, "user.create", "ana", Ct);
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(15));
+        var message = Encoding.UTF8.GetString((await collector.ReceiveAsync(deadline.Token)).Buffer);
+        Assert.Contains($"[audit@32473 actor=\"{LocalServer.Actor}\" action=\"user.create\" target=\"ana\" address=\"local\"]", message, StringComparison.Ordinal);
+        Assert.Equal(0, services.GetRequiredService<AuditSyslog>().Dropped);
     }
 
     [Fact]

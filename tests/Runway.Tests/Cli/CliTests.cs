@@ -311,7 +311,8 @@ public class CliTests
         {"from":"2026-11-01T00:00:00+00:00","to":"2026-12-01T00:00:00+00:00","group_by":"user","rows":[
         {"key":"ana","runs":3,"runs_by_state":{"succeeded":2,"failed":1,"canceled":0,"timed_out":0,"system_error":0},"wall_hours":1.5,"cpu_hours":0.75,
          "peak_memory_p50_bytes":209715200,"peak_memory_p95_bytes":314572800,"peak_memory_max_bytes":314572800},
-        {"key":"=cmd,x","runs":1,"runs_by_state":{"succeeded":1},"wall_hours":0,"cpu_hours":0}]}
+        {"key":"=cmd,x","runs":1,"runs_by_state":{"succeeded":1},"wall_hours":0,"cpu_hours":0}],
+        "storage":[{"user":"ana","uploads_bytes":1048576,"run_files_bytes":2097152,"total_bytes":3145728}]}
         """;
 
     [Fact]
@@ -326,6 +327,10 @@ public class CliTests
         var lines = run.Out.ReplaceLineEndings("\n").Split('\n');
         Assert.Matches(@"^USER +RUNS +SUCCEEDED +FAILED +CANCELED +TIMED_OUT +SYSTEM_ERROR +WALL_H +CPU_H +PEAK_P50 +PEAK_P95 +PEAK_MAX$", lines[0]);
         Assert.Matches(@"^ana +3 +2 +1 +0 +0 +0 +1\.5 +0\.75 +200\.0 MB +300\.0 MB +300\.0 MB$", lines[1]);
+        var storage = Array.IndexOf(lines, "") + 1;
+        Assert.True(storage > 2, run.Out);
+        Assert.Matches(@"^USER +UPLOADS +RUN_FILES +STORED$", lines[storage]);
+        Assert.Matches(@"^ana +1\.0 MB +2\.0 MB +3\.0 MB$", lines[storage + 1]);
     }
 
     [Fact]
