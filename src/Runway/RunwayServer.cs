@@ -72,6 +72,7 @@ public static class RunwayServer
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddRunwayStorage(builder.Configuration);
         builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<Blobs>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<OwnedFiles>();
         builder.Services.AddSingleton<PersonalTokens>();

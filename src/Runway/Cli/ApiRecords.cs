@@ -61,6 +61,8 @@ internal sealed record UploadedFile(string Id, string? Name = null, long Size = 
 
 internal sealed record SubmitRequest(string Pipeline, JsonObject Params, string? Name, IReadOnlyDictionary<string, string>? Tags, int? Priority);
 
+internal sealed record FileList(IReadOnlyList<UploadedFile> Files);
+
 internal sealed record RunQuery(string? State = null, string? Pipeline = null, string? Owner = null, IReadOnlyList<string>? Tags = null, int? Limit = null);
 
 /// <summary>An RFC 9457 problem: what the server says went wrong, with per-field messages on validation failures.</summary>
