@@ -82,6 +82,9 @@ public static class RunwayServer
         builder.Services.AddSingleton<QueueQuery>();
         builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<QueueReason>();
+        builder.Services.AddSingleton<RunCache>();
+        builder.Services.AddSingleton<PipelineVersions>();
+        builder.Services.AddHostedService<PipelineVersionKeeper>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
