@@ -16,6 +16,7 @@ public sealed class RunwayPaths
         RunsDirectory = string.IsNullOrEmpty(runsDirectory) ? Path.Combine(DataDirectory, "runs") : Path.GetFullPath(runsDirectory);
         FilesDirectory = Path.Combine(DataDirectory, "files");
         UploadsDirectory = Path.Combine(DataDirectory, "tmp");
+        BlobsDirectory = Path.Combine(DataDirectory, "blobs");
     }
 
     public string DataDirectory { get; }
@@ -23,11 +24,24 @@ public sealed class RunwayPaths
     /// <summary>Where run directories live: the data directory's runs/ unless configured elsewhere.</summary>
     public string RunsDirectory { get; }
 
-    /// <summary>Uploaded files, one blob per file id.</summary>
+    /// <summary>Uploaded files stored before blobs, one file per file id (read where they are: FileStore).</summary>
     public string FilesDirectory { get; }
 
     /// <summary>Uploads in progress, moved into <see cref="FilesDirectory"/> once complete and hashed.</summary>
     public string UploadsDirectory { get; }
+
+    /// <summary>Uploaded bytes, one file per sha256 however many uploads share it (FileStore).</summary>
+    public string BlobsDirectory { get; }
+
+    /// <summary><c>blobs/&lt;first two hex digits&gt;/&lt;sha256&gt;</c>: 256 folders keep each small.</summary>
+    public string BlobPath(string sha256) =>
+        sha256.Length == 64 && sha256.All(char.IsAsciiHexDigitLower)
+            ? Path.Combine(BlobsDirectory, sha256[..2], sha256)
+            : throw new ArgumentException($"'{sha256}' is not a lowercase sha256", nameof(sha256));
+
+    /// <summary>Where an upload's bytes are: its blob, or for a file stored before blobs (or a hash unknown), <c>files/&lt;id&gt;</c>.</summary>
+    public string UploadPath(string? sha256, string fileId) =>
+        sha256 is not null && File.Exists(BlobPath(sha256)) ? BlobPath(sha256) : FilePath(fileId);
 
     public string RunDirectory(string runId) => Path.Combine(RunsDirectory, RunIdGuard(runId));
 
@@ -55,7 +69,7 @@ public sealed class RunwayPaths
         {
             throw new StartRefusedException($"the runs directory '{RunsDirectory}' is the data directory or above it: give it a directory of its own (Runway:RunsDirectory, --runs-dir)");
         }
-        foreach (var own in (string[])[FilesDirectory, UploadsDirectory, Path.Combine(DataDirectory, "keys")])
+        foreach (var own in (string[])[FilesDirectory, UploadsDirectory, BlobsDirectory, Path.Combine(DataDirectory, "keys")])
         {
             if (trimmed == own || Within(trimmed, own))
             {
@@ -85,6 +99,7 @@ public sealed class RunwayPaths
         Directory.CreateDirectory(RunsDirectory);
         Directory.CreateDirectory(FilesDirectory);
         Directory.CreateDirectory(UploadsDirectory);
+        Directory.CreateDirectory(BlobsDirectory);
     }
 
     /// <summary>

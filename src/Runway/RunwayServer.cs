@@ -72,6 +72,7 @@ public static class RunwayServer
             Path.GetFullPath(options.Pipelines), sp.GetRequiredService<ILogger<PipelineCatalog>>()));
         builder.Services.AddRunwayStorage(builder.Configuration);
         builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<Blobs>();
         builder.Services.AddSingleton<Uploads>();
         builder.Services.AddSingleton<OwnedFiles>();
         builder.Services.AddSingleton<PersonalTokens>();
@@ -81,6 +82,9 @@ public static class RunwayServer
         builder.Services.AddSingleton<QueueQuery>();
         builder.Services.AddSingleton<UsageQuery>();
         builder.Services.AddSingleton<QueueReason>();
+        builder.Services.AddSingleton<RunCache>();
+        builder.Services.AddSingleton<PipelineVersions>();
+        builder.Services.AddHostedService<PipelineVersionKeeper>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name, shared);

@@ -4,15 +4,19 @@ using Runway.Runs;
 namespace Runway.Files;
 
 /// <summary>
-/// The bytes of uploaded files. An upload streams into a temporary file while it is hashed and counted,
-/// and is moved under its generated id only when complete, so a broken or oversize upload leaves nothing
-/// behind. Metadata rows are the caller's (the API writes them next to this call).
+/// The bytes of uploaded files, stored once per content: <c>blobs/&lt;aa&gt;/&lt;sha256&gt;</c> under the data directory,
+/// read-only (0400). An upload streams into a temporary file while it is hashed and counted (<see cref="ReceiveAsync"/>);
+/// once its row is stored, <see cref="Place"/> links it in under its hash when no blob holds those bytes yet, else
+/// drops it. A broken or oversize upload leaves nothing behind. Files stored before blobs (<c>files/&lt;id&gt;</c>)
+/// are read where they are and never shared: <see cref="PathOf"/> looks at the blob first, then there.
+/// Which rows and runs still need a blob is the database's to say (Runway's <c>Blobs</c> removes them).
 /// </summary>
 public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
 {
     private const int BufferSize = 128 * 1024;
 
-    public async Task<StoredFile> SaveAsync(Stream content, string? clientName, string owner, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>Streams <paramref name="content"/> into a temporary file, hashing it; the caller places or discards it.</summary>
+    public async Task<ReceivedFile> ReceiveAsync(Stream content, string? clientName, string owner, long maxBytes, CancellationToken cancellationToken)
     {
         var id = Ids.NewFileId(clock);
         var temp = Path.Combine(paths.UploadsDirectory, id + ".part");
@@ -36,8 +40,11 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
                 }
                 await file.FlushAsync(cancellationToken);
                 file.Flush(flushToDisk: true);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead);
+                }
             }
-            File.Move(temp, paths.FilePath(id));
         }
         catch
         {
@@ -45,7 +52,7 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             throw;
         }
         var now = clock.GetUtcNow();
-        return new StoredFile
+        var stored = new StoredFile
         {
             Id = id,
             Name = FileNames.Sanitize(clientName),
@@ -55,12 +62,75 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             CreatedAt = now,
             LastUsedAt = now,
         };
+        return new ReceivedFile(stored, temp);
     }
 
-    public string PathOf(string id) => paths.FilePath(id);
+    /// <summary>
+    /// Puts the received bytes under their hash unless a blob holds them already (then they are dropped: the same
+    /// bytes, so the blob serves this file too). link(2) never replaces a name, so of two uploads of the same bytes
+    /// at once one places its file and the other finds it there; a blob is never rewritten once placed.
+    /// </summary>
+    public void Place(ReceivedFile received)
+    {
+        var blob = paths.BlobPath(received.File.Sha256);
+        Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+        if (!Posix.Link(received.TempPath, blob) && !File.Exists(blob))
+        {
+            // No hard links here (not a POSIX file system): a rename that refuses to replace.
+            try
+            {
+                File.Move(received.TempPath, blob, overwrite: false);
+                return;
+            }
+            catch (IOException) when (File.Exists(blob))
+            {
+                // Placed meanwhile by an upload of the same bytes.
+            }
+        }
+        File.Delete(received.TempPath);
+    }
 
-    public void Delete(string id) => File.Delete(paths.FilePath(id));
+    public static void Discard(ReceivedFile received) => File.Delete(received.TempPath);
+
+    /// <summary>Where the file's bytes are: its blob, or for a file stored before blobs, its own file.</summary>
+    public string PathOf(StoredFile file) => paths.UploadPath(file.Sha256, file.Id);
+
+    /// <summary>Removes a file stored before blobs (its bytes are its own); nothing when it has none.</summary>
+    public void DeleteLegacy(string id) => File.Delete(paths.FilePath(id));
+
+    /// <summary>
+    /// Step one of removing a blob: renames it aside (atomically), so that from here an upload of the same bytes
+    /// places a new blob. Null when there is none.
+    /// </summary>
+    public string? SetAside(string sha256)
+    {
+        var blob = paths.BlobPath(sha256);
+        var aside = $"{blob}.gone-{Guid.NewGuid():N}";
+        try
+        {
+            File.Move(blob, aside, overwrite: false);
+            return aside;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Step two: a blob set aside goes back (unless the same bytes were placed again meanwhile) or goes.</summary>
+    public void Restore(string sha256, string aside)
+    {
+        if (!Posix.Link(aside, paths.BlobPath(sha256)) && !File.Exists(paths.BlobPath(sha256)))
+        {
+            File.Move(aside, paths.BlobPath(sha256), overwrite: false);
+            return;
+        }
+        File.Delete(aside);
+    }
 }
+
+/// <summary>An upload hashed into a temporary file, not yet placed under its hash.</summary>
+public sealed record ReceivedFile(StoredFile File, string TempPath);
 
 public sealed class FileTooLargeException(long maxBytes) : Exception($"the file is larger than the limit of {maxBytes} bytes")
 {

@@ -46,6 +46,12 @@ public sealed record Pipeline
     /// <summary>Groups allowed to see and run it; empty means everyone.</summary>
     public IReadOnlyList<string> AllowedGroups { get; init; } = [];
 
+    /// <summary>The YAML text it was parsed from (PipelineCatalog keeps it, and Runway stores each version it has seen).</summary>
+    public string? Yaml { get; init; }
+
+    /// <summary>Whether a run may end at once with an earlier identical run's outputs (<c>cache:</c>, Runs/RunCache).</summary>
+    public PipelineCache Cache { get; init; }
+
     /// <summary>The absolute directory of the YAML file: <c>{pipeline_dir}</c> in the command.</summary>
     public required string Directory { get; init; }
 
@@ -55,6 +61,18 @@ public sealed record Pipeline
 
 // The YAML's own type names: CA1720 (identifier contains a type name) is what we want here.
 #pragma warning disable CA1720
+public enum PipelineCache
+{
+    /// <summary><c>cache: false</c> (the default): every run executes.</summary>
+    Off,
+
+    /// <summary><c>cache: true</c>: a run reuses an earlier succeeded identical run of the same owner.</summary>
+    Owner,
+
+    /// <summary><c>cache: shared</c>: also one of an owner who shares a group with the submitter.</summary>
+    Shared,
+}
+
 public enum ParameterType
 {
     String,

@@ -4,10 +4,13 @@ namespace Runway.Pipelines;
 
 /// <summary>
 /// The pipelines of one directory: <c>*.yaml</c> and <c>*.yml</c> at its top, and <c>&lt;folder&gt;/pipeline.yaml</c>
-/// (or <c>.yml</c>) one level down for pipelines that ship scripts. Other YAML inside those folders is the
-/// pipeline's own data and is not read. A change on disk reloads everything after a 200 ms pause; a file
-/// that fails is logged and reported in <see cref="Errors"/> while the others keep being served. When two
-/// files declare the same name, the first by path wins and the second is an error.
+/// (or <c>.yml</c>) one level down for pipelines that ship scripts, and <c>&lt;folder&gt;/&lt;version&gt;.yaml</c> for
+/// versions kept side by side (issue 14; the file's name must be the version it declares). Other YAML inside those
+/// folders is the pipeline's own data and is not read. A change on disk reloads everything after a 200 ms pause; a
+/// file that fails is logged and reported in <see cref="Errors"/> while the others keep being served. A name may have
+/// several versions; the newest by <see cref="PipelineVersionOrder"/> is the default (<see cref="Find(string)"/>).
+/// When two files that are not version files declare the same name, or two files the same name and version, the
+/// first by path wins and the second is an error.
 /// </summary>
 public sealed class PipelineCatalog : IDisposable
 {
@@ -42,29 +45,50 @@ public sealed class PipelineCatalog : IDisposable
 
     public event Action? Changed;
 
+    /// <summary>The default version of the pipeline: the newest the directory declares.</summary>
     public Pipeline? Find(string name) => snapshot.ByName.GetValueOrDefault(name);
+
+    /// <summary>One version the directory declares now, or null.</summary>
+    public Pipeline? Find(string name, string version) =>
+        snapshot.Versions.GetValueOrDefault(name)?.FirstOrDefault(p => p.Version == version);
+
+    /// <summary>The versions the directory declares now, newest first; empty for an unknown name.</summary>
+    public IReadOnlyList<Pipeline> VersionsOf(string name) => snapshot.Versions.GetValueOrDefault(name) ?? [];
 
     public void Reload()
     {
         lock (reloading)
         {
-            var byName = new Dictionary<string, Pipeline>(StringComparer.Ordinal);
+            var byVersion = new Dictionary<(string Name, string Version), Pipeline>();
+            var primaries = new Dictionary<string, Pipeline>(StringComparer.Ordinal);
             var errors = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var path in Files())
             {
                 try
                 {
-                    var pipeline = PipelineParser.Parse(File.ReadAllText(path), path);
+                    var yaml = File.ReadAllText(path);
+                    var pipeline = PipelineParser.Parse(yaml, path) with { Yaml = yaml };
+                    if (VersionFileName(path) is { } named && named != pipeline.Version)
+                    {
+                        throw new PipelineFormatException($"{path}: version: '{pipeline.Version}' is not the version the file is named after ('{named}')");
+                    }
                     // A container this node cannot run would only fail each run: say so now, as for a malformed file.
                     if (pipeline.Container is { } container && Execution.Local.ContainerEngine.Missing(container) is { } missing)
                     {
                         throw new PipelineFormatException($"{path}: {missing}");
                     }
-                    if (byName.TryGetValue(pipeline.Name, out var first))
+                    // Versions side by side come from version files; two other files of one name are a mistake, as before.
+                    var primary = VersionFileName(path) is null;
+                    if (byVersion.TryGetValue((pipeline.Name, pipeline.Version), out var first)
+                        || (primary && primaries.TryGetValue(pipeline.Name, out first)))
                     {
                         throw new PipelineFormatException($"{path}: name: '{pipeline.Name}' is already declared by {first.SourcePath}");
                     }
-                    byName[pipeline.Name] = pipeline;
+                    byVersion[(pipeline.Name, pipeline.Version)] = pipeline;
+                    if (primary)
+                    {
+                        primaries[pipeline.Name] = pipeline;
+                    }
                 }
                 catch (Exception ex) when (ex is PipelineFormatException or IOException or UnauthorizedAccessException)
                 {
@@ -73,8 +97,11 @@ public sealed class PipelineCatalog : IDisposable
                     logger.LogWarning("Pipeline file skipped: {Message}", message);
                 }
             }
+            var versions = byVersion.Values.GroupBy(p => p.Name, StringComparer.Ordinal).ToDictionary(
+                g => g.Key, g => (IReadOnlyList<Pipeline>)[.. g.OrderByDescending(p => p.Version, PipelineVersionOrder.Instance)], StringComparer.Ordinal);
+            var byName = versions.ToDictionary(v => v.Key, v => v.Value[0], StringComparer.Ordinal);
             var all = byName.Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
-            snapshot = new Snapshot(all, byName, errors);
+            snapshot = new Snapshot(all, byName, versions, errors);
             logger.LogInformation("Loaded {Count} pipelines from {Directory} ({Errors} failed)", all.Count, directory, errors.Count);
         }
         Changed?.Invoke();
@@ -124,11 +151,27 @@ public sealed class PipelineCatalog : IDisposable
             return [];
         }
         var top = Directory.EnumerateFiles(directory).Where(f => IsYaml(Path.GetFileName(f)));
-        var nested = Directory.EnumerateDirectories(directory)
-            .Where(d => !Path.GetFileName(d).StartsWith('.'))
-            .SelectMany(d => NestedNames.Select(n => Path.Combine(d, n)))
-            .Where(File.Exists);
-        return top.Concat(nested).Order(StringComparer.Ordinal).ToList();
+        var folders = Directory.EnumerateDirectories(directory).Where(d => !Path.GetFileName(d).StartsWith('.')).ToList();
+        var nested = folders.SelectMany(d => NestedNames.Select(n => Path.Combine(d, n))).Where(File.Exists);
+        var versioned = folders.SelectMany(d => Directory.EnumerateFiles(d).Where(f => VersionFileName(f) is not null));
+        return top.Concat(nested).Concat(versioned).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The version a file inside a pipeline's folder is named after (<c>1.2.0.yaml</c>: "1.2.0"), or null when the name is
+    /// not a version (its own data, or a top-level file). A version starts with a digit, so <c>pipeline.yaml</c> and data
+    /// files such as <c>config.yaml</c> are not taken for one.
+    /// </summary>
+    private string? VersionFileName(string path)
+    {
+        if (Path.GetDirectoryName(path) == directory || !IsYaml(Path.GetFileName(path)))
+        {
+            return null;
+        }
+        var version = Path.GetFileNameWithoutExtension(path);
+        return version.Length > 0 && char.IsAsciiDigit(version[0]) && version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '+' or '-')
+            ? version
+            : null;
     }
 
     // Editors' lock and backup files (.#x.yaml, .x.yaml.swp) start with a dot.
@@ -169,8 +212,9 @@ public sealed class PipelineCatalog : IDisposable
     }
 
     private sealed record Snapshot(
-        IReadOnlyList<Pipeline> All, IReadOnlyDictionary<string, Pipeline> ByName, IReadOnlyDictionary<string, string> Errors)
+        IReadOnlyList<Pipeline> All, IReadOnlyDictionary<string, Pipeline> ByName, IReadOnlyDictionary<string, IReadOnlyList<Pipeline>> Versions,
+        IReadOnlyDictionary<string, string> Errors)
     {
-        public static readonly Snapshot Empty = new([], new Dictionary<string, Pipeline>(), new Dictionary<string, string>());
+        public static readonly Snapshot Empty = new([], new Dictionary<string, Pipeline>(), new Dictionary<string, IReadOnlyList<Pipeline>>(), new Dictionary<string, string>());
     }
 }

@@ -14,7 +14,7 @@ public static partial class PipelineParser
     [
         "name", "version", "title", "description", "parameters", "command", "environment", "env",
         "outputs", "resources", "time_limit", "executor", "allowed_groups", "slurm", "network", "container",
-        "retries", "retention",
+        "retries", "retention", "cache",
     ];
 
     public static Pipeline Parse(string yaml, string sourcePath)
@@ -75,11 +75,23 @@ public static partial class PipelineParser
             Slurm = SlurmSettingsParser.Read(fields, Get("slurm")),
             Retries = (int)retries,
             RunFilesDays = RetentionParser.RunFilesDays(fields, Get("retention")),
+            Cache = ReadCache(fields, Get("cache")),
             AllowedGroups = ReadStrings(fields, Get("allowed_groups"), "allowed_groups"),
             Directory = Path.GetDirectoryName(fullPath) ?? fullPath,
             SourcePath = fullPath,
         };
     }
+
+    /// <summary><c>cache: true | false | shared</c> (issue 14); absent is false.</summary>
+    private static PipelineCache ReadCache(YamlFields fields, YamlNode? node) =>
+        node is null ? PipelineCache.Off
+        : fields.String(node, "cache") switch
+        {
+            "true" => PipelineCache.Owner,
+            "false" => PipelineCache.Off,
+            "shared" => PipelineCache.Shared,
+            _ => throw fields.Error(node, "cache", "must be true, false or shared"),
+        };
 
     private static Dictionary<string, string> ReadEnvironment(
         YamlFields fields, Dictionary<string, YamlNode> entries, IReadOnlyList<Parameter> parameters)

@@ -29,7 +29,7 @@ public static class RunSpecFactory
                 throw new ArgumentException($"no stored file given for parameter '{parameter.Name}' ({fileId})", nameof(files));
             }
             var relative = $"{RunFiles.Inputs}/{parameter.Name}/{SafeName(file.Name)}";
-            inputs.Add(new StagedInput(file.Id, relative));
+            inputs.Add(new StagedInput(file.Id, relative, file.Sha256));
             filePaths[parameter.Name] = Path.Combine(runDirectory, relative);
         }
 

@@ -68,4 +68,13 @@ public sealed class Run
     /// and a different submission under the same key is refused rather than answered with this run.
     /// </summary>
     public string? IdempotencyFingerprint { get; init; }
+
+    /// <summary>
+    /// The hash of pipeline name and version, canonical parameters and input files' sha256 (Runs/RunCache), when its
+    /// pipeline says <c>cache: true|shared</c>; a later identical run may reuse this one's outputs. Null otherwise.
+    /// </summary>
+    public string? CacheKey { get; init; }
+
+    /// <summary>The earlier run whose outputs this one serves: it ended succeeded at submission, nothing executed.</summary>
+    public string? CachedFrom { get; init; }
 }

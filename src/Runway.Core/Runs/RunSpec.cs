@@ -60,7 +60,8 @@ public sealed record ContainerSpec
     public string? PipelineDirectory { get; init; }
 }
 
-public sealed record StagedInput(string FileId, string RelativePath);
+/// <summary>An upload to stage: by its hash (its blob outlives the file's row while the run is active), by its id for specs from before blobs.</summary>
+public sealed record StagedInput(string FileId, string RelativePath, string? Sha256 = null);
 
 public sealed record PipelineResources
 {

@@ -1,8 +1,9 @@
 namespace Runway.Runs;
 
 /// <summary>
-/// Creates a run's directory and stages its inputs there. An input is a copy of the stored upload: a
-/// reflink (copy-on-write, no data copied) where the file system can, else a plain copy. Read-only (0444).
+/// Creates a run's directory and stages its inputs there. An input is a copy of the stored upload (its blob, shared by
+/// every upload of the same bytes): a reflink (copy-on-write, no data copied) where the file system can, else a plain
+/// copy. Read-only (0444).
 /// </summary>
 /// <remarks>
 /// Never a hard link: that shares the upload's inode, and the run owns its directory (and, under the run
@@ -29,7 +30,7 @@ public sealed class RunWorkspace(RunwayPaths paths)
 
     private async Task StageAsync(string directory, StagedInput input, CancellationToken cancellationToken)
     {
-        var source = paths.FilePath(input.FileId);
+        var source = paths.UploadPath(input.Sha256, input.FileId);
         if (!File.Exists(source))
         {
             throw new InputStagingException($"input file {input.FileId} does not exist");

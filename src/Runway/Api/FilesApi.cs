@@ -15,7 +15,7 @@ public static class FilesApi
         var api = app.MapGroup("/api/v1/files").WithTags("Files");
         api.MapPost("/", UploadAsync).WithSummary("Upload a file (multipart/form-data, field 'file'), streamed to disk")
             .Accepts<IFormFile>("multipart/form-data").DisableAntiforgery().RequireAuthorization(Scopes.FilesWrite);
-        api.MapGet("/", ListAsync).WithSummary("The caller's files (an admin's: everyone's), newest first; ?limit= (1-1000, default 100), then ?cursor=next_cursor").RequireAuthorization(Scopes.FilesRead);
+        api.MapGet("/", ListAsync).WithSummary("The caller's files (an admin's: everyone's), newest first; ?limit= (1-1000, default 100), then ?cursor=next_cursor; ?sha256= finds the caller's own files with those bytes").RequireAuthorization(Scopes.FilesRead);
         api.MapGet("/{id}", DownloadAsync).WithSummary("Download a file; honours Range").RequireAuthorization(Scopes.FilesRead);
         api.MapDelete("/{id}", DeleteAsync).WithSummary("Delete a file").RequireAuthorization(Scopes.FilesWrite);
         return app;
@@ -38,10 +38,10 @@ public static class FilesApi
     }
 
     public static async Task<Results<Ok<FileListResponse>, ProblemHttpResult>> ListAsync(
-        int? limit, string? cursor, ClaimsPrincipal user, OwnedFiles files, CancellationToken cancellationToken)
+        int? limit, string? cursor, string? sha256, ClaimsPrincipal user, OwnedFiles files, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        return await files.PageAsync(user, limit, cursor, errors, cancellationToken) is { } page
+        return await files.PageAsync(user, limit, cursor, sha256, errors, cancellationToken) is { } page
             ? TypedResults.Ok(new FileListResponse(page.Files.Select(FileResponse.From).ToList(), page.NextCursor))
             : Problems.Invalid(errors);
     }
@@ -55,7 +55,7 @@ public static class FilesApi
         }
         await audit.RecordAsync(http, "file.download", id, cancellationToken);
         var contentType = ContentTypes.TryGetContentType(file.Name, out var type) ? type : "application/octet-stream";
-        return TypedResults.PhysicalFile(store.PathOf(file.Id), contentType, file.Name, enableRangeProcessing: true);
+        return TypedResults.PhysicalFile(store.PathOf(file), contentType, file.Name, enableRangeProcessing: true);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(

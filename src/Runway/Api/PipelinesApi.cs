@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Runway.Auth;
+using Runway.Data;
 using Runway.Pipelines;
 using Runway.Runs;
 
@@ -13,18 +14,29 @@ public static class PipelinesApi
     {
         var api = app.MapGroup("/api/v1/pipelines").WithTags("Pipelines").RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/", List).WithSummary("The pipelines the caller may run");
-        api.MapGet("/{name}", Get).WithSummary("One pipeline: its parameters as JSON Schema, resources and outputs");
+        api.MapGet("/{name}", GetAsync).WithSummary("One pipeline: its parameters as JSON Schema, resources, outputs and versions (newest first; the newest declared is the default); ?version= shows an earlier one");
         return app;
     }
 
     public static Ok<PipelineListResponse> List(ClaimsPrincipal user, PipelineCatalog catalog, RunwayOptions options) =>
         TypedResults.Ok(new PipelineListResponse(catalog.All.Where(p => Caller.MayUse(user, p)).Select(p => PipelineSummary.From(p, options.DefaultExecutor)).ToList()));
 
-    /// <summary>A pipeline restricted to other groups answers 404, as if it did not exist.</summary>
-    public static Results<Ok<PipelineResponse>, ProblemHttpResult> Get(string name, ClaimsPrincipal user, PipelineCatalog catalog, RunwayOptions options) =>
-        catalog.Find(name) is { } pipeline && Caller.MayUse(user, pipeline)
-            ? TypedResults.Ok(PipelineResponse.From(pipeline, options.DefaultExecutor))
-            : Problems.NotFound($"no pipeline named '{name}'");
+    /// <summary>A pipeline restricted to other groups answers 404, as if it did not exist; an unknown version 422 with the known ones.</summary>
+    public static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetAsync(
+        string name, string? version, ClaimsPrincipal user, PipelineCatalog catalog, PipelineVersions versions, RunwayOptions options, CancellationToken ct)
+    {
+        if (catalog.Find(name) is not { } latest || !Caller.MayUse(user, latest))
+        {
+            return Problems.NotFound($"no pipeline named '{name}'");
+        }
+        var found = await versions.FindAsync(name, version, ct);
+        var known = await versions.ListAsync(name, ct);
+        if (found.Pipeline is not { } pipeline || !Caller.MayUse(user, pipeline))
+        {
+            return Problems.Invalid("version", $"'{version}' is not a version of '{name}'; known versions (newest first): {string.Join(", ", known.Select(v => v.Version))}");
+        }
+        return TypedResults.Ok(PipelineResponse.From(pipeline, options.DefaultExecutor) with { Versions = known });
+    }
 }
 
 public sealed record PipelineListResponse(IReadOnlyList<PipelineSummary> Pipelines);
@@ -43,9 +55,12 @@ public sealed record PipelineResponse(
     PipelineResources Resources,
     double? TimeLimitSeconds,
     IReadOnlyList<string> Outputs,
-    string Executor)
+    string Executor,
+    string Cache = "false",
+    IReadOnlyList<PipelineVersionInfo>? Versions = null)
 {
     public static PipelineResponse From(Pipeline p, string defaultExecutor) => new(
         p.Name, p.Version, p.Title, p.Description, ParameterSchema.ToJsonSchema(p), p.Resources,
-        p.TimeLimit?.TotalSeconds, p.Outputs, p.Executor ?? defaultExecutor);
+        p.TimeLimit?.TotalSeconds, p.Outputs, p.Executor ?? defaultExecutor,
+        p.Cache switch { PipelineCache.Owner => "true", PipelineCache.Shared => "shared", _ => "false" });
 }

@@ -47,6 +47,20 @@ public static class RunFilesApi
         return TypedResults.Ok(RunResponse.From((await store.GetAsync(id, cancellationToken))!, clock));
     }
 
+    /// <summary>As <see cref="Purged"/>, also for a run that serves another's outputs (RunCache) once that run's files were purged.</summary>
+    private static async Task<ProblemHttpResult?> PurgedAsync(Run run, IRunStore store, CancellationToken ct)
+    {
+        if (Purged(run) is not null || run.CachedFrom is not { } from)
+        {
+            return Purged(run);
+        }
+        var source = await store.GetAsync(from, ct);
+        return source is { FilesPurgedAt: null }
+            ? null
+            : TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "The run's files were purged",
+                detail: $"run '{run.Id}' reused the outputs of run '{from}', whose files were purged{(source?.FilesPurgedAt is { } at ? $" at {at:O}" : "")}");
+    }
+
     /// <summary>410 for a run whose files were purged: the files existed and are gone for good, which 404 would not say.</summary>
     private static ProblemHttpResult? Purged(Run run) => run.FilesPurgedAt is { } at
         ? TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "The run's files were purged",
@@ -64,11 +78,11 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        if (Purged(run) is { } gone)
+        if (await PurgedAsync(run, store, cancellationToken) is { } gone)
         {
             return gone;
         }
-        var runDirectory = paths.RunDirectory(id);
+        var runDirectory = RunOutputs.DirectoryOf(run, paths);
         var name = RunFiles.Log(stream ?? "stdout");
         if (follow != true)
         {
@@ -88,7 +102,7 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        if (Purged(run) is { } gone)
+        if (await PurgedAsync(run, store, cancellationToken) is { } gone)
         {
             return gone;
         }
@@ -107,7 +121,7 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        if (Purged(run) is { } gone)
+        if (await PurgedAsync(run, store, cancellationToken) is { } gone)
         {
             return gone;
         }
@@ -129,11 +143,11 @@ public static class RunFilesApi
         {
             return Problems.NotFound($"no run with id '{id}'");
         }
-        if (Purged(run) is { } gone)
+        if (await PurgedAsync(run, store, cancellationToken) is { } gone)
         {
             return gone;
         }
-        var runDirectory = paths.RunDirectory(id);
+        var runDirectory = RunOutputs.DirectoryOf(run, paths);
         var rule = RunOutputs.Of(run);
         // The record as GET /runs/{id} shows it (resources_used among it), so an archive kept alone still says what ran and what it used.
         var record = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(

@@ -42,7 +42,7 @@ public sealed class RunOutputs
     /// <summary>The run's outputs as GET …/outputs lists them (and the run page shows them); none before its directory exists.</summary>
     public static (IReadOnlyList<RunOutput> Outputs, bool Truncated) ListOf(Runs.Run run, RunwayPaths paths)
     {
-        using var tree = RunTree.Open(paths.RunDirectory(run.Id));
+        using var tree = RunTree.Open(DirectoryOf(run, paths));
         return tree is null ? ([], false) : Of(run).List(tree);
     }
 
@@ -53,9 +53,12 @@ public sealed class RunOutputs
         {
             return null;
         }
-        using var tree = RunTree.Open(paths.RunDirectory(run.Id));
+        using var tree = RunTree.Open(DirectoryOf(run, paths));
         return tree?.OpenFile(relativePath);
     }
+
+    /// <summary>Where the run's files are: its own directory, or for a run that reused another's outputs (RunCache), that run's.</summary>
+    public static string DirectoryOf(Runs.Run run, RunwayPaths paths) => paths.RunDirectory(run.CachedFrom ?? run.Id);
 
     public bool IsOutput(string relativePath) => Outputs([relativePath]).Count == 1;
 

@@ -36,7 +36,11 @@ public static class RunsApi
         {
             return Problems.BadRequest("the body must be a JSON object such as {\"pipeline\": \"hello\", \"params\": {}}");
         }
-        var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey);
+        var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey)
+        {
+            Cache = request.Cache,
+            PipelineVersion = request.PipelineVersion,
+        };
         var result = await submissions.SubmitAsync(submission, Caller.SubmitterOf(http), cancellationToken);
         if (result.Run is { } run)
         {

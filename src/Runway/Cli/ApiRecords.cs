@@ -59,7 +59,10 @@ internal sealed record OutputInfo(string Path, long Size = 0, DateTimeOffset? Mo
 
 internal sealed record UploadedFile(string Id, string? Name = null, long Size = 0, string? Sha256 = null, string? Owner = null, DateTimeOffset? CreatedAt = null);
 
-internal sealed record SubmitRequest(string Pipeline, JsonObject Params, string? Name, IReadOnlyDictionary<string, string>? Tags, int? Priority);
+internal sealed record SubmitRequest(
+    string Pipeline, JsonObject Params, string? Name, IReadOnlyDictionary<string, string>? Tags, int? Priority, bool? Cache = null, string? PipelineVersion = null);
+
+internal sealed record FileList(IReadOnlyList<UploadedFile> Files);
 
 internal sealed record RunQuery(string? State = null, string? Pipeline = null, string? Owner = null, IReadOnlyList<string>? Tags = null, int? Limit = null);
 

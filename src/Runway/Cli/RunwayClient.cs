@@ -113,6 +113,10 @@ internal sealed class RunwayClient : IDisposable
     public Task<HttpResponseMessage> OpenArchiveAsync(string id, CancellationToken ct) =>
         OpenAsync(RunPath(id) + "/archive", ct);
 
+    /// <summary>The caller's own files with these bytes (<c>GET /api/v1/files?sha256=</c>), newest first.</summary>
+    public Task<Reply<FileList>> FindFilesAsync(string sha256, CancellationToken ct) =>
+        SendAsync<FileList>(new(HttpMethod.Get, $"api/v1/files?sha256={sha256}&limit=1"), ct);
+
     /// <summary>Streams the file from disk: it is never read whole into memory.</summary>
     public async Task<Reply<UploadedFile>> UploadAsync(string path, string? name, IProgress<long>? progress, CancellationToken ct)
     {

@@ -13,7 +13,8 @@ internal sealed record SubmitArgs(
     int? Priority = null,
     string? IdempotencyKey = null,
     bool Wait = false,
-    TimeSpan? Timeout = null);
+    TimeSpan? Timeout = null,
+    bool NoCache = false);
 
 /// <summary><c>runway submit PIPELINE key=value...</c>: prints only the run id, so <c>ID=$(runway submit ...)</c> works.</summary>
 internal static class SubmitVerb
@@ -41,9 +42,10 @@ internal static class SubmitVerb
         var idempotency = new Option<string?>("--idempotency-key") { Description = "Submitting again with the same key returns the first run instead of a new one", HelpName = "key" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait until the run finishes and exit like `runway wait`" };
         var timeout = WaitVerb.TimeoutOption();
+        var noCache = new Option<bool>("--no-cache") { Description = "Always execute: do not reuse the outputs of an earlier identical run (pipelines with cache:)" };
         var command = new Command("submit", "Submit a run of a pipeline and print its id")
         {
-            pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout,
+            pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout, noCache,
         }.WithEpilog(Epilog);
         command.SetVerb(globals, (context, parse, ct) => RunAsync(
             context,
@@ -56,7 +58,8 @@ internal static class SubmitVerb
                 parse.GetValue(priority),
                 parse.GetValue(idempotency),
                 parse.GetValue(wait),
-                parse.GetValue(timeout)),
+                parse.GetValue(timeout),
+                parse.GetValue(noCache)),
             ct));
         return command;
     }
@@ -74,7 +77,7 @@ internal static class SubmitVerb
             set.Params[upload.Parameter] = file.Value.Id;
         }
 
-        var request = new SubmitRequest(args.Pipeline, set.Params, args.Name, tags, args.Priority);
+        var request = new SubmitRequest(args.Pipeline, set.Params, args.Name, tags, args.Priority, args.NoCache ? false : null);
         var run = await context.Client.SubmitAsync(request, args.IdempotencyKey, ct);
         if (!args.Wait)
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Security.Cryptography;
 
 namespace Runway.Cli;
 
@@ -27,12 +28,26 @@ internal static class UploadVerb
         return command;
     }
 
-    /// <summary>Also used by <c>submit</c> for <c>key=@path</c>.</summary>
+    /// <summary>
+    /// Also used by <c>submit</c> for <c>key=@path</c>. The file is hashed first: when the caller already uploaded the
+    /// same bytes, that file is used and nothing is sent (the server stores bytes once per sha256 anyway; this saves the transfer).
+    /// </summary>
     public static async Task<Reply<UploadedFile>> UploadAsync(CliContext context, string path, string? name, CancellationToken ct)
     {
         if (!File.Exists(path))
         {
             throw new CliUsageException($"no such file: {path}");
+        }
+        string sha256;
+        await using (var local = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        {
+            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(local, ct));
+        }
+        // The hash is compared too: a server from before ?sha256= answers with any file.
+        if (await FindAsync(context, sha256, ct) is { Value.Files: [var earlier, ..] } found && earlier.Sha256 == sha256 && found.Json["files"]?[0] is { } earlierJson)
+        {
+            await context.Error.WriteLineAsync($"reused {earlier.Id} ({earlier.Name}): the same bytes (sha256 {sha256}) were uploaded already");
+            return new Reply<UploadedFile>(earlier, earlierJson.DeepClone());
         }
         var progress = context.Progress($"uploading {Path.GetFileName(path)}:", new FileInfo(path).Length);
         try
@@ -42,6 +57,20 @@ internal static class UploadVerb
         finally
         {
             progress.Clear();
+        }
+    }
+
+    /// <summary>Null when the lookup is not allowed (a token without files:read) or not known (an older server): then it uploads.</summary>
+    private static async Task<Reply<FileList>?> FindAsync(CliContext context, string sha256, CancellationToken ct)
+    {
+        try
+        {
+            return await context.Client.FindFilesAsync(sha256, ct);
+        }
+        catch (RunwayApiException refused) when (refused.Status is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound
+            or System.Net.HttpStatusCode.UnprocessableEntity or System.Net.HttpStatusCode.BadRequest)
+        {
+            return null;
         }
     }
 }

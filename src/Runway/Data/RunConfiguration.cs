@@ -40,6 +40,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.WallSeconds).HasColumnName("wall_seconds");
         b.Property(r => r.CpuSeconds).HasColumnName("cpu_seconds");
         b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
+        b.Property(r => r.CacheKey).HasColumnName("cache_key");
+        b.Property(r => r.CachedFrom).HasColumnName("cached_from");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -65,6 +67,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
             .HasFilter("finished_at IS NOT NULL");
         b.HasIndex(r => new { r.Owner, r.FinishedAt, r.Pipeline, r.Node, r.State, r.WallSeconds, r.CpuSeconds, r.PeakMemoryBytes }, RunIndexes.OwnerUsage)
             .HasFilter("finished_at IS NOT NULL");
+        // A submission looks up earlier runs with its cache key (RunCache); most runs have none.
+        b.HasIndex(r => new { r.CacheKey, r.Id }, RunIndexes.CacheKey).HasFilter("cache_key IS NOT NULL");
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
@@ -84,6 +88,7 @@ internal static class RunIndexes
     public const string FilesKept = "ix_runs_files_kept";
     public const string Usage = "ix_runs_usage";
     public const string OwnerUsage = "ix_runs_owner_usage";
+    public const string CacheKey = "ix_runs_cache_key";
 
     public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
     public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];

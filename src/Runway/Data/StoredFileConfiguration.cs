@@ -21,6 +21,9 @@ internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredF
         // Storage per user (StorageUse) reads sizes from the index; the retention sweep seeks files unused since a time.
         b.HasIndex(f => new { f.Owner, f.Size }, FileIndexes.OwnerSize);
         b.HasIndex(f => new { f.LastUsedAt, f.Id }, FileIndexes.LastUsedAt);
+        // ?sha256= and the storage per user (one charge per blob held) by owner; whether a blob is still needed by hash (Blobs).
+        b.HasIndex(f => new { f.Owner, f.Sha256, f.Size }, FileIndexes.OwnerSha256);
+        b.HasIndex(f => f.Sha256, FileIndexes.Sha256);
     }
 }
 
@@ -28,4 +31,6 @@ internal static class FileIndexes
 {
     public const string OwnerSize = "ix_files_owner_size";
     public const string LastUsedAt = "ix_files_last_used_at";
+    public const string OwnerSha256 = "ix_files_owner_sha256";
+    public const string Sha256 = "ix_files_sha256";
 }

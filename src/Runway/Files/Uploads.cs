@@ -28,7 +28,8 @@ public enum UploadFailure
 public sealed record UploadResult(StoredFile? File, UploadFailure? Failure = null, string? Detail = null, QuotaUse? Quota = null);
 
 /// <summary>
-/// Stores an upload: the bytes (<see cref="FileStore"/>), then its row, then its audit entry. The one path
+/// Stores an upload: the bytes hashed into a temporary file (<see cref="FileStore"/>), then its row, then the bytes
+/// under their hash (once per content), then its audit entry. The one path
 /// for the API, the web UI's form and later protocol views; a failed upload leaves nothing behind.
 /// </summary>
 public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore store, RunwayOptions options, AuditTrail audit, StorageQuota quota)
@@ -86,27 +87,46 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         {
             throw new StorageQuotaException(use, full: true);
         }
-        StoredFile file;
+        ReceivedFile received;
         try
         {
-            file = await store.SaveAsync(content, clientName, owner, Math.Min(options.MaxUploadBytes, use?.LeftBytes ?? long.MaxValue), cancellationToken);
+            received = await store.ReceiveAsync(content, clientName, owner, Math.Min(options.MaxUploadBytes, use?.LeftBytes ?? long.MaxValue), cancellationToken);
         }
         catch (FileTooLargeException) when (use is not null && use.LeftBytes < options.MaxUploadBytes)
         {
             throw new StorageQuotaException(use, full: false);
         }
+        var file = received.File;
+        bool held;
+        // The row before the bytes: Blobs' re-check relies on it (a blob it sets aside goes back once this row is seen).
         try
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            held = await db.Files.AnyAsync(f => f.Owner == owner && f.Sha256 == file.Sha256, cancellationToken);
             db.Files.Add(file);
             await db.SaveChangesAsync(cancellationToken);
         }
         catch
         {
-            store.Delete(file.Id);
+            FileStore.Discard(received);
             throw;
         }
-        quota.Added(owner, file.Size);
+        try
+        {
+            store.Place(received);
+        }
+        catch
+        {
+            FileStore.Discard(received);
+            await using var db = await databases.CreateDbContextAsync(CancellationToken.None);
+            await db.Files.Where(f => f.Id == file.Id).ExecuteDeleteAsync(CancellationToken.None);
+            throw;
+        }
+        // A user is charged a blob once, however many of their files share it (StorageUse).
+        if (!held)
+        {
+            quota.Added(owner, file.Size);
+        }
         await audit.RecordAsync(owner, "file.upload", file.Id, address, cancellationToken);
         RunwayMetrics.Uploads.Add(1);
         RunwayMetrics.UploadedBytes.Add(file.Size);

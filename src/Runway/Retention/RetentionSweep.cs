@@ -14,7 +14,7 @@ namespace Runway.Retention;
 /// one entry per item removed and one for the sweep with its counts and the bytes freed.
 /// </summary>
 public sealed class RetentionSweep(
-    IDbContextFactory<RunwayDb> contexts, RetentionPolicy policy, RunFilesPurge purge, JobLeases jobs, FileStore files,
+    IDbContextFactory<RunwayDb> contexts, RetentionPolicy policy, RunFilesPurge purge, JobLeases jobs, Blobs blobs,
     RunwayPaths paths, RetentionOptions options, TimeProvider clock, ILogger<RetentionSweep> logger)
 {
     public const string Actor = "runway:retention";
@@ -105,11 +105,12 @@ public sealed class RetentionSweep(
     private async Task<bool> DeleteUploadAsync(string id, DateTimeOffset cutoff, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        if (await db.Files.Where(f => f.Id == id && f.LastUsedAt < cutoff).ExecuteDeleteAsync(ct) == 0)
+        var file = await db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == id, ct);
+        if (file is null || await db.Files.Where(f => f.Id == id && f.LastUsedAt < cutoff).ExecuteDeleteAsync(ct) == 0)
         {
             return false;
         }
-        files.Delete(id);
+        await blobs.ReleaseAsync(file, ct);
         return true;
     }
 

@@ -14,6 +14,12 @@ public sealed record RunSubmission(
     int? Priority,
     string? IdempotencyKey)
 {
+    /// <summary><c>"cache": false</c> refuses reuse of an earlier identical run's outputs (RunCache); null or true allows it where the pipeline does.</summary>
+    public bool? Cache { get; init; }
+
+    /// <summary>An earlier version of the pipeline to run (PipelineCatalog keeps them); null is the newest.</summary>
+    public string? PipelineVersion { get; init; }
+
     /// <summary>
     /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so
     /// whitespace does not count but any value, name or tag does.
@@ -28,6 +34,15 @@ public sealed record RunSubmission(
             ["tags"] = Tags is null ? null : new JsonObject(Tags.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))),
             ["priority"] = Priority,
         };
+        // Only when given: fingerprints stored before these fields existed must still match a retry.
+        if (Cache is { } cache)
+        {
+            canonical["cache"] = cache;
+        }
+        if (PipelineVersion is { } version)
+        {
+            canonical["pipeline_version"] = version;
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
     }
 }

@@ -22,6 +22,8 @@ public sealed class Submissions(
     RunwayPaths paths,
     RunwayOptions options,
     StorageQuota quota,
+    RunCache cache,
+    PipelineVersions versions,
     TimeProvider clock,
     Logging.AuditSyslog syslog)
 {
@@ -48,8 +50,17 @@ public sealed class Submissions(
         {
             return SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] });
         }
-        if (catalog.Find(submission.Pipeline) is not { } pipeline || !MayUse(submitter, pipeline))
+        var found = await versions.FindAsync(submission.Pipeline, submission.PipelineVersion, cancellationToken);
+        if (found.Pipeline is not { } pipeline || !MayUse(submitter, pipeline))
         {
+            // A version is only listed to whom may use the pipeline: its default decides, as for any other answer here.
+            if (found.Known.Count > 0 && catalog.Find(submission.Pipeline) is { } latest && MayUse(submitter, latest))
+            {
+                return SubmissionResult.Invalid(new Dictionary<string, string[]>
+                {
+                    ["pipeline_version"] = [$"'{submission.PipelineVersion}' is not a version of '{latest.Name}'; known versions (newest first): {string.Join(", ", found.Known.Select(v => v.Version))}"],
+                });
+            }
             return SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'");
         }
         var validation = ParameterValidator.Validate(pipeline, submission.Params);
@@ -89,6 +100,7 @@ public sealed class Submissions(
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
+            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validation.Params, files),
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
@@ -102,6 +114,11 @@ public sealed class Submissions(
             return SubmissionResult.Invalid(new Dictionary<string, string[]> { [$"params.{files.First(f => f.Value.Id == gone).Key}"] = [$"no uploaded file with id '{gone}'"] });
         }
         var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
+        if (run.CacheKey is { } cacheKey && submission.Cache != false
+            && await cache.FindSourceAsync(cacheKey, submitter, pipeline.Cache, cancellationToken) is { } source)
+        {
+            return await AddCachedAsync(run, source, audit, fingerprint, cancellationToken);
+        }
         var (stored, created) = await store.AddAsync(run, audit, cancellationToken);
         if (!created)
         {
@@ -111,6 +128,42 @@ public sealed class Submissions(
         syslog.Send(audit);
         RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
+    }
+
+    /// <summary>The run ends at once with <paramref name="source"/>'s outputs (RunCache); a lost race for its idempotency key replays the winner.</summary>
+    private async Task<SubmissionResult> AddCachedAsync(Run queued, Run source, AuditRecord audit, string? fingerprint, CancellationToken cancellationToken)
+    {
+        var run = new Run
+        {
+            Id = queued.Id,
+            Pipeline = queued.Pipeline,
+            PipelineVersion = queued.PipelineVersion,
+            Name = queued.Name,
+            ParamsJson = queued.ParamsJson,
+            TagsJson = queued.TagsJson,
+            Priority = queued.Priority,
+            Owner = queued.Owner,
+            Executor = queued.Executor,
+            SubmittedAt = queued.SubmittedAt,
+            SpecJson = queued.SpecJson,
+            IdempotencyKey = queued.IdempotencyKey,
+            IdempotencyFingerprint = queued.IdempotencyFingerprint,
+            CacheKey = queued.CacheKey,
+            State = RunState.Succeeded,
+            StartedAt = queued.SubmittedAt,
+            FinishedAt = queued.SubmittedAt,
+            ExitCode = source.ExitCode,
+            Message = $"reused the outputs of run {source.Id}",
+            CachedFrom = source.Id,
+            FilesBytes = 0,
+        };
+        if (!await cache.AddAsync(run, source, audit, cancellationToken))
+        {
+            return Replay((await FindByKeyAsync(run.Owner, run.IdempotencyKey!, cancellationToken))!, fingerprint);
+        }
+        syslog.Send(audit);
+        RunwayMetrics.Submitted(run);
+        return SubmissionResult.Accepted(run, replayed: false);
     }
 
     /// <summary>

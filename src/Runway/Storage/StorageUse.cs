@@ -3,7 +3,11 @@ using Runway.Data;
 
 namespace Runway.Storage;
 
-/// <summary>A user's stored bytes: uploads (their sizes) and run directories (<c>runs.files_bytes</c>, allocated bytes).</summary>
+/// <summary>
+/// A user's stored bytes: uploads (their sizes) and run directories (<c>runs.files_bytes</c>, allocated bytes). Uploads
+/// share a blob per content (FileStore); each user who holds a file of a blob is charged its size once, however many of
+/// their files point at it. The disk holds it once for all of them: the sum over users can exceed the disk used.
+/// </summary>
 public sealed record StoredBytes(long Uploads, long RunFiles)
 {
     public long Total => Uploads + RunFiles;
@@ -12,7 +16,7 @@ public sealed record StoredBytes(long Uploads, long RunFiles)
 /// <summary>
 /// Bytes stored per user, from the database alone (never a walk of the disk): the sum of the user's uploads' sizes and
 /// of their runs' <c>files_bytes</c> (measured once when a run ends, 0 once purged). Each answer is one query that reads
-/// only an index (<c>ix_files_owner_size</c>, <c>ix_runs_owner_files_bytes</c>). The quota (<see cref="StorageQuota"/>)
+/// only an index (<c>ix_files_owner_sha256</c>, <c>ix_runs_owner_files_bytes</c>). The quota (<see cref="StorageQuota"/>)
 /// and the accounting read it.
 /// </summary>
 public sealed class StorageUse(IDbContextFactory<RunwayDb> contexts)
@@ -22,7 +26,7 @@ public sealed class StorageUse(IDbContextFactory<RunwayDb> contexts)
         await using var db = await contexts.CreateDbContextAsync(ct);
         // CAST: PostgreSQL's SUM of bigint is numeric.
         var row = await db.Database.SqlQuery<StoredBytesRow>($"""
-            SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = {owner}) AS BIGINT) AS "Uploads",
+            SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM (SELECT DISTINCT sha256, size FROM files WHERE owner = {owner}) AS held) AS BIGINT) AS "Uploads",
                    CAST((SELECT COALESCE(SUM(files_bytes), 0) FROM runs WHERE owner = {owner}) AS BIGINT) AS "RunFiles"
             """).SingleAsync(ct);
         return new StoredBytes(row.Uploads, row.RunFiles);
@@ -34,9 +38,9 @@ public sealed class StorageUse(IDbContextFactory<RunwayDb> contexts)
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await db.Database.SqlQuery<OwnerBytesRow>($"""
             SELECT owner AS "Owner", CAST(SUM(uploads) AS BIGINT) AS "Uploads", CAST(SUM(run_files) AS BIGINT) AS "RunFiles" FROM (
-                SELECT owner, size AS uploads, 0 AS run_files FROM files
+                SELECT DISTINCT owner, sha256, size AS uploads, 0 AS run_files FROM files
                 UNION ALL
-                SELECT owner, 0 AS uploads, files_bytes AS run_files FROM runs WHERE files_bytes > 0
+                SELECT owner, NULL AS sha256, 0 AS uploads, files_bytes AS run_files FROM runs WHERE files_bytes > 0
             ) AS stored GROUP BY owner
             """).ToListAsync(ct);
         return rows.ToDictionary(r => r.Owner, r => new StoredBytes(r.Uploads, r.RunFiles), StringComparer.Ordinal);

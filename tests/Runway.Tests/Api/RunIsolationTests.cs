@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Runway.Tests.Fixtures;
@@ -96,7 +97,7 @@ public sealed class RunIsolationTests : IAsyncLifetime
         using var ana = await app.CreateUserClientAsync("ana");
         using var bob = await app.CreateUserClientAsync("bob");
         var upload = await UploadAsync(ana, "ana's private notes");
-        string[] targets = [Path.Combine(app.DataDirectory, "runway.db"), Path.Combine(app.DataDirectory, "node-id"), Path.Combine(app.DataDirectory, "files", upload)];
+        string[] targets = [Path.Combine(app.DataDirectory, "runway.db"), Path.Combine(app.DataDirectory, "node-id"), Blob("ana's private notes")];
         Assert.All(targets, t => Assert.True(File.Exists(t), $"{t} should exist for this test to mean anything"));
 
         foreach (var target in targets)
@@ -118,7 +119,8 @@ public sealed class RunIsolationTests : IAsyncLifetime
 
         Assert.Equal("succeeded", run.GetProperty("state").GetString());
         Assert.Equal("original", await ana.GetStringAsync($"/api/v1/files/{upload}", Ct));
-        Assert.Equal("original", File.ReadAllText(Path.Combine(app.DataDirectory, "files", upload)));
+        // The blob every upload of these bytes shares (content-addressed files) is what must not change.
+        Assert.Equal("original", File.ReadAllText(Blob("original")));
     }
 
     /// <summary>
@@ -167,5 +169,12 @@ public sealed class RunIsolationTests : IAsyncLifetime
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.True(response.IsSuccessStatusCode, body.ToString());
         return body.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Where the server keeps these bytes: one blob per sha256 (FileStore).</summary>
+    private string Blob(string text)
+    {
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        return Path.Combine(app.DataDirectory, "blobs", sha256[..2], sha256);
     }
 }

@@ -256,6 +256,37 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Upload_ReusesMyFile_WhenItsBytesWereUploadedAlready()
+    {
+        var local = Path.GetTempFileName();
+        await File.WriteAllTextAsync(local, "the quick brown fox", TestContext.Current.CancellationToken);
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("the quick brown fox"u8));
+        var server = new FakeServer()
+            .OnJson(HttpMethod.Get, "/api/v1/files", $$"""{"files":[{"id":"f_01JD0000000000000000EARLIER","name":"fox.txt","size":19,"sha256":"{{sha256}}"}]}""")
+            .OnJson(HttpMethod.Post, "/api/v1/files", """{"id":"f_01JD00000000000000000FILE","name":"x","size":19,"sha256":"ab"}""", HttpStatusCode.Created);
+
+        var run = await CliRun.RunAsync(server, "upload", local);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("f_01JD0000000000000000EARLIER\n", run.Out.ReplaceLineEndings("\n"));
+        Assert.Contains("reused f_01JD0000000000000000EARLIER", run.Error, StringComparison.Ordinal);
+        Assert.Equal($"/api/v1/files?sha256={sha256}&limit=1", Assert.Single(server.Requests).PathAndQuery);
+        File.Delete(local);
+    }
+
+    [Fact]
+    public async Task Submit_SendsCacheFalse_WithNoCache()
+    {
+        var server = WithPipeline().OnJson(HttpMethod.Post, "/api/v1/runs", FakeServer.Run(Id, "queued"), HttpStatusCode.Created);
+
+        var run = await CliRun.RunAsync(server, "submit", "wordstats", "input=f_01JD00000000000000000FILE", "--no-cache");
+
+        Assert.Equal(0, run.ExitCode);
+        var body = JsonNode.Parse(server.Requests.Single(r => r.PathAndQuery == "/api/v1/runs").Body!)!;
+        Assert.False(body["cache"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task Upload_Exits2_WhenTheFileDoesNotExist()
     {
         var run = await CliRun.RunAsync(new FakeServer(), "upload", "/no/such/file.txt");

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,6 +41,7 @@ public abstract class RetentionContract(Func<TestDatabase> open) : StoreTest(ope
             s.AddSingleton(Options);
             s.AddSingleton(_ => new PipelineCatalog(pipelines.FullName, NullLogger<PipelineCatalog>.Instance));
             s.AddSingleton<FileStore>();
+            s.AddSingleton<Blobs>();
             s.AddSingleton<JobLeases>();
             s.AddSingleton<RunFilesPurge>();
             s.AddSingleton<RetentionPolicy>();
@@ -99,10 +101,10 @@ public abstract class RetentionContract(Func<TestDatabase> open) : StoreTest(ope
         var report = await SweepAsync(node);
 
         Assert.Equal(unused.Id, Assert.Single(report.Uploads).Id);
-        Assert.False(File.Exists(Paths.FilePath(unused.Id)));
+        Assert.False(File.Exists(Paths.UploadPath(unused.Sha256, unused.Id)));
         await using var check = await OpenDbAsync();
         Assert.Equal(new[] { forQueued.Id, forRunning.Id, recent.Id }.Order(), (await check.Files.Select(f => f.Id).ToListAsync(Ct)).Order());
-        Assert.All(new[] { forQueued, forRunning, recent }, f => Assert.True(File.Exists(Paths.FilePath(f.Id))));
+        Assert.All(new[] { forQueued, forRunning, recent }, f => Assert.True(File.Exists(Paths.UploadPath(f.Sha256, f.Id))));
         Assert.Equal(RunState.Running, (await GetAsync(running.Id)).State);
     }
 
@@ -272,12 +274,16 @@ public abstract class RetentionContract(Func<TestDatabase> open) : StoreTest(ope
     {
         Directory.CreateDirectory(Paths.FilesDirectory);
         Directory.CreateDirectory(Paths.UploadsDirectory);
-        using var content = new MemoryStream("some words\n"u8.ToArray());
-        var file = await new FileStore(Paths, Clock).SaveAsync(content, "words.txt", "ana", 1 << 20, Ct);
+        Directory.CreateDirectory(Paths.BlobsDirectory);
+        // Bytes of its own per upload: the same bytes would share one blob, kept while any of them is.
+        using var content = new MemoryStream(Encoding.UTF8.GetBytes($"some words {Guid.NewGuid()}\n"));
+        var store = new FileStore(Paths, Clock);
+        var received = await store.ReceiveAsync(content, "words.txt", "ana", 1 << 20, Ct);
         await using var db = await OpenDbAsync();
-        db.Files.Add(file);
+        db.Files.Add(received.File);
         await db.SaveChangesAsync(Ct);
-        return file;
+        store.Place(received);
+        return received.File;
     }
 
     private async Task<Run> AddWithInputAsync(StoredFile file)

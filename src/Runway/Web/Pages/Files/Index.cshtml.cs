@@ -84,14 +84,14 @@ public sealed class IndexModel(OwnedFiles files, Uploads uploads, IAntiforgery a
     private async Task<IActionResult> ListAsync(int status, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (await files.PageAsync(User, PageSize, Cursor, errors, cancellationToken) is { } page)
+        if (await files.PageAsync(User, PageSize, Cursor, null, errors, cancellationToken) is { } page)
         {
             Files = page;
         }
         else
         {
             Problem ??= "This page link is not valid any more. The list starts from the newest file.";
-            Files = await files.PageAsync(User, PageSize, null, errors, cancellationToken) ?? Files;
+            Files = await files.PageAsync(User, PageSize, null, null, errors, cancellationToken) ?? Files;
             status = status == StatusCodes.Status200OK ? StatusCodes.Status422UnprocessableEntity : status;
         }
         Response.StatusCode = status;

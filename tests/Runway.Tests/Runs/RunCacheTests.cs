@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Runway.Pipelines;
+using Runway.Tests.Files;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Runs;
+
+/// <summary>Result reuse (issue 14): an identical run ends at once from an earlier one's outputs, through the real server.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class RunCacheTests : IAsyncLifetime
+{
+    private readonly string pipelines = Directory.CreateTempSubdirectory("runway-cache-pipelines-").FullName;
+    private RunwayApp app = null!;
+    private HttpClient ana = null!;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        File.SetUnixFileMode(pipelines, (UnixFileMode)0b111_101_101);
+        WritePipeline("count", "true", "1.0.0");
+        WritePipeline("counts", "shared", "1.0.0");
+        WritePipeline("fresh", "false", "1.0.0");
+        app = new RunwayApp(pipelines);
+        await app.EnsureUserAsync("ana", groups: ["lab"]);
+        await app.EnsureUserAsync("bob", groups: ["lab"]);
+        await app.EnsureUserAsync("cyd", groups: ["other"]);
+        ana = await app.CreateUserClientAsync("ana");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ana.Dispose();
+        await app.DisposeAsync();
+        Directory.Delete(pipelines, recursive: true);
+    }
+
+    [Fact]
+    public async Task Submit_EndsAtOnceWithTheEarlierOutputs_WhenAnIdenticalRunSucceeded()
+    {
+        var first = await RunAsync(ana, "count", await UploadAsync(ana, "some words\n"));
+        // Another upload of the same bytes is the same input.
+        var again = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input = await UploadAsync(ana, "some words\n"), n = 2 } });
+
+        Assert.Equal("succeeded", again.GetProperty("state").GetString());
+        Assert.Equal(Id(first), again.GetProperty("cached_from").GetString());
+        Assert.False(Directory.Exists(Path.Combine(app.DataDirectory, "runs", Id(again))), "a cached run executes nothing");
+        Assert.Equal("11\n", await ana.GetStringAsync($"/api/v1/runs/{Id(again)}/outputs/count.txt", Ct));
+        var outputs = await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(again)}/outputs", Ct);
+        Assert.Contains("count.txt", outputs.GetRawText(), StringComparison.Ordinal);
+        var shown = await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(again)}", Ct);
+        Assert.Contains(shown.GetProperty("events").EnumerateArray(),
+            e => e.GetProperty("to").GetString() == "succeeded" && e.GetProperty("reason").GetString()!.Contains(Id(first), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenOneInputByteChanged()
+    {
+        await RunAsync(ana, "count", await UploadAsync(ana, "some words\n"));
+
+        var other = await RunAsync(ana, "count", await UploadAsync(ana, "some wordz\n"));
+
+        Assert.Equal(JsonValueKind.Null, other.GetProperty("cached_from").ValueKind);
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenAParameterDiffers()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        await RunAsync(ana, "count", input);
+
+        var other = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input, n = 3 } });
+
+        Assert.Equal("queued", other.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenThePipelineVersionChanged()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        await RunAsync(ana, "count", input);
+
+        WritePipeline("count", "true", "1.1.0");
+        await Eventually.TrueAsync(async () =>
+            (await ana.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/count", Ct)).GetProperty("version").GetString() == "1.1.0",
+            TimeSpan.FromSeconds(20), "the catalog to load version 1.1.0");
+        var other = await RunAsync(ana, "count", input);
+
+        Assert.Equal("1.1.0", other.GetProperty("pipeline_version").GetString());
+        Assert.Equal(JsonValueKind.Null, other.GetProperty("cached_from").ValueKind);
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenTheSubmissionSaysCacheFalse()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        await RunAsync(ana, "count", input);
+
+        var other = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input, n = 2 }, cache = false });
+
+        Assert.Equal("queued", other.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, other.GetProperty("cached_from").ValueKind);
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenThePipelineHasNoCache()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        await RunAsync(ana, "fresh", input);
+
+        var other = await RunwayApp.SubmitAsync(ana, new { pipeline = "fresh", @params = new { input, n = 2 } });
+
+        Assert.Equal("queued", other.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Executes_ForAnotherUser_WhenTheCacheIsNotShared()
+    {
+        await RunAsync(ana, "count", await UploadAsync(ana, "some words\n"));
+        using var bob = await app.CreateUserClientAsync("bob");
+
+        var other = await RunwayApp.SubmitAsync(bob, new { pipeline = "count", @params = new { input = await UploadAsync(bob, "some words\n"), n = 2 } });
+
+        Assert.Equal("queued", other.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_ReusesAGroupMembersRun_OnlyWhenTheCacheIsShared()
+    {
+        var first = await RunAsync(ana, "counts", await UploadAsync(ana, "some words\n"));
+        using var bob = await app.CreateUserClientAsync("bob");
+        using var cyd = await app.CreateUserClientAsync("cyd");
+
+        var bobs = await RunwayApp.SubmitAsync(bob, new { pipeline = "counts", @params = new { input = await UploadAsync(bob, "some words\n"), n = 2 } });
+        var cyds = await RunwayApp.SubmitAsync(cyd, new { pipeline = "counts", @params = new { input = await UploadAsync(cyd, "some words\n"), n = 2 } });
+
+        Assert.Equal(Id(first), bobs.GetProperty("cached_from").GetString());
+        Assert.Equal("11\n", await bob.GetStringAsync($"/api/v1/runs/{Id(bobs)}/outputs/count.txt", Ct));
+        Assert.Equal("queued", cyds.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_Executes_WhenTheEarlierRunsFilesWerePurged_AndACachedRunSaysItsFilesAreGone()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        var first = await RunAsync(ana, "count", input);
+        var cached = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input, n = 2 } });
+        Assert.Equal(Id(first), cached.GetProperty("cached_from").GetString());
+
+        using (var purge = await ana.DeleteAsync($"/api/v1/runs/{Id(first)}/files", Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, purge.StatusCode);
+        }
+        using var gone = await ana.GetAsync($"/api/v1/runs/{Id(cached)}/outputs/count.txt", Ct);
+        var other = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input, n = 2 } });
+
+        Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
+        Assert.Equal("queued", other.GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("maybe")]
+    [InlineData("[true]")]
+    public void Parse_RefusesACacheThatIsNotTrueFalseOrShared(string value)
+    {
+        var yaml = $"name: p\nversion: \"1\"\ncache: {value}\ncommand: [/bin/true]\n";
+
+        var error = Assert.Throws<PipelineFormatException>(() => PipelineParser.Parse(yaml, "/tmp/p.yaml"));
+
+        Assert.Contains("cache", error.Message, StringComparison.Ordinal);
+    }
+
+    private void WritePipeline(string name, string cache, string version) =>
+        File.WriteAllText(Path.Combine(pipelines, $"{name}.yaml"), $$"""
+            name: {{name}}
+            version: "{{version}}"
+            cache: {{cache}}
+            parameters:
+              input: {type: file, required: true}
+              n: {type: integer, default: 2}
+            command: [/bin/sh, -c, 'wc -c < "$1" | tr -d " " > count.txt', {{name}}, "{input}"]
+            outputs: [count.txt]
+            """);
+
+    private static async Task<JsonElement> RunAsync(HttpClient client, string pipeline, string input)
+    {
+        var submitted = await RunwayApp.SubmitAsync(client, new { pipeline, @params = new { input, n = 2 } });
+        var run = await RunwayApp.WaitFinalAsync(client, Id(submitted));
+        Assert.Equal("succeeded", run.GetProperty("state").GetString());
+        return run;
+    }
+
+    private static async Task<string> UploadAsync(HttpClient client, string text) =>
+        Id(await ContentAddressedFilesTests.UploadAsync(client, Encoding.UTF8.GetBytes(text), "words.txt"));
+
+    private static string Id(JsonElement e) => e.GetProperty("id").GetString()!;
+}
