@@ -68,4 +68,7 @@ public sealed class Run
     /// and a different submission under the same key is refused rather than answered with this run.
     /// </summary>
     public string? IdempotencyFingerprint { get; init; }
+
+    /// <summary>Who to tell when it ends; written with the run (an outbox row each), not a column of it.</summary>
+    public IReadOnlyList<NotifyTarget> Notify { get; init; } = [];
 }

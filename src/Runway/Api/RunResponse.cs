@@ -29,7 +29,8 @@ public sealed record RunResponse(
     int Attempt = 1,
     long? FilesBytes = null,
     DateTimeOffset? FilesPurgedAt = null,
-    ResourcesUsed? ResourcesUsed = null)
+    ResourcesUsed? ResourcesUsed = null,
+    IReadOnlyList<NotificationResponse>? Notifications = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -72,6 +73,7 @@ public sealed record RunResponse(
         FilesBytes = null,
         FilesPurgedAt = null,
         ResourcesUsed = null,
+        Notifications = null,
     };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
@@ -90,6 +92,14 @@ public sealed record ResourcesUsed(double? WallSeconds, double? CpuSeconds, long
         : new(run.WallSeconds, run.CpuSeconds is { } cpu ? Math.Round(cpu, 3) : null, run.PeakMemoryBytes);
 }
 
+/// <summary>One delivery of the run's <c>notify</c>: pending until its run ends, then delivered, failed (given up), or skipped.</summary>
+public sealed record NotificationResponse(
+    string Id, string Target, string Kind, string State, int Attempts, int? LastStatus, string? LastError, DateTimeOffset? DeliveredAt, DateTimeOffset? NextAttemptAt)
+{
+    public static NotificationResponse From(Data.Notification n) =>
+        new(n.Id, n.Target, n.Kind, n.State, n.Attempts, n.LastStatus, n.LastError, n.DeliveredAt, n.NextAttemptAt);
+}
+
 public sealed record RunEventResponse(RunState? From, RunState To, string Reason, DateTimeOffset At);
 
 public sealed record RunListResponse(IReadOnlyList<RunResponse> Runs, string? NextCursor);
@@ -99,4 +109,5 @@ public sealed record SubmitRunRequest(
     JsonObject? Params,
     string? Name,
     Dictionary<string, string>? Tags,
-    int? Priority);
+    int? Priority,
+    Notifications.NotifyRequest? Notify = null);

@@ -40,6 +40,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.WallSeconds).HasColumnName("wall_seconds");
         b.Property(r => r.CpuSeconds).HasColumnName("cpu_seconds");
         b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
+        b.Ignore(r => r.Notify); // rows of notifications (NotificationConfiguration)
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.

@@ -22,6 +22,8 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<NodeRecord> Nodes => Set<NodeRecord>();
     public DbSet<SharedDirectoryMark> SharedDirectoryMarks => Set<SharedDirectoryMark>();
     public DbSet<JobRecord> Jobs => Set<JobRecord>();
+    public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<NotifySettings> NotifySettings => Set<NotifySettings>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

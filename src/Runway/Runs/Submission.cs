@@ -12,7 +12,8 @@ public sealed record RunSubmission(
     string? Name,
     IReadOnlyDictionary<string, string>? Tags,
     int? Priority,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    Notifications.NotifyRequest? Notify = null)
 {
     /// <summary>
     /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so
@@ -28,6 +29,11 @@ public sealed record RunSubmission(
             ["tags"] = Tags is null ? null : new JsonObject(Tags.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)t.Value))),
             ["priority"] = Priority,
         };
+        if (Notify is not null)
+        {
+            // Only when given: fingerprints of submissions without one stay what they were.
+            canonical["notify"] = new JsonObject { ["email"] = new JsonArray([.. (Notify.Email ?? []).Select(e => (JsonNode?)e)]), ["webhook"] = Notify.Webhook };
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
     }
 }
