@@ -49,6 +49,10 @@ public sealed class NotificationsApiTests
             delivery.GetProperty("attempts").GetInt32(), delivery.GetProperty("last_status").GetInt32()));
         Assert.Equal(request.Id, delivery.GetProperty("id").GetString());
         Assert.NotEqual(JsonValueKind.Null, delivery.GetProperty("delivered_at").ValueKind);
+        using var admin = app.CreateAdminClient();
+        var metrics = await admin.GetStringAsync("/metrics", Ct);
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("runway_notifications_total{", StringComparison.Ordinal)
+            && line.Contains("kind=\"webhook\"", StringComparison.Ordinal) && line.Contains("outcome=\"delivered\"", StringComparison.Ordinal));
     }
 
     [Theory]
