@@ -41,6 +41,12 @@ public static class RunwayMetrics
 
     public static readonly Counter<long> UploadedBytes = Meter.CreateCounter<long>("runway.uploads.size", "By", "Bytes uploaded");
 
+    /// <summary>Attempts to deliver a notification, by kind (webhook, email) and outcome (delivered, retry, failed, skipped).</summary>
+    public static readonly Counter<long> Notifications = Meter.CreateCounter<long>("runway.notifications", "{notification}", "Notification attempts, by kind and outcome");
+
+    public static void Notified(string kind, string outcome) =>
+        Notifications.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("outcome", outcome));
+
     public static void Submitted(Run run) => RunsSubmitted.Add(1, new KeyValuePair<string, object?>("pipeline", run.Pipeline));
 
     public static void Started(Run run, DateTimeOffset now) => QueueWait.Record(

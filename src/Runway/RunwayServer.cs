@@ -11,6 +11,7 @@ using Runway.Execution.Slurm;
 using Runway.Files;
 using Runway.Logging;
 using Runway.Metrics;
+using Runway.Notifications;
 using Runway.Pipelines;
 using Runway.Runs;
 using Runway.Storage;
@@ -86,6 +87,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<PipelineVersions>();
         builder.Services.AddHostedService<PipelineVersionKeeper>();
         builder.Services.AddSingleton<Submissions>();
+        builder.Services.AddRunwayNotifications(builder.Configuration);
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
@@ -127,6 +129,7 @@ public static class RunwayServer
         app.MapHealth();
         app.MapOAuth();
         app.MapMe();
+        app.MapNotify();
         app.MapTokens();
         app.MapAdmin();
         app.MapUsage();

@@ -77,4 +77,6 @@ public sealed class Run
 
     /// <summary>The earlier run whose outputs this one serves: it ended succeeded at submission, nothing executed.</summary>
     public string? CachedFrom { get; init; }
+    /// <summary>Who to tell when it ends; written with the run (an outbox row each), not a column of it.</summary>
+    public IReadOnlyList<NotifyTarget> Notify { get; init; } = [];
 }

@@ -30,7 +30,8 @@ public sealed record RunResponse(
     long? FilesBytes = null,
     DateTimeOffset? FilesPurgedAt = null,
     ResourcesUsed? ResourcesUsed = null,
-    string? CachedFrom = null)
+    string? CachedFrom = null,
+    IReadOnlyList<NotificationResponse>? Notifications = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -74,6 +75,7 @@ public sealed record RunResponse(
         FilesBytes = null,
         FilesPurgedAt = null,
         ResourcesUsed = null,
+        Notifications = null,
     };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
@@ -92,6 +94,14 @@ public sealed record ResourcesUsed(double? WallSeconds, double? CpuSeconds, long
         : new(run.WallSeconds, run.CpuSeconds is { } cpu ? Math.Round(cpu, 3) : null, run.PeakMemoryBytes);
 }
 
+/// <summary>One delivery of the run's <c>notify</c>: pending until its run ends, then delivered, failed (given up), or skipped.</summary>
+public sealed record NotificationResponse(
+    string Id, string Target, string Kind, string State, int Attempts, int? LastStatus, string? LastError, DateTimeOffset? DeliveredAt, DateTimeOffset? NextAttemptAt)
+{
+    public static NotificationResponse From(Data.Notification n) =>
+        new(n.Id, n.Target, n.Kind, n.State, n.Attempts, n.LastStatus, n.LastError, n.DeliveredAt, n.NextAttemptAt);
+}
+
 public sealed record RunEventResponse(RunState? From, RunState To, string Reason, DateTimeOffset At);
 
 public sealed record RunListResponse(IReadOnlyList<RunResponse> Runs, string? NextCursor);
@@ -103,4 +113,5 @@ public sealed record SubmitRunRequest(
     Dictionary<string, string>? Tags,
     int? Priority,
     bool? Cache = null,
-    string? PipelineVersion = null);
+    string? PipelineVersion = null,
+    Notifications.NotifyRequest? Notify = null);

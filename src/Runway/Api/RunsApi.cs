@@ -29,6 +29,7 @@ public static class RunsApi
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         HttpContext http,
         Submissions submissions,
+        Notifications.NotificationOutbox outbox,
         TimeProvider clock,
         CancellationToken cancellationToken)
     {
@@ -36,7 +37,7 @@ public static class RunsApi
         {
             return Problems.BadRequest("the body must be a JSON object such as {\"pipeline\": \"hello\", \"params\": {}}");
         }
-        var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey)
+        var submission = new RunSubmission(request.Pipeline, request.Params, request.Name, request.Tags, request.Priority, idempotencyKey, request.Notify)
         {
             Cache = request.Cache,
             PipelineVersion = request.PipelineVersion,
@@ -45,7 +46,14 @@ public static class RunsApi
         if (result.Run is { } run)
         {
             // A replay answers what the first request did: the run as it was submitted, with its Location.
-            var response = result.Replayed ? RunResponse.AsSubmitted(run, clock) : RunResponse.From(run, clock);
+            // Its notifications as they were then too: pending, none tried.
+            var targets = result.Replayed
+                ? (await outbox.OfRunAsync(run.Id, cancellationToken)).Select(n => (n.Id, n.Target, n.Kind))
+                : run.Notify.Select(t => (t.Id, t.Target, t.Kind));
+            var response = (result.Replayed ? RunResponse.AsSubmitted(run, clock) : RunResponse.From(run, clock)) with
+            {
+                Notifications = [.. targets.Select(t => new NotificationResponse(t.Id, t.Target, t.Kind, Data.Notification.Pending, 0, null, null, null, null))],
+            };
             return TypedResults.Created($"/api/v1/runs/{run.Id}", response);
         }
         return result.Failure switch
@@ -81,7 +89,7 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetAsync(
-        string id, ClaimsPrincipal user, IRunStore store, QueueReason queue, TimeProvider clock, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, IRunStore store, QueueReason queue, Notifications.NotificationOutbox outbox, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } run || !Caller.CanSee(user, run.Owner))
         {
@@ -89,7 +97,8 @@ public static class RunsApi
         }
         run.Message = await queue.WhyAsync(run, cancellationToken);
         var events = await store.ListEventsAsync(id, cancellationToken);
-        return TypedResults.Ok(RunResponse.From(run, clock, events));
+        var notifications = await outbox.OfRunAsync(id, cancellationToken);
+        return TypedResults.Ok(RunResponse.From(run, clock, events) with { Notifications = [.. notifications.Select(NotificationResponse.From)] });
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> CancelAsync(

@@ -42,6 +42,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
         b.Property(r => r.CacheKey).HasColumnName("cache_key");
         b.Property(r => r.CachedFrom).HasColumnName("cached_from");
+        b.Ignore(r => r.Notify); // rows of notifications (NotificationConfiguration)
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.

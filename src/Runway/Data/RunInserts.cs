@@ -26,6 +26,11 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
 
+    private const string NotificationSql = """
+        INSERT INTO notifications (id, run_id, owner, kind, target, state, attempts, created_at)
+        VALUES (@id, @run_id, @owner, @kind, @target, @state, 0, @created_at)
+        """;
+
     private const string AuditSql = "INSERT INTO audit_entries (at, actor, action, target, address) VALUES (@at, @actor, @action, @target, @address)";
 
     /// <summary>Inserts every run of the batch in the caller's transaction; a unique violation throws the provider's DbException.</summary>
@@ -106,6 +111,15 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
         [
             ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", "submitted"), ("@at", Time(run.SubmittedAt)),
         ]);
+        // The outbox rows of its notify, committed with it: due once the run ends (NotificationConfiguration).
+        foreach (var notify in run.Notify)
+        {
+            yield return (NotificationSql,
+            [
+                ("@id", notify.Id), ("@run_id", run.Id), ("@owner", run.Owner), ("@kind", notify.Kind), ("@target", notify.Target),
+                ("@state", Notification.Pending), ("@created_at", Time(run.SubmittedAt)),
+            ]);
+        }
         if (audit is not null)
         {
             yield return (AuditSql,

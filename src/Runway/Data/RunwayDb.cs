@@ -23,6 +23,8 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<SharedDirectoryMark> SharedDirectoryMarks => Set<SharedDirectoryMark>();
     public DbSet<JobRecord> Jobs => Set<JobRecord>();
     public DbSet<KeptPipelineVersion> PipelineVersions => Set<KeptPipelineVersion>();
+    public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<NotifySettings> NotifySettings => Set<NotifySettings>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

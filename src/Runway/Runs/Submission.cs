@@ -12,7 +12,8 @@ public sealed record RunSubmission(
     string? Name,
     IReadOnlyDictionary<string, string>? Tags,
     int? Priority,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    Notifications.NotifyRequest? Notify = null)
 {
     /// <summary><c>"cache": false</c> refuses reuse of an earlier identical run's outputs (RunCache); null or true allows it where the pipeline does.</summary>
     public bool? Cache { get; init; }
@@ -42,6 +43,11 @@ public sealed record RunSubmission(
         if (PipelineVersion is { } version)
         {
             canonical["pipeline_version"] = version;
+        }
+        if (Notify is not null)
+        {
+            // Only when given: fingerprints of submissions without one stay what they were.
+            canonical["notify"] = new JsonObject { ["email"] = new JsonArray([.. (Notify.Email ?? []).Select(e => (JsonNode?)e)]), ["webhook"] = Notify.Webhook };
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
     }

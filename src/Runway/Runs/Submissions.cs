@@ -25,7 +25,8 @@ public sealed class Submissions(
     RunCache cache,
     PipelineVersions versions,
     TimeProvider clock,
-    Logging.AuditSyslog syslog)
+    Logging.AuditSyslog syslog,
+    Notifications.NotifyTargets notifyTargets)
 {
     public async Task<SubmissionResult> SubmitAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
     {
@@ -67,6 +68,7 @@ public sealed class Submissions(
         var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
         SubmissionRules.Check(submission, errors);
         var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
+        var notify = await notifyTargets.ResolveAsync(submission.Notify, submitter.Name, errors, cancellationToken);
         if (errors.Count > 0)
         {
             return SubmissionResult.Invalid(errors);
@@ -101,6 +103,7 @@ public sealed class Submissions(
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
             CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validation.Params, files),
+            Notify = notify,
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)

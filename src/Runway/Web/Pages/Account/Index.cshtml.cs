@@ -2,11 +2,12 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Runway.Api;
 using Runway.Auth;
+using Runway.Notifications;
 
 namespace Runway.Web.Pages.Account;
 
 /// <summary>Who I am, my groups, and my personal API tokens, through <see cref="PersonalTokens"/> as /api/v1/tokens.</summary>
-public sealed class IndexModel(Accounts accounts, PersonalTokens tokens) : PageModel
+public sealed class IndexModel(Accounts accounts, PersonalTokens tokens, NotifySettingsStore notifySettings, NotifyTargets notifyTargets) : PageModel
 {
     public const int PageSize = 50;
 
@@ -32,6 +33,15 @@ public sealed class IndexModel(Accounts accounts, PersonalTokens tokens) : PageM
     public IReadOnlyList<string> NewScopes { get; private set; } = [];
 
     public string NewExpiry { get; private set; } = "";
+
+    /// <summary>Notification defaults and the webhook signing secret (as /api/v1/me/notify).</summary>
+    public Data.NotifySettings Notify { get; private set; } = null!;
+
+    public NotifyRequest NotifyDefaults => NotifySettingsStore.Defaults(Notify);
+
+    public Dictionary<string, string[]> NotifyErrors { get; } = [];
+
+    public string? NotifySaved { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(string? revoked, CancellationToken cancellationToken)
     {
@@ -69,6 +79,30 @@ public sealed class IndexModel(Accounts accounts, PersonalTokens tokens) : PageM
         return await ShowAsync(StatusCodes.Status201Created, cancellationToken);
     }
 
+    public async Task<IActionResult> OnPostNotifyAsync(string? email, string? webhook, CancellationToken cancellationToken)
+    {
+        var defaults = new NotifyRequest(
+            (email ?? "").Split([',', ';', ' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries),
+            string.IsNullOrWhiteSpace(webhook) ? null : webhook.Trim());
+        if (!await notifyTargets.CheckAsync(defaults, "notify", NotifyErrors, cancellationToken))
+        {
+            return await ShowAsync(StatusCodes.Status422UnprocessableEntity, cancellationToken);
+        }
+        await notifySettings.SetDefaultsAsync(Caller.NameOf(User), defaults, cancellationToken);
+        NotifySaved = "Notification defaults saved.";
+        return await ShowAsync(StatusCodes.Status200OK, cancellationToken);
+    }
+
+    public async Task<IActionResult> OnPostRotateSecretAsync(CancellationToken cancellationToken)
+    {
+        await notifySettings.RotateSecretAsync(Caller.NameOf(User), cancellationToken);
+        NotifySaved = "A new webhook signing secret is in use from now on.";
+        return await ShowAsync(StatusCodes.Status200OK, cancellationToken);
+    }
+
+    public string? NotifyErrorOf(string field) =>
+        string.Join(" ", NotifyErrors.Where(e => e.Key == field || e.Key.StartsWith(field + "[", StringComparison.Ordinal)).SelectMany(e => e.Value)) is { Length: > 0 } text ? text : null;
+
     public async Task<IActionResult> OnPostRevokeAsync(string id, CancellationToken cancellationToken) =>
         await tokens.RevokeAsync(User, id, Audit.AddressOf(HttpContext), cancellationToken) switch
         {
@@ -90,6 +124,9 @@ public sealed class IndexModel(Accounts accounts, PersonalTokens tokens) : PageM
             return NotFound();
         }
         Account = account;
+        Notify = await notifySettings.GetOrCreateAsync(account.Username, cancellationToken);
+        // The secret is on this page: no cache may keep it.
+        Response.Headers.CacheControl = "no-store";
         Tokens = await tokens.PageAsync(User, null, PageSize, Cursor, cancellationToken);
         if (Tokens.Errors is not null)
         {

@@ -13,13 +13,16 @@ namespace Runway.Web.Pages.Runs;
 /// One run: its state and timeline, parameters, log and outputs. Reads go through the same checks and
 /// the same fetch rule (<see cref="RunOutputs"/>, <see cref="RunTree"/>) as the API's; Cancel through <see cref="RunCancel"/>.
 /// </summary>
-public sealed class RunModel(IRunStore store, RunwayPaths paths, RunCancel cancel, TimeProvider clock) : PageModel
+public sealed class RunModel(IRunStore store, RunwayPaths paths, RunCancel cancel, Notifications.NotificationOutbox outbox, TimeProvider clock) : PageModel
 {
     private const int LogTailBytes = 64 * 1024;
 
     public Run Run { get; private set; } = null!;
 
     public IReadOnlyList<RunEvent> Events { get; private set; } = [];
+
+    /// <summary>Who is told when it ends, and how that went (as the API's <c>notifications</c>).</summary>
+    public IReadOnlyList<Data.Notification> Notifications { get; private set; } = [];
 
     public JsonObject Params { get; private set; } = [];
 
@@ -51,6 +54,7 @@ public sealed class RunModel(IRunStore store, RunwayPaths paths, RunCancel cance
         Run = run;
         Stream = stream == "stderr" ? "stderr" : "stdout";
         Events = await store.ListEventsAsync(id, cancellationToken);
+        Notifications = await outbox.OfRunAsync(id, cancellationToken);
         Params = JsonNode.Parse(run.ParamsJson) as JsonObject ?? [];
         Tags = JsonSerializer.Deserialize<Dictionary<string, string>>(run.TagsJson) ?? [];
         (Outputs, OutputsTruncated) = RunOutputs.ListOf(run, paths);
