@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Runway.Api;
 using Runway.Auth;
+using Runway.Compat.Ga4gh.Tes;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -83,6 +84,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<QueueReason>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
+        builder.Services.AddTes(builder.Configuration);
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -130,6 +132,7 @@ public static class RunwayServer
         app.MapRetention();
         app.MapPipelines();
         app.MapRuns();
+        app.MapTes();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

@@ -44,21 +44,12 @@ public sealed class Submissions(
             return Replay(earlier, fingerprint);
         }
 
-        if (string.IsNullOrWhiteSpace(submission.Pipeline))
+        var prepared = submission.Kind is { } kind
+            ? await PrepareKindAsync(submission, kind, submitter.Name, cancellationToken)
+            : await PreparePipelineAsync(submission, submitter, cancellationToken);
+        if (prepared.Failure is { } failure)
         {
-            return SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] });
-        }
-        if (catalog.Find(submission.Pipeline) is not { } pipeline || !MayUse(submitter, pipeline))
-        {
-            return SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'");
-        }
-        var validation = ParameterValidator.Validate(pipeline, submission.Params);
-        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
-        SubmissionRules.Check(submission, errors);
-        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
-        if (errors.Count > 0)
-        {
-            return SubmissionResult.Invalid(errors);
+            return failure;
         }
         if (!SubmissionRules.MayUsePriority(submission.Priority, submitter, options.PriorityGroup))
         {
@@ -67,8 +58,9 @@ public sealed class Submissions(
         }
 
         var id = Ids.NewRunId(clock);
-        var spec = RunSpecFactory.Create(pipeline, validation.Params, id, paths.RunDirectory(id), files);
-        var executor = pipeline.Executor ?? options.DefaultExecutor;
+        var files = prepared.Files;
+        var spec = prepared.Spec(id, paths.RunDirectory(id), files);
+        var executor = prepared.Executor;
         if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
         {
             return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
@@ -76,10 +68,10 @@ public sealed class Submissions(
         var run = new Run
         {
             Id = id,
-            Pipeline = pipeline.Name,
-            PipelineVersion = pipeline.Version,
+            Pipeline = prepared.Pipeline,
+            PipelineVersion = prepared.Version,
             Name = submission.Name,
-            ParamsJson = validation.Params.ToJsonString(),
+            ParamsJson = prepared.Params.ToJsonString(),
             TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
             Priority = submission.Priority ?? 0,
             Owner = submitter.Name,
@@ -99,7 +91,7 @@ public sealed class Submissions(
         // its cut-off, so once this succeeds the sweep leaves these files to the run (RetentionSweep).
         if (files.Count > 0 && await TouchAsync(files.Values.Select(f => f.Id).Distinct().ToList(), cancellationToken) is { } gone)
         {
-            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [$"params.{files.First(f => f.Value.Id == gone).Key}"] = [$"no uploaded file with id '{gone}'"] });
+            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [prepared.FileField(files.First(f => f.Value.Id == gone).Key)] = [$"no uploaded file with id '{gone}'"] });
         }
         var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
         var (stored, created) = await store.AddAsync(run, audit, cancellationToken);
@@ -111,6 +103,68 @@ public sealed class Submissions(
         syslog.Send(audit);
         RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
+    }
+
+    /// <summary>What a submission runs once checked, or why it may not run.</summary>
+    private sealed record Prepared(
+        string Pipeline, string Version, JsonObject Params, string Executor, Dictionary<string, StoredFile> Files,
+        Func<string, string, IReadOnlyDictionary<string, StoredFile>, RunSpec> Spec, Func<string, string> FileField)
+    {
+        public SubmissionResult? Failure { get; init; }
+
+        public static Prepared Failed(SubmissionResult failure) => new("", "", [], "", [], (_, _, _) => throw new InvalidOperationException(), f => f) { Failure = failure };
+    }
+
+    private async Task<Prepared> PreparePipelineAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(submission.Pipeline))
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] }));
+        }
+        if (catalog.Find(submission.Pipeline) is not { } pipeline || !MayUse(submitter, pipeline))
+        {
+            return Prepared.Failed(SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'"));
+        }
+        var validation = ParameterValidator.Validate(pipeline, submission.Params);
+        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
+        SubmissionRules.Check(submission, errors);
+        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(errors));
+        }
+        return new Prepared(pipeline.Name, pipeline.Version, validation.Params, pipeline.Executor ?? options.DefaultExecutor, files,
+            (id, directory, staged) => RunSpecFactory.Create(pipeline, validation.Params, id, directory, staged), name => $"params.{name}");
+    }
+
+    /// <summary>A run of no pipeline: its own fields are checked as any run's, its uploads must be the submitter's.</summary>
+    private async Task<Prepared> PrepareKindAsync(RunSubmission submission, RunKind kind, string owner, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        SubmissionRules.Check(submission, errors);
+        var files = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
+        if (kind.FileIds.Count > 0)
+        {
+            var wanted = kind.FileIds.Distinct(StringComparer.Ordinal).ToList();
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            var found = await db.Files.AsNoTracking().Where(f => wanted.Contains(f.Id) && f.Owner == owner).ToDictionaryAsync(f => f.Id, cancellationToken);
+            foreach (var id in wanted)
+            {
+                if (found.TryGetValue(id, out var file))
+                {
+                    files[id] = file;
+                }
+                else
+                {
+                    errors["inputs"] = [.. errors.GetValueOrDefault("inputs") ?? [], $"no uploaded file with id '{id}'"];
+                }
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(errors));
+        }
+        return new Prepared(kind.Pipeline, kind.Version, submission.Params ?? [], kind.Executor, files, kind.Spec, _ => "inputs");
     }
 
     /// <summary>
