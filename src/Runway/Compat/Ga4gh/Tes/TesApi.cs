@@ -27,6 +27,8 @@ public static class TesApi
         {
             var api = app.MapGroup(prefix).WithTags("GA4GH TES").AddEndpointFilter(OnlyWhenEnabledAsync);
             api.MapGet("/service-info", ServiceInfo).WithSummary("TES service info").RequireAuthorization(Scopes.RunsRead);
+            // py-tes before 1.0 asked here: kept, as a literal route wins over /tasks/{id}.
+            api.MapGet("/tasks/service-info", ServiceInfo).WithSummary("TES service info (py-tes's older path)").RequireAuthorization(Scopes.RunsRead);
             var tasks = api.MapGroup("/tasks").AddEndpointFilter(OnlyAllowedGroupsAsync);
             tasks.MapGet("/", ListAsync).WithSummary("List the caller's TES tasks").RequireAuthorization(Scopes.RunsRead);
             tasks.MapPost("/", CreateAsync).WithSummary("Create a TES task (a run)").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
@@ -115,9 +117,19 @@ public static class TesApi
     }
 
     public static async Task<Results<JsonHttpResult<TesCreateTaskResponse>, JsonHttpResult<TesError>>> CreateAsync(
-        TesTask? task, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http,
+        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http,
         TesTaskCheck check, Submissions submissions, CancellationToken cancellationToken)
     {
+        // Read whatever the Content-Type says: py-tes before 1.0 posts its JSON with none (requests' data=).
+        TesTask? task;
+        try
+        {
+            task = await System.Text.Json.JsonSerializer.DeserializeAsync<TesTask>(http.Request.Body, TesJson.Options, cancellationToken);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, "Bad Request", $"the body is not a TES task in JSON: {e.Message}");
+        }
         if (task is null)
         {
             return Error(StatusCodes.Status400BadRequest, "Bad Request", "the body must be a TES task: a JSON object with executors");
