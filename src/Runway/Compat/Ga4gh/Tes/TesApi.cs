@@ -118,7 +118,7 @@ public static class TesApi
 
     public static async Task<Results<JsonHttpResult<TesCreateTaskResponse>, JsonHttpResult<TesError>>> CreateAsync(
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http,
-        TesTaskCheck check, Submissions submissions, CancellationToken cancellationToken)
+        TesTaskCheck check, TesInputFetch fetch, Submissions submissions, CancellationToken cancellationToken)
     {
         // Read whatever the Content-Type says: py-tes before 1.0 posts its JSON with none (requests' data=).
         TesTask? task;
@@ -133,6 +133,12 @@ public static class TesApi
         if (task is null)
         {
             return Error(StatusCodes.Status400BadRequest, "Bad Request", "the body must be a TES task: a JSON object with executors");
+        }
+        var fetchErrors = new Dictionary<string, string[]>();
+        task = await fetch.FetchAsync(task, Caller.NameOf(http.User), Audit.AddressOf(http), fetchErrors, cancellationToken);
+        if (fetchErrors.Count > 0)
+        {
+            return Invalid(fetchErrors);
         }
         var (kind, errors) = check.Check(task);
         if (kind is null)

@@ -8,6 +8,7 @@ public static class TesServices
         services.AddSingleton<TesTaskCheck>();
         services.AddSingleton<TesOutputs>();
         services.AddSingleton<TesTaskView>();
+        services.AddSingleton<TesInputFetch>();
         return services;
     }
 }

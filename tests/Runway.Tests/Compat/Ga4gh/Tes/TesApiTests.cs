@@ -309,6 +309,55 @@ public sealed class TesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HttpInput_IsFetchedIntoAnUploadOfTheCallers_OnlyWhereTheOperatorAllowsHttp()
+    {
+        var port = FreePort();
+        using var server = new HttpListener();
+        server.Prefixes.Add($"http://127.0.0.1:{port}/");
+        server.Start();
+        var serving = System.Threading.Tasks.Task.Run(async () =>
+        {
+            var context = await server.GetContextAsync();
+            context.Response.ContentType = "text/plain";
+            await context.Response.OutputStream.WriteAsync("fetched over http\n"u8.ToArray(), Ct);
+            context.Response.Close();
+        }, Ct);
+        var url = $"http://127.0.0.1:{port}/data/in.txt";
+        object Fetching(string inputUrl) => new
+        {
+            inputs = new[] { new { path = "/data/in.txt", url = inputUrl } },
+            executors = new[] { new { image = MissingImage, command = new[] { "cat", "/data/in.txt" } } },
+        };
+        await using var allowing = new RunwayApp(settings: new Dictionary<string, string>
+        {
+            ["Runway:Tes:Enabled"] = "true",
+            ["Runway:Tes:AllowedGroups:0"] = Group,
+            ["Runway:Tes:AllowedInputSchemes:0"] = "http",
+            ["Runway:Tes:AllowedInputSchemes:1"] = "s3",
+        });
+        using var user = await UserAsync(allowing, "ana");
+
+        using var refused = await ana.PostAsJsonAsync("/ga4gh/tes/v1/tasks", Fetching(url), RunwayApp.Json, Ct); // the default: http not allowed
+        var id = await CreateAsync(user, Fetching(url));
+        using var s3 = await user.PostAsJsonAsync("/ga4gh/tes/v1/tasks", Fetching("s3://bucket/in.txt"), RunwayApp.Json, Ct);
+        await serving;
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, s3.StatusCode);
+        var task = await GetAsync(user, $"/ga4gh/tes/v1/tasks/{id}?view=FULL");
+        var fileUrl = task.GetProperty("inputs")[0].GetProperty("url").GetString()!;
+        Assert.StartsWith("runway://files/", fileUrl, StringComparison.Ordinal);
+        Assert.Equal("fetched over http\n", await user.GetStringAsync($"/api/v1/files/{fileUrl["runway://files/".Length..]}", Ct));
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [Fact]
     public async Task AnotherUsersTask_Answers404_AndIsNotListed()
     {
         var id = await CreateAsync(ana, Task("ana's"));
