@@ -178,7 +178,10 @@ public sealed class TesApiTests : IAsyncLifetime
     {
         var tagged = await CreateAsync(ana, Task("ComplianceTest_FilterTaskByTag1", tags: new Dictionary<string, string>
         {
-            ["foo"] = "bar", ["baz"] = "bat", ["lorem"] = "ipsum", ["task"] = "create",
+            ["foo"] = "bar",
+            ["baz"] = "bat",
+            ["lorem"] = "ipsum",
+            ["task"] = "create",
         }));
         await CreateAsync(ana, Task("untagged"));
 
