@@ -22,6 +22,9 @@ internal static partial class PosixFiles
     private static readonly int Directory = ArmLayout ? 0x4000 : 0x10000;
     private static readonly int NoFollow = ArmLayout ? 0x8000 : 0x20000;
     private const int NonBlock = 0x800;
+    private const int WriteOnly = 0x1;
+    private const int Create = 0x40;
+    private const int Truncate = 0x200;
     private const int NoCtty = 0x100;
     private const int CloseOnExec = 0x80000;
 
@@ -33,6 +36,12 @@ internal static partial class PosixFiles
     /// waiting for a writer); the caller checks the handle's type. -1 on failure.
     /// </summary>
     public static int OpenReadNoFollow(int parent, string name) => OpenAt(parent, name, NoFollow | NonBlock | NoCtty | CloseOnExec, 0);
+
+    /// <summary>Creates or truncates a file for writing, refusing a link in its last component (0644); -1 on failure.</summary>
+    public static int OpenWriteNoFollow(int parent, string name) => OpenAt(parent, name, WriteOnly | Create | Truncate | NoFollow | NonBlock | NoCtty | CloseOnExec, 0b110_100_100);
+
+    /// <summary>mkdirat (0755): true when made or already there (the caller opens it without following a link).</summary>
+    public static bool MakeDirectory(int parent, string name) => MkdirAt(parent, name, 0b111_101_101) == 0 || Marshal.GetLastPInvokeError() == 17;
 
     /// <summary>lstat relative to a directory handle: the entry itself, a link included, never what it points at.</summary>
     public static bool TryStat(int parent, string name, out FileStatus status) => Stat(parent, name, AtSymlinkNoFollow, out status);
@@ -181,6 +190,10 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial nint ReadLinkAt(int directory, string path, [Out] byte[] buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int MkdirAt(int directory, string path, uint mode);
 
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

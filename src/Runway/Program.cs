@@ -9,6 +9,12 @@ if (args.Any(a => a.StartsWith("--applicationName=", StringComparison.Ordinal)))
     return await ServeAsync(args, CancellationToken.None);
 }
 
+// The local executor's runner of a GA4GH TES task's executors (Execution/Tes/TesRunner): not a client verb.
+if (args is [Runway.Execution.Tes.TesRunner.Verb, var plan])
+{
+    return await Runway.Execution.Tes.TesRunner.RunAsync(plan, TimeProvider.System);
+}
+
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

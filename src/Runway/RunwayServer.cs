@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Runway.Api;
 using Runway.Auth;
+using Runway.Compat.Ga4gh.Tes;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -89,6 +90,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddRunwayNotifications(builder.Configuration);
         builder.Services.AddSingleton<RunCancel>();
+        builder.Services.AddTes(builder.Configuration);
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -137,6 +139,7 @@ public static class RunwayServer
         app.MapRetention();
         app.MapPipelines();
         app.MapRuns();
+        app.MapTes();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

@@ -16,9 +16,10 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
     private const int BufferSize = 128 * 1024;
 
     /// <summary>Streams <paramref name="content"/> into a temporary file, hashing it; the caller places or discards it.</summary>
-    public async Task<ReceivedFile> ReceiveAsync(Stream content, string? clientName, string owner, long maxBytes, CancellationToken cancellationToken)
+    /// <param name="id">The id to store it under, when the caller makes it (a TES output's is derived from its run and path); else a new one.</param>
+    public async Task<ReceivedFile> ReceiveAsync(Stream content, string? clientName, string owner, long maxBytes, CancellationToken cancellationToken, string? id = null)
     {
-        var id = Ids.NewFileId(clock);
+        id ??= Ids.NewFileId(clock);
         var temp = Path.Combine(paths.UploadsDirectory, id + ".part");
         long size = 0;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

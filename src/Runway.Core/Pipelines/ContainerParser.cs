@@ -5,12 +5,15 @@ using YamlDotNet.RepresentationModel;
 namespace Runway.Pipelines;
 
 /// <summary>Reads <c>container: {image: NAME, engine: podman|docker|apptainer, pull: never}</c>.</summary>
-internal static partial class ContainerParser
+public static partial class ContainerParser
 {
     public static readonly string[] Engines = ["podman", "docker", "apptainer"];
     private static readonly string[] Keys = ["image", "engine", "pull"];
 
-    public static ContainerSpec? Read(YamlFields yaml, YamlNode? node)
+    /// <summary>Whether a text is an image name the engines take as one argument: never an option (a leading -), never spaces.</summary>
+    public static bool IsImage(string text) => ImageText().IsMatch(text);
+
+    internal static ContainerSpec? Read(YamlFields yaml, YamlNode? node)
     {
         if (node is null)
         {
@@ -23,7 +26,7 @@ internal static partial class ContainerParser
         }
         var image = yaml.String(imageNode, "container.image");
         // An image is one argument of the engine's command line: never an option (a leading -), never spaces.
-        if (!ImageText().IsMatch(image))
+        if (!IsImage(image))
         {
             throw yaml.Error(imageNode, "container.image", "must be an image name such as localhost/tool:1 or registry.example/tool@sha256:…, or an absolute image file path");
         }

@@ -32,6 +32,9 @@ public sealed record RunSpec
 
     /// <summary>The operator's Slurm settings for this pipeline (its YAML's <c>slurm:</c>), over the server's; null when it gives none.</summary>
     public SlurmSettings? Slurm { get; init; }
+
+    /// <summary>A GA4GH TES task's executors (issue 17): run in order, each in its own image, instead of <see cref="Argv"/> in <see cref="Container"/>.</summary>
+    public Execution.Tes.TesExecution? Tes { get; init; }
 }
 
 /// <summary>Where and how a run is submitted to Slurm: set by the operator (server or pipeline YAML), never by a submitting user.</summary>

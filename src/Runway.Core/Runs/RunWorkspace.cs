@@ -25,7 +25,53 @@ public sealed class RunWorkspace(RunwayPaths paths)
         {
             await StageAsync(directory, input, cancellationToken);
         }
+        if (spec.Tes is { } tes)
+        {
+            await PrepareTaskAsync(directory, tes, cancellationToken);
+        }
         return directory;
+    }
+
+    /// <summary>A TES task's inline inputs, and its writable mounts as empty directories (a mount's source must exist).</summary>
+    private static async Task PrepareTaskAsync(string directory, Execution.Tes.TesExecution tes, CancellationToken cancellationToken)
+    {
+        foreach (var mount in tes.Mounts.Where(m => m.Writable))
+        {
+            var relative = Execution.Tes.TesPaths.Host(mount.Path);
+            MakeParents(directory, relative + "/x");
+            Directory.CreateDirectory(RunwayPaths.ResolveInside(directory, relative)
+                ?? throw new InputStagingException($"volume path '{mount.Path}' leaves the run directory"));
+        }
+        foreach (var content in tes.Contents)
+        {
+            var relative = Execution.Tes.TesPaths.Host(content.Path);
+            MakeParents(directory, relative);
+            var target = RunwayPaths.ResolveInside(directory, relative)
+                ?? throw new InputStagingException($"input path '{content.Path}' leaves the run directory");
+            File.Delete(target);
+            await using var to = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            await to.WriteAsync(System.Text.Encoding.UTF8.GetBytes(content.Text), cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(to.SafeFileHandle, ReadOnly);
+            }
+        }
+    }
+
+    /// <summary>One level at a time: ResolveInside checks links in what exists, so each parent must exist first.</summary>
+    private static void MakeParents(string directory, string relativePath)
+    {
+        if (relativePath.Split('/').Any(p => p is "" or "." or ".."))
+        {
+            throw new InputStagingException($"input path '{relativePath}' is not a plain relative path");
+        }
+        var segments = relativePath.Split('/');
+        for (var depth = 1; depth < segments.Length; depth++)
+        {
+            var parent = RunwayPaths.ResolveInside(directory, string.Join('/', segments[..depth]))
+                ?? throw new InputStagingException($"input path '{relativePath}' leaves the run directory");
+            Directory.CreateDirectory(parent);
+        }
     }
 
     private async Task StageAsync(string directory, StagedInput input, CancellationToken cancellationToken)
@@ -36,18 +82,7 @@ public sealed class RunWorkspace(RunwayPaths paths)
             throw new InputStagingException($"input file {input.FileId} does not exist");
         }
         // The relative path comes from Runway's command rendering, not from a user; check it all the same.
-        if (input.RelativePath.Split('/').Any(p => p is "" or "." or ".."))
-        {
-            throw new InputStagingException($"input path '{input.RelativePath}' is not a plain relative path");
-        }
-        // One level at a time: ResolveInside checks links in what exists, so each parent must exist first.
-        var segments = input.RelativePath.Split('/');
-        for (var depth = 1; depth < segments.Length; depth++)
-        {
-            var parent = RunwayPaths.ResolveInside(directory, string.Join('/', segments[..depth]))
-                ?? throw new InputStagingException($"input path '{input.RelativePath}' leaves the run directory");
-            Directory.CreateDirectory(parent);
-        }
+        MakeParents(directory, input.RelativePath);
         var target = RunwayPaths.ResolveInside(directory, input.RelativePath)
             ?? throw new InputStagingException($"input path '{input.RelativePath}' leaves the run directory");
 

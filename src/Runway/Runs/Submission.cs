@@ -21,6 +21,9 @@ public sealed record RunSubmission(
     /// <summary>An earlier version of the pipeline to run (PipelineCatalog keeps them); null is the newest.</summary>
     public string? PipelineVersion { get; init; }
 
+    /// <summary>A run of no pipeline (a GA4GH TES task), or null for a pipeline's run: what it runs, as the view that checked it built it.</summary>
+    public RunKind? Kind { get; init; }
+
     /// <summary>
     /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so
     /// whitespace does not count but any value, name or tag does.
@@ -52,6 +55,15 @@ public sealed record RunSubmission(
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
     }
 }
+
+/// <summary>
+/// What a run of no pipeline runs: its name in the pipeline column (<see cref="Pipeline"/>), the uploads it stages
+/// (the submitter's own, by id), and its spec, made once the run's id and directory are known. It passes the same
+/// rules, limits, quota and store as any run.
+/// </summary>
+public sealed record RunKind(
+    string Pipeline, string Version, string Executor, IReadOnlyList<string> FileIds,
+    Func<string, string, IReadOnlyDictionary<string, Files.StoredFile>, RunSpec> Spec);
 
 /// <summary>Who submits, as the caller's credential says; built by the API (Api/Caller) or a page.</summary>
 public sealed record Submitter(string Name, bool IsAdmin, IReadOnlyCollection<string> Groups, string? Address);

@@ -47,31 +47,12 @@ public sealed class Submissions(
             return Replay(earlier, fingerprint);
         }
 
-        if (string.IsNullOrWhiteSpace(submission.Pipeline))
+        var prepared = submission.Kind is { } kind
+            ? await PrepareKindAsync(submission, kind, submitter.Name, cancellationToken)
+            : await PreparePipelineAsync(submission, submitter, cancellationToken);
+        if (prepared.Failure is { } failure)
         {
-            return SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] });
-        }
-        var found = await versions.FindAsync(submission.Pipeline, submission.PipelineVersion, cancellationToken);
-        if (found.Pipeline is not { } pipeline || !MayUse(submitter, pipeline))
-        {
-            // A version is only listed to whom may use the pipeline: its default decides, as for any other answer here.
-            if (found.Known.Count > 0 && catalog.Find(submission.Pipeline) is { } latest && MayUse(submitter, latest))
-            {
-                return SubmissionResult.Invalid(new Dictionary<string, string[]>
-                {
-                    ["pipeline_version"] = [$"'{submission.PipelineVersion}' is not a version of '{latest.Name}'; known versions (newest first): {string.Join(", ", found.Known.Select(v => v.Version))}"],
-                });
-            }
-            return SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'");
-        }
-        var validation = ParameterValidator.Validate(pipeline, submission.Params);
-        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
-        SubmissionRules.Check(submission, errors);
-        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
-        var notify = await notifyTargets.ResolveAsync(submission.Notify, submitter.Name, errors, cancellationToken);
-        if (errors.Count > 0)
-        {
-            return SubmissionResult.Invalid(errors);
+            return failure;
         }
         if (!SubmissionRules.MayUsePriority(submission.Priority, submitter, options.PriorityGroup))
         {
@@ -80,8 +61,9 @@ public sealed class Submissions(
         }
 
         var id = Ids.NewRunId(clock);
-        var spec = RunSpecFactory.Create(pipeline, validation.Params, id, paths.RunDirectory(id), files);
-        var executor = pipeline.Executor ?? options.DefaultExecutor;
+        var files = prepared.Files;
+        var spec = prepared.Spec(id, paths.RunDirectory(id), files);
+        var executor = prepared.Executor;
         if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
         {
             return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
@@ -89,10 +71,10 @@ public sealed class Submissions(
         var run = new Run
         {
             Id = id,
-            Pipeline = pipeline.Name,
-            PipelineVersion = pipeline.Version,
+            Pipeline = prepared.Pipeline,
+            PipelineVersion = prepared.Version,
             Name = submission.Name,
-            ParamsJson = validation.Params.ToJsonString(),
+            ParamsJson = prepared.Params.ToJsonString(),
             TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
             Priority = submission.Priority ?? 0,
             Owner = submitter.Name,
@@ -102,8 +84,8 @@ public sealed class Submissions(
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
-            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validation.Params, files),
-            Notify = notify,
+            CacheKey = prepared.CacheKey,
+            Notify = prepared.Notify,
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
@@ -114,11 +96,11 @@ public sealed class Submissions(
         // its cut-off, so once this succeeds the sweep leaves these files to the run (RetentionSweep).
         if (files.Count > 0 && await TouchAsync(files.Values.Select(f => f.Id).Distinct().ToList(), cancellationToken) is { } gone)
         {
-            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [$"params.{files.First(f => f.Value.Id == gone).Key}"] = [$"no uploaded file with id '{gone}'"] });
+            return SubmissionResult.Invalid(new Dictionary<string, string[]> { [prepared.FileField(files.First(f => f.Value.Id == gone).Key)] = [$"no uploaded file with id '{gone}'"] });
         }
         var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
         if (run.CacheKey is { } cacheKey && submission.Cache != false
-            && await cache.FindSourceAsync(cacheKey, submitter, pipeline.Cache, cancellationToken) is { } source)
+            && await cache.FindSourceAsync(cacheKey, submitter, prepared.Cache, cancellationToken) is { } source)
         {
             return await AddCachedAsync(run, source, audit, fingerprint, cancellationToken);
         }
@@ -167,6 +149,92 @@ public sealed class Submissions(
         syslog.Send(audit);
         RunwayMetrics.Submitted(run);
         return SubmissionResult.Accepted(run, replayed: false);
+    }
+
+    /// <summary>What a submission runs once checked, or why it may not run.</summary>
+    private sealed record Prepared(
+        string Pipeline, string Version, JsonObject Params, string Executor, Dictionary<string, StoredFile> Files,
+        Func<string, string, IReadOnlyDictionary<string, StoredFile>, RunSpec> Spec, Func<string, string> FileField)
+    {
+        public SubmissionResult? Failure { get; init; }
+
+        /// <summary>Who to tell when the run ends (an outbox row each).</summary>
+        public IReadOnlyList<NotifyTarget> Notify { get; init; } = [];
+
+        /// <summary>The pipeline's reuse rule and, when it allows reuse, the run's key (RunCache); a run of no pipeline has none.</summary>
+        public PipelineCache Cache { get; init; } = PipelineCache.Off;
+
+        public string? CacheKey { get; init; }
+
+        public static Prepared Failed(SubmissionResult failure) => new("", "", [], "", [], (_, _, _) => throw new InvalidOperationException(), f => f) { Failure = failure };
+    }
+
+    private async Task<Prepared> PreparePipelineAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(submission.Pipeline))
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(new Dictionary<string, string[]> { ["pipeline"] = ["is required"] }));
+        }
+        var found = await versions.FindAsync(submission.Pipeline, submission.PipelineVersion, cancellationToken);
+        if (found.Pipeline is not { } pipeline || !MayUse(submitter, pipeline))
+        {
+            // A version is only listed to whom may use the pipeline: its default decides, as for any other answer here.
+            if (found.Known.Count > 0 && catalog.Find(submission.Pipeline) is { } latest && MayUse(submitter, latest))
+            {
+                return Prepared.Failed(SubmissionResult.Invalid(new Dictionary<string, string[]>
+                {
+                    ["pipeline_version"] = [$"'{submission.PipelineVersion}' is not a version of '{latest.Name}'; known versions (newest first): {string.Join(", ", found.Known.Select(v => v.Version))}"],
+                }));
+            }
+            return Prepared.Failed(SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'"));
+        }
+        var validation = ParameterValidator.Validate(pipeline, submission.Params);
+        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
+        SubmissionRules.Check(submission, errors);
+        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
+        var notify = await notifyTargets.ResolveAsync(submission.Notify, submitter.Name, errors, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(errors));
+        }
+        return new Prepared(pipeline.Name, pipeline.Version, validation.Params, pipeline.Executor ?? options.DefaultExecutor, files,
+            (id, directory, staged) => RunSpecFactory.Create(pipeline, validation.Params, id, directory, staged), name => $"params.{name}")
+        {
+            Notify = notify,
+            Cache = pipeline.Cache,
+            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validation.Params, files),
+        };
+    }
+
+    /// <summary>A run of no pipeline: its own fields are checked as any run's, its uploads must be the submitter's.</summary>
+    private async Task<Prepared> PrepareKindAsync(RunSubmission submission, RunKind kind, string owner, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        SubmissionRules.Check(submission, errors);
+        var files = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
+        if (kind.FileIds.Count > 0)
+        {
+            var wanted = kind.FileIds.Distinct(StringComparer.Ordinal).ToList();
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            var found = await db.Files.AsNoTracking().Where(f => wanted.Contains(f.Id) && f.Owner == owner).ToDictionaryAsync(f => f.Id, cancellationToken);
+            foreach (var id in wanted)
+            {
+                if (found.TryGetValue(id, out var file))
+                {
+                    files[id] = file;
+                }
+                else
+                {
+                    errors["inputs"] = [.. errors.GetValueOrDefault("inputs") ?? [], $"no uploaded file with id '{id}'"];
+                }
+            }
+        }
+        var notify = await notifyTargets.ResolveAsync(submission.Notify, owner, errors, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return Prepared.Failed(SubmissionResult.Invalid(errors));
+        }
+        return new Prepared(kind.Pipeline, kind.Version, submission.Params ?? [], kind.Executor, files, kind.Spec, _ => "inputs") { Notify = notify };
     }
 
     /// <summary>

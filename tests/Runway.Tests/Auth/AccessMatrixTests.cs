@@ -35,6 +35,9 @@ public sealed class AccessMatrixTests : IAsyncLifetime
 
         /// <summary>Admins only.</summary>
         Admin,
+
+        /// <summary>A protocol view the operator turns on (GA4GH TES, off here): credentials and scopes checked, then 404.</summary>
+        Off,
     }
 
     /// <param name="FullCredential">Managing tokens takes the password or a token with all the owner's scopes: a narrower token gets 403.</param>
@@ -51,6 +54,14 @@ public sealed class AccessMatrixTests : IAsyncLifetime
 
     private static readonly Row[] Rows =
     [
+        .. Runway.Compat.Ga4gh.Tes.TesApi.Prefixes.SelectMany(p => (Row[])[
+            Get($"{p}/service-info", Access.Off, Scopes.RunsRead, _ => $"{p}/service-info"),
+            Get($"{p}/tasks/service-info", Access.Off, Scopes.RunsRead, _ => $"{p}/tasks/service-info"),
+            Get($"{p}/tasks/", Access.Off, Scopes.RunsRead, _ => $"{p}/tasks"),
+            Send("POST", $"{p}/tasks/", Access.Off, Scopes.RunsWrite, 200, _ => Task.FromResult(Json("POST", $"{p}/tasks", new { executors = new[] { new { image = "x", command = new[] { "true" } } } }))),
+            Get($"{p}/tasks/{{id}}", Access.Off, Scopes.RunsRead, w => $"{p}/tasks/{w.RunId}"),
+            Send("POST", $"{p}/tasks/{{idAndVerb}}", Access.Off, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"{p}/tasks/{w.RunId}:cancel"))),
+        ]),
         Get("/healthz", Access.Anonymous, null, _ => "/healthz"),
         Get("/readyz", Access.Anonymous, null, _ => "/readyz"),
         Get("/openapi/{documentName}.json", Access.Anonymous, null, _ => "/openapi/v1.json"),
@@ -160,6 +171,7 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         (Access.Anonymous, _) => row.Success,
         (_, Credential.None or Credential.WrongPassword or Credential.RevokedToken or Credential.ExpiredToken) => 401,
         (_, Credential.TokenLackingScope) => row.Scope is null && !row.FullCredential ? row.Success : 403,
+        (Access.Off, _) => 404,
         (Access.Admin, Credential.OtherUsersToken or Credential.OwnersToken) => 403,
         (Access.Owned, Credential.OtherUsersToken) => 404,
         _ => row.Success,

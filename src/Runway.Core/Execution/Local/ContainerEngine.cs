@@ -78,7 +78,6 @@ public sealed record ContainerEngine(string Name, string Path)
             }
         }
         var argv = new List<string> { Path };
-        var resources = launch.Spec.Resources;
         if (Name == "apptainer")
         {
             argv.AddRange(["exec", "--containall", "--cleanenv", "--bind", $"{run}:{run}", "--pwd", run]);
@@ -95,12 +94,59 @@ public sealed record ContainerEngine(string Name, string Path)
             argv.AddRange(launch.Spec.Argv);
             return argv;
         }
-        argv.AddRange(["run", "--rm", "--init", "--name", ContainerName(launch.RunId), "--pull", "never",
-            "--volume", $"{run}:{run}", "--workdir", run, "--cpus", resources.Cpus.ToString(CultureInfo.InvariantCulture)]);
+        argv.AddRange(["run", "--rm", "--init", "--name", ContainerName(launch.RunId), "--pull", "never", "--volume", $"{run}:{run}", "--workdir", run]);
         if (container.PipelineDirectory is { } directory)
         {
             argv.AddRange(["--volume", $"{directory}:{directory}:ro"]);
         }
+        AddLimits(argv, launch, environment, gpus, account, pids);
+        argv.Add(container.Image);
+        argv.AddRange(launch.Spec.Argv);
+        return argv;
+    }
+
+    /// <summary>
+    /// The client's argv for one TES executor: only the task's mounts (never the run directory itself, which holds the
+    /// runner's records), its workdir, stdin kept open when it reads one, the run's limits as any container run has them.
+    /// Named after the run as every container is: the executors run one at a time, so a stop finds the current one.
+    /// </summary>
+    public IReadOnlyList<string> StepCommand(
+        Tes.TesExecution task, Tes.TesStep step, RunLaunch launch, IReadOnlyDictionary<string, string> environment, RunAccount? account, int? pids)
+    {
+        if (!Daemonized)
+        {
+            throw new ExecutorStartException($"TES tasks run with podman or docker, not {Name}");
+        }
+        var argv = new List<string> { Path, "run", "--rm", "--init", "--name", ContainerName(launch.RunId), "--pull", "never" };
+        foreach (var mount in task.Mounts)
+        {
+            var host = System.IO.Path.Combine(launch.RunDirectory, Tes.TesPaths.Host(mount.Path));
+            argv.AddRange(["--volume", $"{host}:{mount.Path}{(mount.Writable ? "" : ":ro")}"]);
+        }
+        if (step.Workdir is { } workdir)
+        {
+            argv.AddRange(["--workdir", workdir]);
+        }
+        if (step.Stdin is not null)
+        {
+            argv.Add("--interactive");
+        }
+        var inside = new Dictionary<string, string>(environment, StringComparer.Ordinal);
+        foreach (var (name, value) in step.Env)
+        {
+            inside[name] = value;
+        }
+        AddLimits(argv, launch, inside, [], account, pids);
+        argv.Add(step.Image);
+        argv.AddRange(step.Command);
+        return argv;
+    }
+
+    private void AddLimits(
+        List<string> argv, RunLaunch launch, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> gpus, RunAccount? account, int? pids)
+    {
+        var resources = launch.Spec.Resources;
+        argv.AddRange(["--cpus", resources.Cpus.ToString(CultureInfo.InvariantCulture)]);
         if (!launch.Spec.Network)
         {
             argv.AddRange(["--network", "none"]);
@@ -126,9 +172,6 @@ public sealed record ContainerEngine(string Name, string Path)
                 : ["--gpus", $"\"device={string.Join(',', gpus)}\""]);
         }
         argv.AddRange(environment.SelectMany(e => (string[])["--env", $"{e.Key}={e.Value}"]));
-        argv.Add(container.Image);
-        argv.AddRange(launch.Spec.Argv);
-        return argv;
     }
 
     /// <summary>Stops the run's container: TERM (reaching the command through --init), KILL after the grace.</summary>

@@ -64,9 +64,9 @@ public sealed class LocalExecutor(
         var temp = TempDirectory(directory);
         var environment = RunEnvironment(launch, isolation.Account, node);
         var engine = launch.Spec.Container is { } container ? ContainerEngine.For(container) : null;
-        if (engine is not null)
+        foreach (var image in (launch.Spec.Tes?.Steps.Select(s => s.Image) ?? [launch.Spec.Container?.Image]).OfType<string>().Distinct(StringComparer.Ordinal))
         {
-            await engine.CheckImageAsync(launch.Spec.Container!.Image, cancellationToken);
+            await engine!.CheckImageAsync(image, cancellationToken);
         }
         var program = engine?.Path ?? CommandPath.Resolve(launch.Spec.Argv[0], environment.GetValueOrDefault("PATH"), directory)
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
@@ -84,6 +84,7 @@ public sealed class LocalExecutor(
         var confinement = new RunConfinement(launch.Spec.Network || engine is not null, cgroup?.ProcsFiles ?? [], launch.Owner);
         IReadOnlyList<string> command = engine is null
             ? [program, .. launch.Spec.Argv.Skip(1)]
+            : launch.Spec.Tes is { } tes ? TesCommand(engine, tes, launch, cgroups?.PidsLimit)
             : engine.RunCommand(launch.Spec.Container!, launch, ContainerEnvironment(launch, environment), gpus?.Of(launch.RunId) ?? [], isolation.Account, cgroups?.PidsLimit);
         try
         {
@@ -137,6 +138,18 @@ public sealed class LocalExecutor(
         {
             gpus?.Release(runId);
         }
+    }
+
+    /// <summary>
+    /// A TES task's command: the runner (<see cref="Tes.TesRunner"/>) with every executor's container argv. Its containers
+    /// see only the task's own variables and the run's id: no host path means anything inside them.
+    /// </summary>
+    private IReadOnlyList<string> TesCommand(ContainerEngine engine, Tes.TesExecution tes, RunLaunch launch, int? pids)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["RUNWAY_RUN_ID"] = launch.RunId };
+        var steps = tes.Steps.Select(step => new Tes.TesRunner.PlanStep(
+            engine.StepCommand(tes, step, launch, environment, isolation.Account, pids), step.Stdin, step.Stdout, step.Stderr, step.IgnoreError)).ToList();
+        return Tes.TesRunner.Command(new Tes.TesRunner.Plan(launch.RunDirectory, steps));
     }
 
     /// <summary>What the command sees inside its container: the pipeline's variables and Runway's, never the host's.</summary>
@@ -335,11 +348,13 @@ public sealed class LocalExecutor(
 
     /// <summary>The staged inputs and the directories staging made for them, as paths relative to the run directory.</summary>
     private static IEnumerable<string> InputPaths(RunSpec spec) =>
-        spec.Inputs.SelectMany(input =>
-        {
-            var segments = input.RelativePath.Split('/');
-            return Enumerable.Range(1, segments.Length).Select(depth => string.Join('/', segments[..depth]));
-        }).Distinct(StringComparer.Ordinal);
+        spec.Inputs.Select(i => i.RelativePath)
+            .Concat(spec.Tes?.Mounts.Where(m => m.Writable).Select(m => Tes.TesPaths.Host(m.Path)) ?? [])
+            .SelectMany(path =>
+            {
+                var segments = path.Split('/');
+                return Enumerable.Range(1, segments.Length).Select(depth => string.Join('/', segments[..depth]));
+            }).Distinct(StringComparer.Ordinal);
 
     /// <summary>
     /// The run's TMPDIR, made afresh: an earlier attempt of the run may have left a link in its place, and the

@@ -17,8 +17,8 @@ namespace Runway.Tests.Execution.Limits;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ContainerTests : IDisposable
 {
-    private const string Image = "localhost/runway-test-busybox:1";
-    private static readonly Lazy<string?> Built = new(BuildImage);
+    internal const string Image = "localhost/runway-test-busybox:1";
+    internal static readonly Lazy<string?> Built = new(BuildImage);
     private readonly TempDirectory temp = new();
     private readonly LocalExecutor executor;
 

@@ -1,0 +1,14 @@
+namespace Runway.Compat.Ga4gh.Tes;
+
+public static class TesServices
+{
+    public static IServiceCollection AddTes(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(configuration.GetSection(TesOptions.Section).Get<TesOptions>() ?? new TesOptions());
+        services.AddSingleton<TesTaskCheck>();
+        services.AddSingleton<TesOutputs>();
+        services.AddSingleton<TesTaskView>();
+        services.AddSingleton<TesInputFetch>();
+        return services;
+    }
+}
