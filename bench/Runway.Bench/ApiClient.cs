@@ -57,6 +57,21 @@ internal sealed class ApiClient : IDisposable
         return document.RootElement.GetProperty("id").GetString() ?? throw new HttpRequestException("no id in the answer");
     }
 
+    /// <summary>POST /api/v1/batches; returns the batch's id, and throws unless the answer is 201.</summary>
+    public async Task<string> SubmitBatchAsync(byte[] body, CancellationToken ct)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = JsonType;
+        using var response = await http.PostAsync("/api/v1/batches", content, ct);
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new HttpRequestException($"batch answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+        return document.RootElement.GetProperty("id").GetString() ?? throw new HttpRequestException("no id in the answer");
+    }
+
     public Task<RunView> GetAsync(string id, CancellationToken ct) => ReadAsync<RunView>($"/api/v1/runs/{id}", ct);
 
     public Task<RunPage> ListAsync(string query, CancellationToken ct) => ReadAsync<RunPage>($"/api/v1/runs?{query}", ct);

@@ -83,6 +83,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<QueueReason>();
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
+        builder.Services.AddRunwayBatches(builder.Configuration);
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -130,6 +131,7 @@ public static class RunwayServer
         app.MapRetention();
         app.MapPipelines();
         app.MapRuns();
+        app.MapBatches();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

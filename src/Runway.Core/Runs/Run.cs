@@ -68,4 +68,7 @@ public sealed class Run
     /// and a different submission under the same key is refused rather than answered with this run.
     /// </summary>
     public string? IdempotencyFingerprint { get; init; }
+
+    /// <summary>The batch it was submitted in (POST /api/v1/batches); null for a run submitted alone.</summary>
+    public string? BatchId { get; init; }
 }

@@ -29,7 +29,8 @@ public sealed record RunResponse(
     int Attempt = 1,
     long? FilesBytes = null,
     DateTimeOffset? FilesPurgedAt = null,
-    ResourcesUsed? ResourcesUsed = null)
+    ResourcesUsed? ResourcesUsed = null,
+    string? BatchId = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -55,7 +56,8 @@ public sealed record RunResponse(
         run.Attempt,
         run.FilesBytes,
         run.FilesPurgedAt,
-        ResourcesUsed.Of(run));
+        ResourcesUsed.Of(run),
+        run.BatchId);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with

@@ -18,10 +18,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint)
+            idempotency_key, idempotency_fingerprint, batch_id)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint)
+            @idempotency_key, @idempotency_fingerprint, @batch_id)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -100,6 +100,7 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@native_id", run.NativeId), ("@node", run.Node), ("@submitted_at", Time(run.SubmittedAt)), ("@started_at", Time(run.StartedAt)),
             ("@finished_at", Time(run.FinishedAt)), ("@cancel_requested_at", Time(run.CancelRequestedAt)), ("@spec_json", run.SpecJson),
             ("@idempotency_key", run.IdempotencyKey), ("@idempotency_fingerprint", run.IdempotencyFingerprint),
+            ("@batch_id", run.BatchId),
         ]);
         yield return (EventSql,
         [
