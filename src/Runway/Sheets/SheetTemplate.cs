@@ -49,7 +49,7 @@ public static class SheetTemplate
                 data.Append(row);
             }
             worksheet.Worksheet = new Worksheet(data);
-            workbook.Workbook.AppendChild(new Sheets()).Append(new DocumentFormat.OpenXml.Spreadsheet.Sheet
+            workbook.Workbook.AppendChild(new DocumentFormat.OpenXml.Spreadsheet.Sheets()).Append(new DocumentFormat.OpenXml.Spreadsheet.Sheet
             {
                 Id = workbook.GetIdOfPart(worksheet),
                 SheetId = 1,

@@ -188,7 +188,7 @@ public sealed class SheetBatchesTests : IAsyncLifetime
                 data.Append(new Row(rows[i]) { RowIndex = (uint)(i + 1) });
             }
             sheet.Worksheet = new Worksheet(data);
-            workbook.Workbook.AppendChild(new Sheets()).Append(new Sheet { Id = workbook.GetIdOfPart(sheet), SheetId = 1, Name = "samples" });
+            workbook.Workbook.AppendChild(new DocumentFormat.OpenXml.Spreadsheet.Sheets()).Append(new Sheet { Id = workbook.GetIdOfPart(sheet), SheetId = 1, Name = "samples" });
         }
         return memory.ToArray();
     }
