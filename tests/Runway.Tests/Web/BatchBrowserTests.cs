@@ -31,8 +31,10 @@ public sealed class BatchBrowserTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("table.runs")).ToContainTextAsync("Grace");
         await Browser.ScreenshotsAsync(page, "batch");
 
+        var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
         await page.GetByRole(AriaRole.Link, new() { Name = "In the runs list" }).ClickAsync();
-        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Ada");
+        await Assertions.Expect(page.Locator("#f-batch")).ToHaveValueAsync(id);
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("people"); // each run carries the batch's name
         tab.AssertNoErrors();
     }
 
