@@ -203,7 +203,12 @@ public sealed class BatchesApiTests : IAsyncLifetime
 
         var bytes = await client.GetByteArrayAsync($"/api/v1/batches/{batch.GetProperty("id").GetString()}/archive", Ct);
 
-        var entries = PlantedRuns.Entries(bytes);
+        using var tar = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(new MemoryStream(bytes), System.IO.Compression.CompressionMode.Decompress))
+        {
+            await gzip.CopyToAsync(tar, Ct);
+        }
+        var entries = PlantedRuns.Entries(tar.ToArray());
         foreach (var run in done.GetProperty("runs").EnumerateArray())
         {
             var id = run.GetProperty("id").GetString();

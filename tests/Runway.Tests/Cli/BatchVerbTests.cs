@@ -19,12 +19,17 @@ public sealed class BatchVerbTests : IDisposable
     {
         var rows = Path.Combine(directory, "samples.csv");
         await File.WriteAllTextAsync(rows, "word\nalpha\nbeta\n", TestContext.Current.CancellationToken);
-        var server = new FakeServer().OnJson(HttpMethod.Post, "/api/v1/batches", Batch("running", "\"queued\":2"), HttpStatusCode.Created);
+        string? body = null;
+        var server = new FakeServer().On(HttpMethod.Post, "/api/v1/batches", async request =>
+        {
+            body = await request.Content!.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            return FakeServer.Json(Batch("running", "\"queued\":2"), HttpStatusCode.Created);
+        });
 
         var run = await CliRun.RunAsync(server, "batch", "echo", "--rows", rows);
 
         Assert.Equal((0, $"{Id}\n"), (run.ExitCode, run.Out.ReplaceLineEndings("\n")));
-        var body = server.Requests.Single().Body!;
+        Assert.NotNull(body);
         Assert.Contains("name=pipeline", body, StringComparison.Ordinal);
         Assert.Contains("echo", body, StringComparison.Ordinal);
         Assert.Contains("name=rows; filename=samples.csv", body, StringComparison.Ordinal);
