@@ -48,14 +48,19 @@ internal sealed class ApiClient : IDisposable
         Encoding.UTF8.GetBytes($$"""{"pipeline":"{{pipeline}}","params":{{paramsJson}},"priority":{{priority}}}""");
 
     /// <summary>POST /api/v1/runs; returns the new run's id, and throws unless the answer is 201.</summary>
-    public async Task<string> SubmitAsync(byte[] body, CancellationToken ct)
+    public Task<string> SubmitAsync(byte[] body, CancellationToken ct) => CreateAsync("/api/v1/runs", body, ct);
+
+    /// <summary>POST /api/v1/batches; returns the batch's id, and throws unless the answer is 201.</summary>
+    public Task<string> SubmitBatchAsync(byte[] body, CancellationToken ct) => CreateAsync("/api/v1/batches", body, ct);
+
+    private async Task<string> CreateAsync(string path, byte[] body, CancellationToken ct)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = JsonType;
-        using var response = await http.PostAsync("/api/v1/runs", content, ct);
+        using var response = await http.PostAsync(path, content, ct);
         if (response.StatusCode != HttpStatusCode.Created)
         {
-            throw new HttpRequestException($"submit answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            throw new HttpRequestException($"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
         }
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
         using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);

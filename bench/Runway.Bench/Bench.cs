@@ -59,6 +59,13 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
             {
                 await BurstAsync(ct);
             }
+            if (Runs("batch"))
+            {
+                await using var stage = await StartAsync(NewDataDir(), options.Parallelism, ct);
+                await WarmUpAsync(stage, ct);
+                Log($"one batch of {options.BatchRows} rows");
+                await BatchRow.MeasureAsync(stage, options.BatchRows, options.Clients, results, ct);
+            }
             if (Runs("raw") && Runs("main") && Runs("serial"))
             {
                 results.Add(Figures.RatioSerial, 100 * results.Of(Figures.TrivialSerial)[^1] / results.Of(Figures.RawSerial)[^1]);

@@ -16,10 +16,10 @@ internal sealed record BenchOptions
     public string? Out { get; init; }
     public string? RunwayDll { get; init; }
 
-    /// <summary>The parts to run (raw, main, serial, queued, burst, seeded); all by default. Leaving some out is for profiling.</summary>
+    /// <summary>The parts to run (raw, main, serial, queued, burst, seeded, batch, …); all by default. Leaving some out is for profiling.</summary>
     public IReadOnlySet<string> Parts { get; init; } = new HashSet<string>(AllParts, StringComparer.Ordinal);
 
-    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded", "slurm", "nodes"];
+    public static readonly string[] AllParts = ["raw", "main", "serial", "queued", "burst", "seeded", "slurm", "nodes", "batch"];
 
     // Sizes: each phase is bounded in count and in time.
     public int Submissions => Quick ? 200 : 20_000;
@@ -39,6 +39,7 @@ internal sealed record BenchOptions
     public const int MixedClients = 8;
     public const int MixedConcurrency = 2;
     public int Lookups => Quick ? 20 : 500;
+    public int BatchRows => Quick ? 200 : 10_000;
     public TimeSpan PhaseLimit => TimeSpan.FromMinutes(Quick ? 1 : 5);
 
     public const string Usage = """
@@ -50,7 +51,7 @@ internal sealed record BenchOptions
           --postgres CS        use PostgreSQL (all its Runway tables are emptied!) instead of SQLite
           --nodes-postgres CS  the PostgreSQL database of the nodes row alone (emptied!); default --postgres
           --out FILE           write the figures as JSON (default bench/results/<utc date>.json)
-          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded,slurm,nodes
+          --parts LIST         only these parts, comma-separated: raw,main,serial,queued,burst,seeded,slurm,nodes,batch
           --runway DLL         the runway.dll to start (default: the one built next to this benchmark)
         """;
 

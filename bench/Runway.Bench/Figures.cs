@@ -68,5 +68,6 @@ internal static class Figures
         new(BurstRss, "burst: peak RSS, server and its children", "MiB", "", null),
         .. SlurmRow.Figures,
         .. NodesRow.Figures,
+        .. BatchRow.Figures,
     ];
 }

@@ -91,6 +91,7 @@ public static class RunwayServer
         builder.Services.AddRunwayNotifications(builder.Configuration);
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddTes(builder.Configuration);
+        builder.Services.AddRunwayBatches(builder.Configuration);
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -140,6 +141,7 @@ public static class RunwayServer
         app.MapPipelines();
         app.MapRuns();
         app.MapTes();
+        app.MapBatches();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

@@ -79,4 +79,6 @@ public sealed class Run
     public string? CachedFrom { get; init; }
     /// <summary>Who to tell when it ends; written with the run (an outbox row each), not a column of it.</summary>
     public IReadOnlyList<NotifyTarget> Notify { get; init; } = [];
+    /// <summary>The batch it was submitted in (POST /api/v1/batches); null for a run submitted alone.</summary>
+    public string? BatchId { get; init; }
 }

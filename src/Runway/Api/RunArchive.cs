@@ -27,6 +27,13 @@ public static class RunArchive
     {
         await using var gzip = new GZipStream(body, CompressionLevel.Fastest, leaveOpen: true);
         await using var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true);
+        await WriteRunAsync(tar, runDirectory, id, rule, cancellationToken, record);
+    }
+
+    /// <summary>One run's entries, all beneath the folder <paramref name="id"/>: a batch's archive writes one such folder per run.</summary>
+    public static async Task WriteRunAsync(TarWriter tar, string runDirectory, string id, RunOutputs rule, CancellationToken cancellationToken, byte[]? record = null)
+    {
+        ArgumentNullException.ThrowIfNull(tar);
         using var tree = RunTree.Open(runDirectory);
         if (tree is null)
         {

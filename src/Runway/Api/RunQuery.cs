@@ -9,7 +9,7 @@ using Runway.Runs;
 namespace Runway.Api;
 
 /// <summary>What a list of runs may be narrowed by; <see cref="Name"/> is text anywhere in the run's name, any case.</summary>
-public sealed record RunFilter(string? State = null, string? Pipeline = null, string? Owner = null, string? Tag = null, string? Name = null);
+public sealed record RunFilter(string? State = null, string? Pipeline = null, string? Owner = null, string? Tag = null, string? Name = null, string? BatchId = null);
 
 /// <summary>One page of runs, newest first, and the cursor of the next (null on the last page).</summary>
 public sealed record RunPage(IReadOnlyList<Run> Runs, string? NextCursor);
@@ -78,7 +78,7 @@ public static class RunQuery
     /// <summary>The filtered query, or null with <paramref name="errors"/> filled when a filter is malformed.</summary>
     public static IQueryable<Run>? Filter(IQueryable<Run> runs, RunFilter filter, string? cursor, Dictionary<string, string[]> errors)
     {
-        var (state, pipeline, owner, tag, name) = filter;
+        var (state, pipeline, owner, tag, name, batchId) = filter;
         if (!string.IsNullOrEmpty(state))
         {
             var states = new List<RunState>();
@@ -127,6 +127,10 @@ public static class RunQuery
 #pragma warning disable CA1862
             runs = runs.Where(r => r.Name != null && r.Name.ToLower().Contains(text));
 #pragma warning restore CA1862
+        }
+        if (!string.IsNullOrEmpty(batchId))
+        {
+            runs = runs.Where(r => r.BatchId == batchId);
         }
         if (!string.IsNullOrEmpty(cursor))
         {

@@ -31,7 +31,8 @@ public sealed record RunResponse(
     DateTimeOffset? FilesPurgedAt = null,
     ResourcesUsed? ResourcesUsed = null,
     string? CachedFrom = null,
-    IReadOnlyList<NotificationResponse>? Notifications = null)
+    IReadOnlyList<NotificationResponse>? Notifications = null,
+    string? BatchId = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -58,7 +59,8 @@ public sealed record RunResponse(
         run.FilesBytes,
         run.FilesPurgedAt,
         ResourcesUsed.Of(run),
-        run.CachedFrom);
+        run.CachedFrom,
+        BatchId: run.BatchId);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with

@@ -17,7 +17,7 @@ public static class RunsApi
         var api = app.MapGroup("/api/v1/runs").WithTags("Runs");
         api.MapPost("/", SubmitAsync).WithSummary("Submit a run").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
             .RequireAuthorization(Scopes.RunsWrite);
-        api.MapGet("/", ListAsync).WithSummary("List runs (the caller's; an admin's: everyone's), newest first, filtered (state, pipeline, owner, tag, text in the name), one page per cursor")
+        api.MapGet("/", ListAsync).WithSummary("List runs (the caller's; an admin's: everyone's), newest first, filtered (state, pipeline, owner, tag, text in the name, batch_id), one page per cursor")
             .RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/{id}", GetAsync).WithSummary("One run with its state transitions").RequireAuthorization(Scopes.RunsRead);
         api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel a run (idempotent)").RequireAuthorization(Scopes.RunsWrite);
@@ -71,10 +71,10 @@ public static class RunsApi
 
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, string? name, int? limit, string? cursor,
-        ClaimsPrincipal user, RunwayDb db, QueueReason queue, TimeProvider clock, CancellationToken cancellationToken)
+        [FromQuery(Name = "batch_id")] string? batchId, ClaimsPrincipal user, RunwayDb db, QueueReason queue, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var page = await RunQuery.PageAsync(db, user, new RunFilter(state, pipeline, owner, tag, name), cursor, limit, errors, cancellationToken);
+        var page = await RunQuery.PageAsync(db, user, new RunFilter(state, pipeline, owner, tag, name, batchId), cursor, limit, errors, cancellationToken);
         if (page is null)
         {
             return Problems.Invalid(errors);

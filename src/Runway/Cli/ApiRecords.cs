@@ -99,3 +99,10 @@ internal sealed record RetentionInfo(
     bool DryRun, IReadOnlyList<RetentionItemInfo> RunFiles, IReadOnlyList<RetentionItemInfo> Uploads, IReadOnlyList<RetentionItemInfo> RunRecords, long? FreedBytes = null);
 
 internal sealed record RetentionItemInfo(string Id, string Owner, long? Bytes, DateTimeOffset Since);
+
+/// <summary>A batch as GET /api/v1/batches/{id} answers it (issue 14).</summary>
+internal sealed record BatchInfo(
+    string Id, string? Name, string Owner, string State, int Total, IReadOnlyDictionary<string, int> Counts,
+    IReadOnlyList<string>? FailedRunIds = null, DateTimeOffset? CreatedAt = null);
+
+internal sealed record BatchPage(IReadOnlyList<BatchInfo> Batches, string? NextCursor = null);

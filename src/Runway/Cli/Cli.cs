@@ -87,6 +87,7 @@ public static class Cli
         root.Subcommands.Add(WorkerCommand(host));
         root.Subcommands.Add(PipelinesVerb.Command(globals));
         root.Subcommands.Add(SubmitVerb.Command(globals));
+        root.Subcommands.Add(BatchVerb.Command(globals));
         root.Subcommands.Add(ListVerb.Command(globals));
         root.Subcommands.Add(StatusVerb.Command(globals));
         root.Subcommands.Add(LogsVerb.Command(globals));

@@ -87,7 +87,7 @@ internal static class DownloadVerb
         return refused == 0 ? 0 : ExitCodes.Error;
     }
 
-    private static async Task SaveAsync(CliContext context, HttpResponseMessage response, string target, CancellationToken ct)
+    internal static async Task SaveAsync(CliContext context, HttpResponseMessage response, string target, CancellationToken ct)
     {
         var partial = target + ".part";
         var progress = context.Progress($"{Path.GetFileName(target)}:", response.Content.Headers.ContentLength);
@@ -121,11 +121,11 @@ internal static class DownloadVerb
     }
 
     /// <summary>--output as given, inside it when it is a directory, or the default name here.</summary>
-    private static string Target(string? output, string name) =>
+    internal static string Target(string? output, string name) =>
         output is null ? name : Directory.Exists(output) ? Path.Combine(output, name) : output;
 
     /// <summary>A name the server chose, used as one file name here: never a path.</summary>
-    private static string Safe(string name)
+    internal static string Safe(string name)
     {
         var clean = new string([.. name.Select(c => c is '/' or '\\' or '\0' ? '_' : c)]);
         return clean is "" or "." or ".." ? "output" : clean;

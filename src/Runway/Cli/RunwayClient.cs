@@ -127,6 +127,32 @@ internal sealed class RunwayClient : IDisposable
         return await SendAsync<UploadedFile>(new(HttpMethod.Post, "api/v1/files") { Content = form }, ct);
     }
 
+    /// <summary>POST /api/v1/batches as multipart: the pipeline and the sheet file, streamed from disk.</summary>
+    public async Task<Reply<BatchInfo>> SubmitBatchAsync(string pipeline, string rowsPath, string? name, CancellationToken ct)
+    {
+        await using var file = new FileStream(rowsPath, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var rows = new StreamContent(file, 81920);
+        rows.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var form = new MultipartFormDataContent { { new StringContent(pipeline), "pipeline" }, { rows, "rows", Path.GetFileName(rowsPath) } };
+        if (name is not null)
+        {
+            form.Add(new StringContent(name), "name");
+        }
+        return await SendAsync<BatchInfo>(new(HttpMethod.Post, "api/v1/batches") { Content = form }, ct);
+    }
+
+    public Task<Reply<BatchInfo>> GetBatchAsync(string id, CancellationToken ct) =>
+        SendAsync<BatchInfo>(new(HttpMethod.Get, BatchPath(id)), ct);
+
+    public Task<Reply<BatchInfo>> CancelBatchAsync(string id, CancellationToken ct) =>
+        SendAsync<BatchInfo>(new(HttpMethod.Post, BatchPath(id) + "/cancel"), ct);
+
+    public Task<Reply<BatchPage>> ListBatchesAsync(string? cursor, CancellationToken ct) =>
+        SendAsync<BatchPage>(new(HttpMethod.Get, "api/v1/batches" + (cursor is null ? "" : $"?cursor={Uri.EscapeDataString(cursor)}")), ct);
+
+    public Task<HttpResponseMessage> OpenBatchArchiveAsync(string id, CancellationToken ct) =>
+        OpenAsync(BatchPath(id) + "/archive", ct);
+
     /// <summary>Makes a personal token; <paramref name="credentials"/> (Basic, at login) replaces the client's own token for this call.</summary>
     public Task<Reply<CreatedToken>> CreateTokenAsync(string name, int? expiresInDays, AuthenticationHeaderValue? credentials, CancellationToken ct)
     {
@@ -149,6 +175,8 @@ internal sealed class RunwayClient : IDisposable
     public void Dispose() => _http.Dispose();
 
     private static string RunPath(string id) => $"api/v1/runs/{Uri.EscapeDataString(id)}";
+
+    private static string BatchPath(string id) => $"api/v1/batches/{Uri.EscapeDataString(id)}";
 
     private async Task<Reply<T>> SendAsync<T>(HttpRequestMessage request, CancellationToken ct)
     {

@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs, …_Batches.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -43,6 +43,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.CacheKey).HasColumnName("cache_key");
         b.Property(r => r.CachedFrom).HasColumnName("cached_from");
         b.Ignore(r => r.Notify); // rows of notifications (NotificationConfiguration)
+        b.Property(r => r.BatchId).HasColumnName("batch_id");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -73,6 +74,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
+        // A batch's runs, newest first, and its counts per state (Api/BatchQuery.cs); runs submitted alone stay out.
+        b.HasIndex(r => new { r.BatchId, r.Id }, RunIndexes.BatchId).HasFilter("batch_id IS NOT NULL");
     }
 }
 
@@ -90,6 +93,7 @@ internal static class RunIndexes
     public const string Usage = "ix_runs_usage";
     public const string OwnerUsage = "ix_runs_owner_usage";
     public const string CacheKey = "ix_runs_cache_key";
+    public const string BatchId = "ix_runs_batch_id";
 
     public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
     public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];

@@ -18,10 +18,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint, cache_key)
+            idempotency_key, idempotency_fingerprint, cache_key, batch_id)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint, @cache_key)
+            @idempotency_key, @idempotency_fingerprint, @cache_key, @batch_id)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -106,6 +106,7 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@finished_at", Time(run.FinishedAt)), ("@cancel_requested_at", Time(run.CancelRequestedAt)), ("@spec_json", run.SpecJson),
             ("@idempotency_key", run.IdempotencyKey), ("@idempotency_fingerprint", run.IdempotencyFingerprint),
             ("@cache_key", run.CacheKey),
+            ("@batch_id", run.BatchId),
         ]);
         yield return (EventSql,
         [

@@ -25,6 +25,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<KeptPipelineVersion> PipelineVersions => Set<KeptPipelineVersion>();
     public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<NotifySettings> NotifySettings => Set<NotifySettings>();
+    public DbSet<Batch> Batches => Set<Batch>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -20,4 +20,13 @@ internal static class StoreErrors
             && lite.Message.Contains("runs.idempotency_key", StringComparison.Ordinal),
         _ => false,
     };
+
+    /// <summary>True when a batch lost to an existing (owner, idempotency_key) of the owner's batches.</summary>
+    public static bool IsBatchIdempotencyConflict(DbUpdateException e) => e.InnerException switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation && pg.ConstraintName == BatchIndexes.IdempotencyKey,
+        SqliteException lite => lite.SqliteExtendedErrorCode == SqliteConstraintUnique
+            && lite.Message.Contains("batches.idempotency_key", StringComparison.Ordinal),
+        _ => false,
+    };
 }

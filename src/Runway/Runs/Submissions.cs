@@ -66,7 +66,7 @@ public sealed class Submissions(
         var executor = prepared.Executor;
         if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
         {
-            return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
+            return SubmissionResult.Failed(SubmissionFailure.OverLimit, over!);
         }
         var run = new Run
         {
@@ -188,21 +188,22 @@ public sealed class Submissions(
             }
             return Prepared.Failed(SubmissionResult.Failed(SubmissionFailure.UnknownPipeline, $"no pipeline named '{submission.Pipeline}'"));
         }
-        var validation = ParameterValidator.Validate(pipeline, submission.Params);
-        var errors = validation.Errors.ToDictionary(e => $"params.{e.Key}", e => e.Value);
+        var errors = new Dictionary<string, string[]>();
+        var validated = CheckParams(pipeline, submission.Params, errors);
         SubmissionRules.Check(submission, errors);
-        var files = await ResolveFilesAsync(pipeline, validation.Params, submitter.Name, errors, cancellationToken);
+        var known = await LoadFilesAsync(submitter.Name, FileIdsOf(pipeline, validated, errors), cancellationToken);
+        var files = ResolveFiles(pipeline, validated, known, errors);
         var notify = await notifyTargets.ResolveAsync(submission.Notify, submitter.Name, errors, cancellationToken);
         if (errors.Count > 0)
         {
             return Prepared.Failed(SubmissionResult.Invalid(errors));
         }
-        return new Prepared(pipeline.Name, pipeline.Version, validation.Params, pipeline.Executor ?? options.DefaultExecutor, files,
-            (id, directory, staged) => RunSpecFactory.Create(pipeline, validation.Params, id, directory, staged), name => $"params.{name}")
+        return new Prepared(pipeline.Name, pipeline.Version, validated, pipeline.Executor ?? options.DefaultExecutor, files,
+            (id, directory, staged) => RunSpecFactory.Create(pipeline, validated, id, directory, staged), name => $"params.{name}")
         {
             Notify = notify,
             Cache = pipeline.Cache,
-            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validation.Params, files),
+            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validated, files),
         };
     }
 
@@ -258,10 +259,10 @@ public sealed class Submissions(
         pipeline.AllowedGroups.Count == 0 || submitter.IsAdmin || submitter.Groups.Any(pipeline.AllowedGroups.Contains);
 
     /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>
-    private static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
+    internal static DateTimeOffset WholeMicroseconds(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero);
 
     /// <summary>Marks the uploads used now; the id of one that is gone (deleted since it was looked up), else null.</summary>
-    private async Task<string?> TouchAsync(List<string> ids, CancellationToken cancellationToken)
+    internal async Task<string?> TouchAsync(List<string> ids, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -273,30 +274,112 @@ public sealed class Submissions(
         return ids.Except(present, StringComparer.Ordinal).FirstOrDefault();
     }
 
-    /// <summary>Each file parameter names an upload of the submitter's: look them up, or say which is missing.</summary>
-    private async Task<Dictionary<string, StoredFile>> ResolveFilesAsync(
-        Pipeline pipeline, JsonObject validated, string owner, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    /// <summary>The pipeline by name when the submitter may use it; null for none (its existence is not revealed).</summary>
+    internal Pipeline? Usable(string name, Submitter submitter) =>
+        catalog.Find(name) is { } pipeline && MayUse(submitter, pipeline) ? pipeline : null;
+
+    /// <summary>
+    /// The parameters checked against the pipeline, defaults filled in; each problem lands in <paramref name="errors"/>
+    /// under <c>params.NAME</c>. Text that cannot be read (invalid UTF-8, a lone surrogate) is refused first.
+    /// </summary>
+    internal static JsonObject CheckParams(Pipeline pipeline, JsonObject? parameters, Dictionary<string, string[]> errors)
     {
-        var files = new Dictionary<string, StoredFile>();
-        var wanted = pipeline.Parameters.Where(p => p.Type == ParameterType.File && !errors.ContainsKey($"params.{p.Name}")).ToList();
+        if (JsonText.FindInvalid(parameters, "params") is { } broken)
+        {
+            errors[broken] = ["is not valid text: invalid UTF-8 or a lone UTF-16 surrogate"];
+            return [];
+        }
+        var validation = ParameterValidator.Validate(pipeline, parameters);
+        foreach (var (key, value) in validation.Errors)
+        {
+            errors[$"params.{key}"] = value;
+        }
+        return validation.Params;
+    }
+
+    /// <summary>
+    /// The run as it will be stored, with its spec rendered; null with the reason when the pipeline asks more of its
+    /// executor than the operator allows one run.
+    /// </summary>
+    internal (Run? Run, string? OverLimit) Build(
+        Pipeline pipeline, JsonObject validated, IReadOnlyDictionary<string, StoredFile> files, RunSubmission submission, string owner, string? batchId,
+        string? fingerprint = null)
+    {
+        var id = Ids.NewRunId(clock);
+        var spec = RunSpecFactory.Create(pipeline, validated, id, paths.RunDirectory(id), files);
+        var executor = pipeline.Executor ?? options.DefaultExecutor;
+        if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
+        {
+            return (null, string.Join("; ", over));
+        }
+        return (new Run
+        {
+            Id = id,
+            Pipeline = pipeline.Name,
+            PipelineVersion = pipeline.Version,
+            Name = submission.Name,
+            ParamsJson = validated.ToJsonString(),
+            TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
+            Priority = submission.Priority ?? 0,
+            Owner = owner,
+            State = RunState.Queued,
+            Executor = executor,
+            SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
+            SpecJson = RunSpecJson.Serialize(spec),
+            IdempotencyKey = string.IsNullOrEmpty(submission.IdempotencyKey) ? null : submission.IdempotencyKey,
+            IdempotencyFingerprint = fingerprint,
+            BatchId = batchId,
+            // A batch's run is a source for later identical runs (RunCache), though it does not itself reuse one yet.
+            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validated, files),
+        }, null);
+    }
+
+    /// <summary>The file ids the validated parameters name (those not already in error), to look up in one go.</summary>
+    internal static IEnumerable<string> FileIdsOf(Pipeline pipeline, JsonObject validated, Dictionary<string, string[]> errors) =>
+        pipeline.Parameters
+            .Where(p => p.Type == ParameterType.File && !errors.ContainsKey($"params.{p.Name}"))
+            .Select(p => validated[p.Name]?.GetValue<string>())
+            .OfType<string>();
+
+    /// <summary>The owner's uploads among <paramref name="ids"/>, by id; a chunked IN per few hundred ids (a batch may name thousands).</summary>
+    internal async Task<Dictionary<string, StoredFile>> LoadFilesAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
+        var wanted = ids.Distinct(StringComparer.Ordinal).ToList();
         if (wanted.Count == 0)
         {
-            return files;
+            return found;
         }
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        foreach (var parameter in wanted)
+        foreach (var chunk in wanted.Chunk(500))
+        {
+            foreach (var file in await db.Files.AsNoTracking().Where(f => chunk.Contains(f.Id) && f.Owner == owner).ToListAsync(cancellationToken))
+            {
+                found[file.Id] = file;
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Each file parameter names an upload of the submitter's (<paramref name="known"/>): take it, or say which is missing.</summary>
+    internal static Dictionary<string, StoredFile> ResolveFiles(
+        Pipeline pipeline, JsonObject validated, IReadOnlyDictionary<string, StoredFile> known, Dictionary<string, string[]> errors)
+    {
+        var files = new Dictionary<string, StoredFile>();
+        foreach (var parameter in pipeline.Parameters.Where(p => p.Type == ParameterType.File && !errors.ContainsKey($"params.{p.Name}")))
         {
             if (validated[parameter.Name]?.GetValue<string>() is not { } fileId)
             {
                 continue;
             }
-            var file = await db.Files.AsNoTracking().FirstOrDefaultAsync(f => f.Id == fileId && f.Owner == owner, cancellationToken);
-            if (file is null)
+            if (known.TryGetValue(fileId, out var file))
+            {
+                files[parameter.Name] = file;
+            }
+            else
             {
                 errors[$"params.{parameter.Name}"] = [$"no uploaded file with id '{fileId}'"];
-                continue;
             }
-            files[parameter.Name] = file;
         }
         return files;
     }

@@ -37,6 +37,7 @@ public sealed class AccessWorld(RunwayApp app)
 
     public string RunId { get; private set; } = "";
     public string FileId { get; private set; } = "";
+    public string BatchId { get; private set; } = "";
     public string OwnerToken { get; private set; } = "";
     public string OtherToken { get; private set; } = "";
     public string AdminToken { get; private set; } = "";
@@ -58,6 +59,8 @@ public sealed class AccessWorld(RunwayApp app)
             RunId = run.GetProperty("id").GetString()!;
             await RunwayApp.WaitFinalAsync(owner, RunId);
             FileId = await UploadAsync(owner);
+            using var batch = await owner.PostAsJsonAsync("/api/v1/batches", new { pipeline = "hello", rows = new[] { new { name = "x" } } }, RunwayApp.Json, Ct);
+            BatchId = (await batch.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
         }
         var clock = app.Services.GetRequiredService<TimeProvider>();
         (_, ExpiredToken) = await app.Services.GetRequiredService<Tokens>()

@@ -28,6 +28,9 @@ public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvide
     [FromQuery(Name = "owner")]
     public string? Owner { get; set; }
 
+    [FromQuery(Name = "batch_id")]
+    public string? BatchId { get; set; }
+
     [FromQuery(Name = "cursor")]
     public string? Cursor { get; set; }
 
@@ -45,12 +48,12 @@ public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvide
     public bool IsAdmin => Caller.IsAdmin(User);
 
     public bool Filtered => !string.IsNullOrEmpty(State) || !string.IsNullOrEmpty(Pipeline) || !string.IsNullOrEmpty(Tag)
-        || !string.IsNullOrEmpty(Name) || !string.IsNullOrEmpty(Owner);
+        || !string.IsNullOrEmpty(Name) || !string.IsNullOrEmpty(Owner) || !string.IsNullOrEmpty(BatchId);
 
     /// <summary>While a shown run may still change, the page refreshes itself.</summary>
     public bool AnyActive => Runs.Runs.Any(r => !r.State.IsFinal());
 
-    private RunFilter Filter => new(State, Pipeline, IsAdmin ? Owner : null, Tag, Name);
+    private RunFilter Filter => new(State, Pipeline, IsAdmin ? Owner : null, Tag, Name, BatchId);
 
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +79,7 @@ public sealed class IndexModel(RunwayDb db, PipelineCatalog catalog, TimeProvide
             ["tag"] = Tag,
             ["name"] = Name,
             ["owner"] = IsAdmin ? Owner : null,
+            ["batch_id"] = BatchId,
             ["cursor"] = cursor,
         };
         return Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("/", query.Where(q => !string.IsNullOrEmpty(q.Value)));
