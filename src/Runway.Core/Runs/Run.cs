@@ -68,4 +68,7 @@ public sealed class Run
     /// and a different submission under the same key is refused rather than answered with this run.
     /// </summary>
     public string? IdempotencyFingerprint { get; init; }
+
+    /// <summary>The run this one was made from by POST /api/v1/runs/{id}/resubmit (same parameters and inputs), else null.</summary>
+    public string? ResubmittedFrom { get; init; }
 }

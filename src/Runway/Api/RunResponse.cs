@@ -29,7 +29,8 @@ public sealed record RunResponse(
     int Attempt = 1,
     long? FilesBytes = null,
     DateTimeOffset? FilesPurgedAt = null,
-    ResourcesUsed? ResourcesUsed = null)
+    ResourcesUsed? ResourcesUsed = null,
+    string? ResubmittedFrom = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -55,7 +56,8 @@ public sealed record RunResponse(
         run.Attempt,
         run.FilesBytes,
         run.FilesPurgedAt,
-        ResourcesUsed.Of(run));
+        ResourcesUsed.Of(run),
+        run.ResubmittedFrom);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
@@ -100,3 +102,6 @@ public sealed record SubmitRunRequest(
     string? Name,
     Dictionary<string, string>? Tags,
     int? Priority);
+
+/// <summary>POST /api/v1/runs/{id}/resubmit's optional body.</summary>
+public sealed record ResubmitRequest(string? PipelineVersion);

@@ -93,3 +93,8 @@ internal sealed record RetentionInfo(
     bool DryRun, IReadOnlyList<RetentionItemInfo> RunFiles, IReadOnlyList<RetentionItemInfo> Uploads, IReadOnlyList<RetentionItemInfo> RunRecords, long? FreedBytes = null);
 
 internal sealed record RetentionItemInfo(string Id, string Owner, long? Bytes, DateTimeOffset Since);
+
+/// <summary>POST /api/v1/runs/cancel's filter, as <c>runway cancel --all</c> sends it (null fields are left out).</summary>
+internal sealed record CancelFilter(string? Pipeline, IReadOnlyDictionary<string, string>? Tags);
+
+internal sealed record CancelResult(int Canceled, int CanceledQueued, int StopRequested, IReadOnlyList<string> RunIds);

@@ -80,6 +80,19 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<RunInfo>> CancelAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/cancel"), ct);
 
+    public Task<Reply<RunInfo>> ResubmitAsync(string id, string? pipelineVersion, CancellationToken ct) =>
+        SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/resubmit") { Content = JsonBody(new { pipeline_version = pipelineVersion }) }, ct);
+
+    public Task<Reply<CancelResult>> CancelManyAsync(CancelFilter filter, CancellationToken ct) =>
+        SendAsync<CancelResult>(new(HttpMethod.Post, "api/v1/runs/cancel") { Content = JsonBody(filter) }, ct);
+
+    private static ByteArrayContent JsonBody<T>(T value)
+    {
+        var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, Json));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return body;
+    }
+
     public Task<Reply<RunInfo>> PurgeRunFilesAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Delete, RunPath(id) + "/files"), ct);
 

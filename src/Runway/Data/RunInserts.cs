@@ -18,10 +18,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint)
+            idempotency_key, idempotency_fingerprint, resubmitted_from)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint)
+            @idempotency_key, @idempotency_fingerprint, @resubmitted_from)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -100,10 +100,11 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@native_id", run.NativeId), ("@node", run.Node), ("@submitted_at", Time(run.SubmittedAt)), ("@started_at", Time(run.StartedAt)),
             ("@finished_at", Time(run.FinishedAt)), ("@cancel_requested_at", Time(run.CancelRequestedAt)), ("@spec_json", run.SpecJson),
             ("@idempotency_key", run.IdempotencyKey), ("@idempotency_fingerprint", run.IdempotencyFingerprint),
+            ("@resubmitted_from", run.ResubmittedFrom),
         ]);
         yield return (EventSql,
         [
-            ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", "submitted"), ("@at", Time(run.SubmittedAt)),
+            ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", SubmittedReason(run)), ("@at", Time(run.SubmittedAt)),
         ]);
         if (audit is not null)
         {
@@ -113,6 +114,9 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ]);
         }
     }
+
+    /// <summary>The first history event says where the run came from.</summary>
+    private static string SubmittedReason(Run run) => run.ResubmittedFrom is { } from ? $"resubmitted from run {from}" : "submitted";
 
     private static void Bind(DbParameterCollection parameters, Func<DbParameter> create, (string Name, object? Value)[] values)
     {

@@ -114,7 +114,7 @@ internal static class RunRows
         "id", "pipeline", "pipeline_version", "name", "params_json", "tags_json", "priority", "owner", "state", "message",
         "exit_code", "executor", "native_id", "node", "submitted_at", "started_at", "finished_at", "cancel_requested_at",
         "spec_json", "idempotency_key", "idempotency_fingerprint", "attempt", "lease", "lease_expires_at",
-        "wall_seconds", "cpu_seconds", "peak_memory_bytes",
+        "wall_seconds", "cpu_seconds", "peak_memory_bytes", "resubmitted_from",
     ];
 
     private static Run Read(DbDataReader r, int[] at, bool sqlite)
@@ -151,6 +151,7 @@ internal static class RunRows
             WallSeconds = r.IsDBNull(at[24]) ? null : r.GetDouble(at[24]),
             CpuSeconds = r.IsDBNull(at[25]) ? null : r.GetDouble(at[25]),
             PeakMemoryBytes = r.IsDBNull(at[26]) ? null : r.GetInt64(at[26]),
+            ResubmittedFrom = Text(27),
         };
     }
 

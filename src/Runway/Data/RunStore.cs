@@ -318,6 +318,32 @@ public sealed class RunStore(
         return affected > 0;
     }
 
+    public async Task<(IReadOnlyList<string> Canceled, IReadOnlyList<string> Requested)> CancelManyAsync(
+        IReadOnlyCollection<string> ids, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return ([], []);
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var canceled = await RunCancelRows.CancelQueuedAsync(db, ids, reason, now, cancellationToken);
+        var requested = await RunCancelRows.RequestRunningAsync(db, ids, $"cancel requested: {reason}", now, cancellationToken);
+        if (db.Database.IsNpgsql() && (canceled.Count > 0 || requested.Count > 0))
+        {
+            // Slots freed and stops asked of other nodes: wake them rather than leave it to their poll.
+            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+        }
+        await tx.CommitAsync(cancellationToken);
+        foreach (var id in canceled)
+        {
+            LogMove(id, RunState.Queued, RunState.Canceled, reason);
+        }
+        return (canceled, requested);
+    }
+
     public async Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

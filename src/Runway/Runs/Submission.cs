@@ -12,7 +12,8 @@ public sealed record RunSubmission(
     string? Name,
     IReadOnlyDictionary<string, string>? Tags,
     int? Priority,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    string? ResubmittedFrom = null)
 {
     /// <summary>
     /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so
@@ -54,6 +55,9 @@ public enum SubmissionFailure
 
     /// <summary>The submitter's storage quota is used up (507; <see cref="SubmissionResult.Quota"/> says how far).</summary>
     OverQuota,
+
+    /// <summary>A resubmit of a run that does not exist or is not the submitter's (404: its existence is not revealed).</summary>
+    UnknownRun,
 }
 
 public sealed record SubmissionResult

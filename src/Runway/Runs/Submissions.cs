@@ -89,6 +89,7 @@ public sealed class Submissions(
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
+            ResubmittedFrom = submission.ResubmittedFrom,
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
@@ -111,6 +112,32 @@ public sealed class Submissions(
         syslog.Send(audit);
         RunwayMetrics.Submitted(stored);
         return SubmissionResult.Accepted(stored, replayed: false);
+    }
+
+    /// <summary>
+    /// A new run with the parameters (defaults as filled in then), input files, name, tags and priority of one of the
+    /// submitter's runs, on the pipeline's current version, through <see cref="SubmitAsync"/>: checked as anew, so an
+    /// input deleted since, or a parameter the pipeline no longer takes, is a 422 naming it. Another user's run is
+    /// unknown (404); an admin may resubmit anyone's, as their own run, whose files must then be the admin's (else 422).
+    /// </summary>
+    public async Task<SubmissionResult> ResubmitAsync(string runId, string? pipelineVersion, Submitter submitter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submitter);
+        if (await store.GetAsync(runId, cancellationToken) is not { } earlier || (earlier.Owner != submitter.Name && !submitter.IsAdmin))
+        {
+            return SubmissionResult.Failed(SubmissionFailure.UnknownRun, $"no run with id '{runId}'");
+        }
+        // Pipelines have one version each (the catalog's current one): another is named so the caller knows what they get.
+        if (pipelineVersion is not null && catalog.Find(earlier.Pipeline) is { } current && current.Version != pipelineVersion)
+        {
+            return SubmissionResult.Invalid(new Dictionary<string, string[]>
+            {
+                ["pipeline_version"] = [$"'{pipelineVersion}' is not available; the current version of '{current.Name}' is '{current.Version}'"],
+            });
+        }
+        var submission = new RunSubmission(earlier.Pipeline, JsonNode.Parse(earlier.ParamsJson)?.AsObject(), earlier.Name,
+            JsonSerializer.Deserialize<Dictionary<string, string>>(earlier.TagsJson), earlier.Priority, IdempotencyKey: null, ResubmittedFrom: earlier.Id);
+        return await SubmitAsync(submission, submitter, cancellationToken);
     }
 
     /// <summary>

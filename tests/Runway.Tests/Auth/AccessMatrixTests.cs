@@ -70,6 +70,9 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Get("/api/v1/runs/", Access.Shared, Scopes.RunsRead, _ => "/api/v1/runs"),
         Get("/api/v1/runs/{id}", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}"),
         Send("POST", "/api/v1/runs/{id}/cancel", Access.Owned, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/api/v1/runs/{w.RunId}/cancel"))),
+        // A filter that matches nothing, so the world's run stays as it is for the rows after this one.
+        Send("POST", "/api/v1/runs/cancel", Access.Shared, Scopes.RunsWrite, 200, _ => Task.FromResult(Json("POST", "/api/v1/runs/cancel", new { pipeline = "no-such-pipeline" }))),
+        Send("POST", "/api/v1/runs/{id}/resubmit", Access.Owned, Scopes.RunsWrite, 201, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/api/v1/runs/{w.RunId}/resubmit"))),
         Get("/api/v1/runs/{id}/log", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}/log"),
         Get("/api/v1/runs/{id}/outputs", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}/outputs"),
         Get("/api/v1/runs/{id}/outputs/{**path}", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}/outputs/greeting.txt"),
