@@ -13,6 +13,7 @@ using Runway.Logging;
 using Runway.Metrics;
 using Runway.Pipelines;
 using Runway.Runs;
+using Runway.Schedules;
 using Runway.Storage;
 using Runway.Web;
 
@@ -84,6 +85,7 @@ public static class RunwayServer
         builder.Services.AddSingleton<Submissions>();
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddSingleton<RunBulkCancel>();
+        builder.Services.AddRunwaySchedules();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -131,6 +133,7 @@ public static class RunwayServer
         app.MapRetention();
         app.MapPipelines();
         app.MapRuns();
+        app.MapSchedules();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

@@ -30,7 +30,9 @@ public sealed record RunResponse(
     long? FilesBytes = null,
     DateTimeOffset? FilesPurgedAt = null,
     ResourcesUsed? ResourcesUsed = null,
-    string? ResubmittedFrom = null)
+    string? ResubmittedFrom = null,
+    string? ScheduleId = null,
+    DateTimeOffset? ScheduledFor = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -57,7 +59,9 @@ public sealed record RunResponse(
         run.FilesBytes,
         run.FilesPurgedAt,
         ResourcesUsed.Of(run),
-        run.ResubmittedFrom);
+        run.ResubmittedFrom,
+        run.ScheduleId,
+        run.ScheduledFor);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with

@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs, …_Resubmit.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs, …_Resubmit.cs, …_Schedules.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -41,6 +41,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.CpuSeconds).HasColumnName("cpu_seconds");
         b.Property(r => r.PeakMemoryBytes).HasColumnName("peak_memory_bytes");
         b.Property(r => r.ResubmittedFrom).HasColumnName("resubmitted_from");
+        b.Property(r => r.ScheduleId).HasColumnName("schedule_id");
+        b.Property(r => r.ScheduledFor).HasColumnName("scheduled_for");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -69,6 +71,10 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.HasIndex(r => new { r.Owner, r.IdempotencyKey }, RunIndexes.IdempotencyKey)
             .IsUnique()
             .HasFilter("idempotency_key IS NOT NULL");
+        // Exactly one run per schedule and fire time, however many nodes fire it (Schedules/ScheduleFirer.cs).
+        b.HasIndex(r => new { r.ScheduleId, r.ScheduledFor }, RunIndexes.ScheduleFire)
+            .IsUnique()
+            .HasFilter("schedule_id IS NOT NULL");
     }
 }
 
@@ -85,6 +91,7 @@ internal static class RunIndexes
     public const string FilesKept = "ix_runs_files_kept";
     public const string Usage = "ix_runs_usage";
     public const string OwnerUsage = "ix_runs_owner_usage";
+    public const string ScheduleFire = "ux_runs_schedule_fire";
 
     public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
     public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];

@@ -18,10 +18,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint, resubmitted_from)
+            idempotency_key, idempotency_fingerprint, resubmitted_from, schedule_id, scheduled_for)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint, @resubmitted_from)
+            @idempotency_key, @idempotency_fingerprint, @resubmitted_from, @schedule_id, @scheduled_for)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -100,7 +100,7 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@native_id", run.NativeId), ("@node", run.Node), ("@submitted_at", Time(run.SubmittedAt)), ("@started_at", Time(run.StartedAt)),
             ("@finished_at", Time(run.FinishedAt)), ("@cancel_requested_at", Time(run.CancelRequestedAt)), ("@spec_json", run.SpecJson),
             ("@idempotency_key", run.IdempotencyKey), ("@idempotency_fingerprint", run.IdempotencyFingerprint),
-            ("@resubmitted_from", run.ResubmittedFrom),
+            ("@resubmitted_from", run.ResubmittedFrom), ("@schedule_id", run.ScheduleId), ("@scheduled_for", Time(run.ScheduledFor)),
         ]);
         yield return (EventSql,
         [
@@ -116,7 +116,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     }
 
     /// <summary>The first history event says where the run came from.</summary>
-    private static string SubmittedReason(Run run) => run.ResubmittedFrom is { } from ? $"resubmitted from run {from}" : "submitted";
+    private static string SubmittedReason(Run run) =>
+        run.ResubmittedFrom is { } from ? $"resubmitted from run {from}"
+        : run.ScheduleId is { } schedule ? $"submitted by schedule {schedule}"
+        : "submitted";
 
     private static void Bind(DbParameterCollection parameters, Func<DbParameter> create, (string Name, object? Value)[] values)
     {

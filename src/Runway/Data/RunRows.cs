@@ -115,6 +115,7 @@ internal static class RunRows
         "exit_code", "executor", "native_id", "node", "submitted_at", "started_at", "finished_at", "cancel_requested_at",
         "spec_json", "idempotency_key", "idempotency_fingerprint", "attempt", "lease", "lease_expires_at",
         "wall_seconds", "cpu_seconds", "peak_memory_bytes", "resubmitted_from",
+        "schedule_id", "scheduled_for",
     ];
 
     private static Run Read(DbDataReader r, int[] at, bool sqlite)
@@ -152,6 +153,8 @@ internal static class RunRows
             CpuSeconds = r.IsDBNull(at[25]) ? null : r.GetDouble(at[25]),
             PeakMemoryBytes = r.IsDBNull(at[26]) ? null : r.GetInt64(at[26]),
             ResubmittedFrom = Text(27),
+            ScheduleId = Text(28),
+            ScheduledFor = Time(29),
         };
     }
 

@@ -38,10 +38,11 @@ public sealed class RunStore(
             logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
             return (run, true);
         }
-        // A retried submission: the first one won, return it.
+        // A retried submission (or a fire another node made first): the first one won, return it.
         await using var read = await contexts.CreateDbContextAsync(cancellationToken);
-        var existing = await read.Runs.AsNoTracking()
-            .FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
+        var existing = run.ScheduleId is { } schedule
+            ? await read.Runs.AsNoTracking().FirstAsync(r => r.ScheduleId == schedule && r.ScheduledFor == run.ScheduledFor, cancellationToken)
+            : await read.Runs.AsNoTracking().FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
         return (existing, false);
     }
 

@@ -22,6 +22,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<NodeRecord> Nodes => Set<NodeRecord>();
     public DbSet<SharedDirectoryMark> SharedDirectoryMarks => Set<SharedDirectoryMark>();
     public DbSet<JobRecord> Jobs => Set<JobRecord>();
+    public DbSet<Schedules.Schedule> Schedules => Set<Schedules.Schedule>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -13,7 +13,9 @@ public sealed record RunSubmission(
     IReadOnlyDictionary<string, string>? Tags,
     int? Priority,
     string? IdempotencyKey,
-    string? ResubmittedFrom = null)
+    string? ResubmittedFrom = null,
+    string? ScheduleId = null,
+    DateTimeOffset? ScheduledFor = null)
 {
     /// <summary>
     /// The hash a retry under the same idempotency key must match: everything but the key, as parsed, so

@@ -90,6 +90,8 @@ public sealed class Submissions(
             IdempotencyKey = key,
             IdempotencyFingerprint = fingerprint,
             ResubmittedFrom = submission.ResubmittedFrom,
+            ScheduleId = submission.ScheduleId,
+            ScheduledFor = submission.ScheduledFor,
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
@@ -157,7 +159,7 @@ public sealed class Submissions(
     }
 
     /// <summary>A pipeline restricted to groups is for their members and admins only (as Api/Caller.MayUse).</summary>
-    private static bool MayUse(Submitter submitter, Pipeline pipeline) =>
+    internal static bool MayUse(Submitter submitter, Pipeline pipeline) =>
         pipeline.AllowedGroups.Count == 0 || submitter.IsAdmin || submitter.Groups.Any(pipeline.AllowedGroups.Contains);
 
     /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>

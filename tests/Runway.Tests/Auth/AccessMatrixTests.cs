@@ -72,6 +72,12 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Send("POST", "/api/v1/runs/{id}/cancel", Access.Owned, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/api/v1/runs/{w.RunId}/cancel"))),
         // A filter that matches nothing, so the world's run stays as it is for the rows after this one.
         Send("POST", "/api/v1/runs/cancel", Access.Shared, Scopes.RunsWrite, 200, _ => Task.FromResult(Json("POST", "/api/v1/runs/cancel", new { pipeline = "no-such-pipeline" }))),
+        Send("POST", "/api/v1/schedules/", Access.Shared, Scopes.RunsWrite, 201,
+            _ => Task.FromResult(Json("POST", "/api/v1/schedules", new { name = "matrix", pipeline = "hello", cron = "0 3 * * *", enabled = false }))),
+        Get("/api/v1/schedules/", Access.Shared, Scopes.RunsRead, _ => "/api/v1/schedules"),
+        Send("GET", "/api/v1/schedules/{id}", Access.Owned, Scopes.RunsRead, 200, async w => new HttpRequestMessage(HttpMethod.Get, $"/api/v1/schedules/{await w.FreshScheduleAsync()}")),
+        Send("PATCH", "/api/v1/schedules/{id}", Access.Owned, Scopes.RunsWrite, 200, async w => Json("PATCH", $"/api/v1/schedules/{await w.FreshScheduleAsync()}", new { enabled = false })),
+        Send("DELETE", "/api/v1/schedules/{id}", Access.Owned, Scopes.RunsWrite, 204, async w => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/schedules/{await w.FreshScheduleAsync()}")),
         Send("POST", "/api/v1/runs/{id}/resubmit", Access.Owned, Scopes.RunsWrite, 201, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/api/v1/runs/{w.RunId}/resubmit"))),
         Get("/api/v1/runs/{id}/log", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}/log"),
         Get("/api/v1/runs/{id}/outputs", Access.Owned, Scopes.RunsRead, w => $"/api/v1/runs/{w.RunId}/outputs"),
