@@ -98,3 +98,11 @@ internal sealed record RetentionItemInfo(string Id, string Owner, long? Bytes, D
 internal sealed record CancelFilter(string? Pipeline, IReadOnlyDictionary<string, string>? Tags);
 
 internal sealed record CancelResult(int Canceled, int CanceledQueued, int StopRequested, IReadOnlyList<string> RunIds);
+
+internal sealed record ScheduleList(IReadOnlyList<ScheduleInfo> Schedules);
+
+internal sealed record ScheduleInfo(
+    string Id, string Name, string Pipeline, string Cron, string Timezone, bool Enabled, string CatchUp, string Overlap,
+    IReadOnlyList<DateTimeOffset>? NextFireTimes = null, ScheduleFireInfo? LastFire = null);
+
+internal sealed record ScheduleFireInfo(DateTimeOffset? For, string Outcome, string? Detail, string? RunId);

@@ -148,6 +148,21 @@ internal sealed class RunwayClient : IDisposable
 
     public Task<Reply<MeInfo>> GetMeAsync(CancellationToken ct) => SendAsync<MeInfo>(new(HttpMethod.Get, "api/v1/me"), ct);
 
+    public Task<Reply<ScheduleInfo>> CreateScheduleAsync(JsonObject schedule, CancellationToken ct) =>
+        SendAsync<ScheduleInfo>(new(HttpMethod.Post, "api/v1/schedules") { Content = JsonBody(schedule) }, ct);
+
+    public Task<Reply<ScheduleList>> ListSchedulesAsync(CancellationToken ct) => SendAsync<ScheduleList>(new(HttpMethod.Get, "api/v1/schedules"), ct);
+
+    public Task<Reply<ScheduleInfo>> UpdateScheduleAsync(string id, JsonObject changes, CancellationToken ct) =>
+        SendAsync<ScheduleInfo>(new(HttpMethod.Patch, $"api/v1/schedules/{Uri.EscapeDataString(id)}") { Content = JsonBody(changes) }, ct);
+
+    public async Task DeleteScheduleAsync(string id, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"api/v1/schedules/{Uri.EscapeDataString(id)}");
+        using var response = await _http.SendAsync(request, ct);
+        await ThrowIfFailedAsync(response, ct);
+    }
+
     public async Task RevokeTokenAsync(string id, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, $"api/v1/tokens/{Uri.EscapeDataString(id)}");
