@@ -78,20 +78,11 @@ public sealed class ScheduleNodesTests
         }
     }
 
-    private static async Task<string> CreateAsync(HttpClient client, object body)
-    {
-        using var response = await client.PostAsJsonAsync("/api/v1/schedules", body, RunwayApp.Json, Ct);
-        var text = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
-        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
-    }
+    private static async Task<string> CreateAsync(HttpClient client, object body) =>
+        (await SchedulesApiTests.CreateAsync(client, body)).GetProperty("id").GetString()!;
 
     private static Task WaitForRunsAsync(HttpClient client, string id, int count) =>
         Eventually.TrueAsync(async () => (await RunsAsync(client, id)).Count >= count, TimeSpan.FromSeconds(30), $"{count} runs of schedule {id}");
 
-    private static async Task<List<JsonElement>> RunsAsync(HttpClient client, string scheduleId)
-    {
-        var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?limit=500", Ct);
-        return [.. page.GetProperty("runs").EnumerateArray().Where(r => r.TryGetProperty("schedule_id", out var s) && s.GetString() == scheduleId).Select(r => r.Clone())];
-    }
+    private static Task<List<JsonElement>> RunsAsync(HttpClient client, string scheduleId) => SchedulesApiTests.ScheduledRunsAsync(client, scheduleId);
 }

@@ -113,7 +113,7 @@ public sealed class SchedulesApiTests : UserClientTest
         Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync($"/api/v1/schedules/{id}", Ct)).StatusCode);
     }
 
-    private static async Task<JsonElement> CreateAsync(HttpClient client, object body)
+    internal static async Task<JsonElement> CreateAsync(HttpClient client, object body)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/schedules", body, RunwayApp.Json, Ct);
         var text = await response.Content.ReadAsStringAsync(Ct);
@@ -121,7 +121,7 @@ public sealed class SchedulesApiTests : UserClientTest
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private static async Task<List<JsonElement>> ScheduledRunsAsync(HttpClient client, string scheduleId)
+    internal static async Task<List<JsonElement>> ScheduledRunsAsync(HttpClient client, string scheduleId)
     {
         var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/runs?limit=500", Ct);
         return [.. page.GetProperty("runs").EnumerateArray().Where(r => r.TryGetProperty("schedule_id", out var s) && s.GetString() == scheduleId).Select(r => r.Clone())];
