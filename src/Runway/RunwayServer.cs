@@ -15,6 +15,7 @@ using Runway.Metrics;
 using Runway.Notifications;
 using Runway.Pipelines;
 using Runway.Runs;
+using Runway.Schedules;
 using Runway.Storage;
 using Runway.Web;
 
@@ -92,6 +93,8 @@ public static class RunwayServer
         builder.Services.AddSingleton<RunCancel>();
         builder.Services.AddTes(builder.Configuration);
         builder.Services.AddRunwayBatches(builder.Configuration);
+        builder.Services.AddSingleton<RunBulkCancel>();
+        builder.Services.AddRunwaySchedules();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
         if (!worker)
@@ -142,6 +145,7 @@ public static class RunwayServer
         app.MapRuns();
         app.MapTes();
         app.MapBatches();
+        app.MapSchedules();
         app.MapRunFiles();
         app.MapFiles();
         app.MapWebUi();

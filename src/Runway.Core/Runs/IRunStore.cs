@@ -106,6 +106,32 @@ public interface IRunStore
     Task<IReadOnlyList<Run>> TakeBackAsync(string node, CancellationToken cancellationToken) => ListRunningAsync(node, cancellationToken);
 
     Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Bulk cancel: each queued run of <paramref name="ids"/> moves to canceled, each running one gets a cancel request
+    /// (<see cref="RequestCancelAsync"/>; its node stops it), each with an event whose reason is <paramref name="reason"/>
+    /// (who asked). Runs in other states are left alone. A store may do it in a few set-based statements; this default
+    /// does it one run at a time.
+    /// </summary>
+    async Task<(IReadOnlyList<string> Canceled, IReadOnlyList<string> Requested)> CancelManyAsync(
+        IReadOnlyCollection<string> ids, string reason, CancellationToken cancellationToken)
+    {
+        var canceled = new List<string>();
+        var requested = new List<string>();
+        foreach (var id in ids)
+        {
+            var toCanceled = new RunTransition(id, [RunState.Queued], RunState.Canceled, reason) { Message = Execution.RunOutcome.CanceledByUser };
+            if (await TryTransitionAsync(toCanceled, cancellationToken))
+            {
+                canceled.Add(id);
+            }
+            else if (await RequestCancelAsync(id, cancellationToken))
+            {
+                requested.Add(id);
+            }
+        }
+        return (canceled, requested);
+    }
 }
 
 public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, RunState To, string Reason)

@@ -81,4 +81,11 @@ public sealed class Run
     public IReadOnlyList<NotifyTarget> Notify { get; init; } = [];
     /// <summary>The batch it was submitted in (POST /api/v1/batches); null for a run submitted alone.</summary>
     public string? BatchId { get; init; }
+    /// <summary>The run this one was made from by POST /api/v1/runs/{id}/resubmit (same parameters and inputs), else null.</summary>
+    public string? ResubmittedFrom { get; init; }
+
+    /// <summary>The schedule that made this run, and the fire time it was made for: one run per (schedule, fire time).</summary>
+    public string? ScheduleId { get; init; }
+
+    public DateTimeOffset? ScheduledFor { get; init; }
 }

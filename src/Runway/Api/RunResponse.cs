@@ -32,7 +32,10 @@ public sealed record RunResponse(
     ResourcesUsed? ResourcesUsed = null,
     string? CachedFrom = null,
     IReadOnlyList<NotificationResponse>? Notifications = null,
-    string? BatchId = null)
+    string? BatchId = null,
+    string? ResubmittedFrom = null,
+    string? ScheduleId = null,
+    DateTimeOffset? ScheduledFor = null)
 {
     public static RunResponse From(Run run, TimeProvider clock, IReadOnlyList<RunEvent>? events = null) => new(
         run.Id,
@@ -60,7 +63,10 @@ public sealed record RunResponse(
         run.FilesPurgedAt,
         ResourcesUsed.Of(run),
         run.CachedFrom,
-        BatchId: run.BatchId);
+        BatchId: run.BatchId,
+        ResubmittedFrom: run.ResubmittedFrom,
+        ScheduleId: run.ScheduleId,
+        ScheduledFor: run.ScheduledFor);
 
     /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
     public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
@@ -117,3 +123,6 @@ public sealed record SubmitRunRequest(
     bool? Cache = null,
     string? PipelineVersion = null,
     Notifications.NotifyRequest? Notify = null);
+
+/// <summary>POST /api/v1/runs/{id}/resubmit's optional body.</summary>
+public sealed record ResubmitRequest(string? PipelineVersion);

@@ -21,6 +21,12 @@ public static class RunsApi
             .RequireAuthorization(Scopes.RunsRead);
         api.MapGet("/{id}", GetAsync).WithSummary("One run with its state transitions").RequireAuthorization(Scopes.RunsRead);
         api.MapPost("/{id}/cancel", CancelAsync).WithSummary("Cancel a run (idempotent)").RequireAuthorization(Scopes.RunsWrite);
+        api.MapPost("/cancel", CancelManyAsync).WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
+            .WithSummary("Cancel every active run of the caller's that matches a filter (pipeline, tags, batch_id, state; admins also owner); {} cancels them all")
+            .RequireAuthorization(Scopes.RunsWrite);
+        api.MapPost("/{id}/resubmit", ResubmitAsync).WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
+            .WithSummary("A new run with the same parameters and input files as one of the caller's runs, on the pipeline's current version")
+            .RequireAuthorization(Scopes.RunsWrite);
         return app;
     }
 
@@ -56,8 +62,34 @@ public static class RunsApi
             };
             return TypedResults.Created($"/api/v1/runs/{run.Id}", response);
         }
-        return result.Failure switch
+        return Refused(result);
+    }
+
+    public static async Task<Results<Created<RunResponse>, ProblemHttpResult>> ResubmitAsync(
+        string id, ResubmitRequest? request, HttpContext http, Submissions submissions, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var result = await submissions.ResubmitAsync(id, request?.PipelineVersion, Caller.SubmitterOf(http), cancellationToken);
+        return result.Run is { } run ? TypedResults.Created($"/api/v1/runs/{run.Id}", RunResponse.From(run, clock)) : Refused(result);
+    }
+
+    public static async Task<Results<Ok<RunCancelResult>, ProblemHttpResult>> CancelManyAsync(
+        RunCancelFilter? filter, HttpContext http, RunBulkCancel bulk, CancellationToken cancellationToken)
+    {
+        if (filter is null)
         {
+            return Problems.BadRequest("the body must be a JSON filter such as {\"pipeline\": \"sleep\", \"tags\": {\"project\": \"m31\"}}; {} cancels all your active runs");
+        }
+        var errors = new Dictionary<string, string[]>();
+        return await bulk.CancelAsync(filter, http, errors, cancellationToken) is { } result
+            ? TypedResults.Ok(result)
+            : Problems.Invalid(errors);
+    }
+
+    /// <summary>Why a submission (or resubmit) made no run, as problem details.</summary>
+    private static ProblemHttpResult Refused(SubmissionResult result) =>
+        result.Failure switch
+        {
+            SubmissionFailure.UnknownRun => Problems.NotFound(result.Detail!),
             SubmissionFailure.UnknownPipeline => Problems.NotFound(result.Detail!),
             SubmissionFailure.PriorityNotAllowed => Problems.Forbidden(result.Detail!),
             SubmissionFailure.KeyReused => TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
@@ -67,7 +99,6 @@ public static class RunsApi
             SubmissionFailure.OverQuota => Problems.OverQuota(StatusCodes.Status507InsufficientStorage, result.Detail!, result.Quota!),
             _ => Problems.Invalid(result.Errors!.ToDictionary()),
         };
-    }
 
     public static async Task<Results<Ok<RunListResponse>, ProblemHttpResult>> ListAsync(
         string? state, string? pipeline, string? owner, string? tag, string? name, int? limit, string? cursor,

@@ -106,3 +106,15 @@ internal sealed record BatchInfo(
     IReadOnlyList<string>? FailedRunIds = null, DateTimeOffset? CreatedAt = null);
 
 internal sealed record BatchPage(IReadOnlyList<BatchInfo> Batches, string? NextCursor = null);
+/// <summary>POST /api/v1/runs/cancel's filter, as <c>runway cancel --all</c> sends it (null fields are left out).</summary>
+internal sealed record CancelFilter(string? Pipeline, IReadOnlyDictionary<string, string>? Tags);
+
+internal sealed record CancelResult(int Canceled, int CanceledQueued, int StopRequested, IReadOnlyList<string> RunIds);
+
+internal sealed record ScheduleList(IReadOnlyList<ScheduleInfo> Schedules);
+
+internal sealed record ScheduleInfo(
+    string Id, string Name, string Pipeline, string Cron, string Timezone, bool Enabled, string CatchUp, string Overlap,
+    IReadOnlyList<DateTimeOffset>? NextFireTimes = null, ScheduleFireInfo? LastFire = null);
+
+internal sealed record ScheduleFireInfo(DateTimeOffset? For, string Outcome, string? Detail, string? RunId);

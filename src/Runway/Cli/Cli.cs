@@ -93,6 +93,8 @@ public static class Cli
         root.Subcommands.Add(LogsVerb.Command(globals));
         root.Subcommands.Add(WaitVerb.Command(globals));
         root.Subcommands.Add(CancelVerb.Command(globals));
+        root.Subcommands.Add(ResubmitVerb.Command(globals));
+        root.Subcommands.Add(SchedulesVerb.Command(globals));
         root.Subcommands.Add(UploadVerb.Command(globals));
         root.Subcommands.Add(DownloadVerb.Command(globals));
         root.Subcommands.Add(LoginVerb.Command(globals, host));

@@ -80,6 +80,19 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<RunInfo>> CancelAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/cancel"), ct);
 
+    public Task<Reply<RunInfo>> ResubmitAsync(string id, string? pipelineVersion, CancellationToken ct) =>
+        SendAsync<RunInfo>(new(HttpMethod.Post, RunPath(id) + "/resubmit") { Content = JsonBody(new { pipeline_version = pipelineVersion }) }, ct);
+
+    public Task<Reply<CancelResult>> CancelManyAsync(CancelFilter filter, CancellationToken ct) =>
+        SendAsync<CancelResult>(new(HttpMethod.Post, "api/v1/runs/cancel") { Content = JsonBody(filter) }, ct);
+
+    private static ByteArrayContent JsonBody<T>(T value)
+    {
+        var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, Json));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return body;
+    }
+
     public Task<Reply<RunInfo>> PurgeRunFilesAsync(string id, CancellationToken ct) =>
         SendAsync<RunInfo>(new(HttpMethod.Delete, RunPath(id) + "/files"), ct);
 
@@ -164,6 +177,21 @@ internal sealed class RunwayClient : IDisposable
     }
 
     public Task<Reply<MeInfo>> GetMeAsync(CancellationToken ct) => SendAsync<MeInfo>(new(HttpMethod.Get, "api/v1/me"), ct);
+
+    public Task<Reply<ScheduleInfo>> CreateScheduleAsync(JsonObject schedule, CancellationToken ct) =>
+        SendAsync<ScheduleInfo>(new(HttpMethod.Post, "api/v1/schedules") { Content = JsonBody(schedule) }, ct);
+
+    public Task<Reply<ScheduleList>> ListSchedulesAsync(CancellationToken ct) => SendAsync<ScheduleList>(new(HttpMethod.Get, "api/v1/schedules"), ct);
+
+    public Task<Reply<ScheduleInfo>> UpdateScheduleAsync(string id, JsonObject changes, CancellationToken ct) =>
+        SendAsync<ScheduleInfo>(new(HttpMethod.Patch, $"api/v1/schedules/{Uri.EscapeDataString(id)}") { Content = JsonBody(changes) }, ct);
+
+    public async Task DeleteScheduleAsync(string id, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"api/v1/schedules/{Uri.EscapeDataString(id)}");
+        using var response = await _http.SendAsync(request, ct);
+        await ThrowIfFailedAsync(response, ct);
+    }
 
     public async Task RevokeTokenAsync(string id, CancellationToken ct)
     {

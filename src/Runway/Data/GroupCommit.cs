@@ -131,7 +131,8 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
                 await InsertAsync([pending]);
                 pending.Done.TrySetResult(true);
             }
-            catch (DbException e) when (pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
+            catch (DbException e) when ((pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
+                || (pending.Run.ScheduleId is not null && StoreErrors.IsScheduleFireConflict(e)))
             {
                 pending.Done.TrySetResult(false);
             }

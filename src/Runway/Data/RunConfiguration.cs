@@ -4,7 +4,7 @@ using Runway.Runs;
 
 namespace Runway.Data;
 
-// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs, …_Batches.cs): the migrations are hand-written, not generated from this.
+// Keep in step with both Migrations/*/ sets (…_Initial.cs, …_IdempotencyFingerprint.cs, …_QueueAndAuditIndexes.cs, …_NodeLeases.cs, …_Retention.cs, …_ResourceUse.cs, …_Batches.cs, …_Resubmit.cs, …_Schedules.cs): the migrations are hand-written, not generated from this.
 internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
 {
     public void Configure(EntityTypeBuilder<Run> b)
@@ -44,6 +44,9 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         b.Property(r => r.CachedFrom).HasColumnName("cached_from");
         b.Ignore(r => r.Notify); // rows of notifications (NotificationConfiguration)
         b.Property(r => r.BatchId).HasColumnName("batch_id");
+        b.Property(r => r.ResubmittedFrom).HasColumnName("resubmitted_from");
+        b.Property(r => r.ScheduleId).HasColumnName("schedule_id");
+        b.Property(r => r.ScheduledFor).HasColumnName("scheduled_for");
 
         // The claim scans only queued runs, in claim order; the filter must stay a literal so SQLite's
         // planner matches it against the claim statement's own `state = 'queued'`.
@@ -76,6 +79,10 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
             .HasFilter("idempotency_key IS NOT NULL");
         // A batch's runs, newest first, and its counts per state (Api/BatchQuery.cs); runs submitted alone stay out.
         b.HasIndex(r => new { r.BatchId, r.Id }, RunIndexes.BatchId).HasFilter("batch_id IS NOT NULL");
+        // Exactly one run per schedule and fire time, however many nodes fire it (Schedules/ScheduleFirer.cs).
+        b.HasIndex(r => new { r.ScheduleId, r.ScheduledFor }, RunIndexes.ScheduleFire)
+            .IsUnique()
+            .HasFilter("schedule_id IS NOT NULL");
     }
 }
 
@@ -94,6 +101,7 @@ internal static class RunIndexes
     public const string OwnerUsage = "ix_runs_owner_usage";
     public const string CacheKey = "ix_runs_cache_key";
     public const string BatchId = "ix_runs_batch_id";
+    public const string ScheduleFire = "ux_runs_schedule_fire";
 
     public static readonly string[] UsageColumns = ["finished_at", "owner", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];
     public static readonly string[] OwnerUsageColumns = ["owner", "finished_at", "pipeline", "node", "state", "wall_seconds", "cpu_seconds", "peak_memory_bytes"];

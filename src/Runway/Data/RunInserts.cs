@@ -18,10 +18,10 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint, cache_key, batch_id)
+            idempotency_key, idempotency_fingerprint, cache_key, batch_id, resubmitted_from, schedule_id, scheduled_for)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint, @cache_key, @batch_id)
+            @idempotency_key, @idempotency_fingerprint, @cache_key, @batch_id, @resubmitted_from, @schedule_id, @scheduled_for)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -107,10 +107,11 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@idempotency_key", run.IdempotencyKey), ("@idempotency_fingerprint", run.IdempotencyFingerprint),
             ("@cache_key", run.CacheKey),
             ("@batch_id", run.BatchId),
+            ("@resubmitted_from", run.ResubmittedFrom), ("@schedule_id", run.ScheduleId), ("@scheduled_for", Time(run.ScheduledFor)),
         ]);
         yield return (EventSql,
         [
-            ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", "submitted"), ("@at", Time(run.SubmittedAt)),
+            ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", SubmittedReason(run)), ("@at", Time(run.SubmittedAt)),
         ]);
         // The outbox rows of its notify, committed with it: due once the run ends (NotificationConfiguration).
         foreach (var notify in run.Notify)
@@ -129,6 +130,12 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ]);
         }
     }
+
+    /// <summary>The first history event says where the run came from.</summary>
+    private static string SubmittedReason(Run run) =>
+        run.ResubmittedFrom is { } from ? $"resubmitted from run {from}"
+        : run.ScheduleId is { } schedule ? $"submitted by schedule {schedule}"
+        : "submitted";
 
     private static void Bind(DbParameterCollection parameters, Func<DbParameter> create, (string Name, object? Value)[] values)
     {

@@ -114,7 +114,8 @@ internal static class RunRows
         "id", "pipeline", "pipeline_version", "name", "params_json", "tags_json", "priority", "owner", "state", "message",
         "exit_code", "executor", "native_id", "node", "submitted_at", "started_at", "finished_at", "cancel_requested_at",
         "spec_json", "idempotency_key", "idempotency_fingerprint", "attempt", "lease", "lease_expires_at",
-        "wall_seconds", "cpu_seconds", "peak_memory_bytes", "batch_id",
+        "wall_seconds", "cpu_seconds", "peak_memory_bytes", "batch_id", "resubmitted_from",
+        "schedule_id", "scheduled_for",
     ];
 
     private static Run Read(DbDataReader r, int[] at, bool sqlite)
@@ -152,6 +153,9 @@ internal static class RunRows
             CpuSeconds = r.IsDBNull(at[25]) ? null : r.GetDouble(at[25]),
             PeakMemoryBytes = r.IsDBNull(at[26]) ? null : r.GetInt64(at[26]),
             BatchId = Text(27),
+            ResubmittedFrom = Text(28),
+            ScheduleId = Text(29),
+            ScheduledFor = Time(30),
         };
     }
 

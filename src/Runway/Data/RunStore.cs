@@ -38,10 +38,11 @@ public sealed class RunStore(
             logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
             return (run, true);
         }
-        // A retried submission: the first one won, return it.
+        // A retried submission (or a fire another node made first): the first one won, return it.
         await using var read = await contexts.CreateDbContextAsync(cancellationToken);
-        var existing = await read.Runs.AsNoTracking()
-            .FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
+        var existing = run.ScheduleId is { } schedule
+            ? await read.Runs.AsNoTracking().FirstAsync(r => r.ScheduleId == schedule && r.ScheduledFor == run.ScheduledFor, cancellationToken)
+            : await read.Runs.AsNoTracking().FirstAsync(r => r.Owner == run.Owner && r.IdempotencyKey == run.IdempotencyKey, cancellationToken);
         return (existing, false);
     }
 
@@ -316,6 +317,32 @@ public sealed class RunStore(
             await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
         }
         return affected > 0;
+    }
+
+    public async Task<(IReadOnlyList<string> Canceled, IReadOnlyList<string> Requested)> CancelManyAsync(
+        IReadOnlyCollection<string> ids, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return ([], []);
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var canceled = await RunCancelRows.CancelQueuedAsync(db, ids, reason, now, cancellationToken);
+        var requested = await RunCancelRows.RequestRunningAsync(db, ids, $"cancel requested: {reason}", now, cancellationToken);
+        if (db.Database.IsNpgsql() && (canceled.Count > 0 || requested.Count > 0))
+        {
+            // Slots freed and stops asked of other nodes: wake them rather than leave it to their poll.
+            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+        }
+        await tx.CommitAsync(cancellationToken);
+        foreach (var id in canceled)
+        {
+            LogMove(id, RunState.Queued, RunState.Canceled, reason);
+        }
+        return (canceled, requested);
     }
 
     public async Task<IReadOnlyList<Run>> ListRunningAsync(string node, CancellationToken cancellationToken)

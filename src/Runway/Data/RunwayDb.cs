@@ -26,6 +26,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<NotifySettings> NotifySettings => Set<NotifySettings>();
     public DbSet<Batch> Batches => Set<Batch>();
+    public DbSet<Schedules.Schedule> Schedules => Set<Schedules.Schedule>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -29,4 +29,13 @@ internal static class StoreErrors
             && lite.Message.Contains("batches.idempotency_key", StringComparison.Ordinal),
         _ => false,
     };
+
+    /// <summary>True when an insert lost to the run another node already made for the same schedule and fire time.</summary>
+    public static bool IsScheduleFireConflict(Exception? e) => e switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation && pg.ConstraintName == RunIndexes.ScheduleFire,
+        SqliteException lite => lite.SqliteExtendedErrorCode == SqliteConstraintUnique
+            && lite.Message.Contains("runs.schedule_id", StringComparison.Ordinal),
+        _ => false,
+    };
 }

@@ -13,7 +13,10 @@ public sealed record RunSubmission(
     IReadOnlyDictionary<string, string>? Tags,
     int? Priority,
     string? IdempotencyKey,
-    Notifications.NotifyRequest? Notify = null)
+    Notifications.NotifyRequest? Notify = null,
+    string? ResubmittedFrom = null,
+    string? ScheduleId = null,
+    DateTimeOffset? ScheduledFor = null)
 {
     /// <summary><c>"cache": false</c> refuses reuse of an earlier identical run's outputs (RunCache); null or true allows it where the pipeline does.</summary>
     public bool? Cache { get; init; }
@@ -87,6 +90,9 @@ public enum SubmissionFailure
 
     /// <summary>The submitter's storage quota is used up (507; <see cref="SubmissionResult.Quota"/> says how far).</summary>
     OverQuota,
+
+    /// <summary>A resubmit of a run that does not exist or is not the submitter's (404: its existence is not revealed).</summary>
+    UnknownRun,
 }
 
 public sealed record SubmissionResult

@@ -86,6 +86,9 @@ public sealed class Submissions(
             IdempotencyFingerprint = fingerprint,
             CacheKey = prepared.CacheKey,
             Notify = prepared.Notify,
+            ResubmittedFrom = submission.ResubmittedFrom,
+            ScheduleId = submission.ScheduleId,
+            ScheduledFor = submission.ScheduledFor,
         };
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
@@ -239,6 +242,28 @@ public sealed class Submissions(
     }
 
     /// <summary>
+    /// A new run with the parameters (defaults as filled in then), input files, name, tags and priority of one of the
+    /// submitter's runs, on the pipeline's current version, through <see cref="SubmitAsync"/>: checked as anew, so an
+    /// input deleted since, or a parameter the pipeline no longer takes, is a 422 naming it. Another user's run is
+    /// unknown (404); an admin may resubmit anyone's, as their own run, whose files must then be the admin's (else 422).
+    /// </summary>
+    public async Task<SubmissionResult> ResubmitAsync(string runId, string? pipelineVersion, Submitter submitter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submitter);
+        if (await store.GetAsync(runId, cancellationToken) is not { } earlier || (earlier.Owner != submitter.Name && !submitter.IsAdmin))
+        {
+            return SubmissionResult.Failed(SubmissionFailure.UnknownRun, $"no run with id '{runId}'");
+        }
+        var submission = new RunSubmission(earlier.Pipeline, JsonNode.Parse(earlier.ParamsJson)?.AsObject(), earlier.Name,
+            JsonSerializer.Deserialize<Dictionary<string, string>>(earlier.TagsJson), earlier.Priority, IdempotencyKey: null, ResubmittedFrom: earlier.Id)
+        {
+            // The pipeline's current version unless one is named; an unknown one is the submission's 422 listing the known.
+            PipelineVersion = pipelineVersion,
+        };
+        return await SubmitAsync(submission, submitter, cancellationToken);
+    }
+
+    /// <summary>
     /// As draft-ietf-httpapi-idempotency-key-header says: the same key with the same body gets the first
     /// answer, with a different body a 422. A run stored before fingerprints were kept matches any body.
     /// </summary>
@@ -255,7 +280,7 @@ public sealed class Submissions(
     }
 
     /// <summary>A pipeline restricted to groups is for their members and admins only (as Api/Caller.MayUse).</summary>
-    private static bool MayUse(Submitter submitter, Pipeline pipeline) =>
+    internal static bool MayUse(Submitter submitter, Pipeline pipeline) =>
         pipeline.AllowedGroups.Count == 0 || submitter.IsAdmin || submitter.Groups.Any(pipeline.AllowedGroups.Contains);
 
     /// <summary>The database keeps microseconds: the 201 must show the same instant a later GET does.</summary>

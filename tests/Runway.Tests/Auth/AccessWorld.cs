@@ -91,6 +91,14 @@ public sealed class AccessWorld(RunwayApp app)
         return await UploadAsync(owner);
     }
 
+    /// <summary>A paused schedule of the owner's (it never fires during the test).</summary>
+    public async Task<string> FreshScheduleAsync()
+    {
+        using var owner = Client(OwnerToken);
+        using var response = await owner.PostAsJsonAsync("/api/v1/schedules", new { name = "matrix", pipeline = "hello", cron = "0 3 * * *", enabled = false }, RunwayApp.Json, Ct);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
+    }
+
     public async Task<string> FreshTokenIdAsync()
     {
         using var owner = Client(OwnerToken);
