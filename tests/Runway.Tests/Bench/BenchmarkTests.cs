@@ -30,7 +30,7 @@ public sealed class BenchmarkTests : IDisposable
 
         Assert.True(exitCode == 0, $"the benchmark exited with {exitCode}:\n{log}");
         var figures = JsonNode.Parse(await File.ReadAllTextAsync(json, ct))!["figures"]!.AsObject();
-        Assert.Equal(43, figures.Count);
+        Assert.Equal(46, figures.Count);
         // The Slurm row needs a cluster (scripts/slurm-single-node.sh); without one the benchmark says so and goes on.
         var slurm = SlurmCluster.Unavailable is null;
         // The nodes row needs PostgreSQL (under CI=true the suite always has it).
