@@ -66,7 +66,7 @@ public sealed class Submissions(
         var executor = prepared.Executor;
         if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
         {
-            return SubmissionResult.Failed(SubmissionFailure.OverLimit, over!);
+            return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
         }
         var run = new Run
         {
