@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Runway.Api;
 using Runway.Auth;
+using Runway.Compat;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -58,6 +59,7 @@ public static class RunwayServer
         }
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        builder.Services.AddCompatViews();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.Complete);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures (a query value of the wrong type, JSON of the wrong shape) reach the handler above,
@@ -132,6 +134,7 @@ public static class RunwayServer
         app.MapRuns();
         app.MapRunFiles();
         app.MapFiles();
+        app.MapCompatViews();
         app.MapWebUi();
         app.MapRunwayMetrics(options.Metrics);
         return app;
