@@ -245,6 +245,17 @@ public sealed class WesTests : IAsyncLifetime
         Assert.Equal("COMPLETE", (await WaitAsync(wes, await wes.SubmitAsync("greet", new { }), "COMPLETE")).GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task OpenApi_DescribesTheWesEndpoints()
+    {
+        using var client = app.CreateClient();
+
+        var paths = (await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Ct)).GetProperty("paths");
+
+        Assert.True(paths.TryGetProperty("/ga4gh/wes/v1/runs", out _));
+        Assert.True(paths.TryGetProperty("/ga4gh/wes/v1/runs/{run_id}/tasks/{task_id}", out _));
+    }
+
     private static async Task AssertErrorAsync(HttpResponseMessage response, int status, string inMessage)
     {
         using (response)

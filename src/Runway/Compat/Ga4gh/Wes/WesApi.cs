@@ -146,9 +146,8 @@ public static class WesApi
             ? TypedResults.Ok(new WesRunId(run.Id))
             : NotFound(runId);
 
-    /// <summary>The run when the caller may see it (the API's rule: another user's run does not exist for them).</summary>
-    private static async Task<Run?> FindAsync(string id, ClaimsPrincipal user, IRunStore store, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) is { } run && Caller.CanSee(user, run.Owner) ? run : null;
+    private static Task<Run?> FindAsync(string id, ClaimsPrincipal user, IRunStore store, CancellationToken cancellationToken) =>
+        CompatViews.VisibleRunAsync(store, id, user, cancellationToken);
 
     private static JsonHttpResult<ErrorResponse> NotFound(string id) => ErrorResponse.Of(404, $"no run with id '{id}'");
 
