@@ -63,6 +63,13 @@ public sealed class SeedCurlTests : IAsyncLifetime
             command: [/bin/sh, -c, 'printf "%s\n" "$1" "$2"; printf "%s" "$3" > "$4/config.json"', tempe, "{project}", "{email}", "{config}", "{run_dir}"]
             outputs: [config.json]
             """);
+        // The README's WES example runs the repository's wordstats, whose script the run account must reach.
+        File.SetUnixFileMode(pipelines, (UnixFileMode)0b111_101_101);
+        var wordstats = Directory.CreateDirectory(Path.Combine(pipelines, "wordstats")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(Repository.PipelinesDirectory, "wordstats")))
+        {
+            File.Copy(file, Path.Combine(wordstats, Path.GetFileName(file)));
+        }
         server = new RunwayProcess(data, pipelines, concurrency: 2);
         server.Arguments.AddRange([
             "--Runway:Compat:Caesar=true", "--Runway:Compat:Centro=true", "--Runway:Compat:Orchestration=true",
@@ -287,6 +294,40 @@ public sealed class SeedCurlTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={"), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={\"ratio\":\"x\"}"), Ct)).StatusCode);
         Assert.Contains("cross_lsdb_dev", (await other.GetFromJsonAsync<JsonElement>("/api/pipelines/", Ct)).GetProperty("pipelines").EnumerateObject().Select(p => p.Name));
+    }
+
+    // README.md, "GA4GH WES 1.1": the block as it stands there (AUTH set as the README's walkthrough sets it).
+    private const string ReadmeWes = """
+        curl -s -H "$AUTH" http://127.0.0.1:8080/ga4gh/wes/v1/service-info | jq .workflow_type_versions
+        RUN=$(curl -s -H "$AUTH" -F workflow_type=RUNWAY -F workflow_url=wordstats \
+          -F 'workflow_params={"input": "README.md", "min_length": 4}' -F workflow_attachment=@README.md \
+          http://127.0.0.1:8080/ga4gh/wes/v1/runs | jq -r .run_id)
+        curl -s -H "$AUTH" http://127.0.0.1:8080/ga4gh/wes/v1/runs/$RUN/status
+        curl -s -H "$AUTH" http://127.0.0.1:8080/ga4gh/wes/v1/runs/$RUN | jq '.state, .run_log, .outputs'
+        curl -s -H "$AUTH" -X POST http://127.0.0.1:8080/ga4gh/wes/v1/runs/$RUN/cancel
+        """;
+
+    [Fact]
+    public async Task Wes_ReadmeCurl_SubmitsWordstatsWithAnAttachment()
+    {
+        if (!File.Exists("/usr/bin/jq"))
+        {
+            Requires.Skip("jq not available: no /usr/bin/jq (apt-get install jq)");
+        }
+        var curl = new SeedCurl(Directory.CreateDirectory(Path.Combine(work, "wes")).FullName);
+        curl.Environment["AUTH"] = $"Authorization: Bearer {await UserTokenAsync("wes")}";
+        await File.WriteAllTextAsync(Path.Combine(curl.Directory, "README.md"), "Runway runs pipelines; pipelines run commands.\n", Ct);
+
+        var (code, stdout, stderr) = await curl.RunAsync(ReadmeWes, "http://127.0.0.1:8080", server.Url);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("wordstats@1.0.0", stdout, StringComparison.Ordinal);
+        var runId = stdout.Split('"').First(p => p.Length == 26 && p.All(char.IsAsciiLetterOrDigit));
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        http.DefaultRequestHeaders.Authorization = RunwayApp.Basic("wes", RunwayApp.PasswordOf("wes"));
+        var run = await RunwayApp.WaitFinalAsync(http, runId);
+        Assert.True(run.GetProperty("state").GetString() is "succeeded" or "canceled", run.ToString());
+        Assert.Equal(4, run.GetProperty("params").GetProperty("min_length").GetInt32());
     }
 
     private static StringContent Form(string body) => new(body, Encoding.UTF8, "application/x-www-form-urlencoded");
