@@ -11,6 +11,7 @@ namespace Runway.Tests.Compat;
 /// usage guide), run as written with real curl against a real server with the compat views on: only the host is
 /// changed, and the placeholders a user fills in (credentials, a token, an id an earlier answer gave).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SeedCurlTests : IAsyncLifetime
 {
     private readonly string pipelines = Directory.CreateTempSubdirectory("runway-seeds-").FullName;
