@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Runway.Api;
 using Runway.Auth;
+using Runway.Compat;
 using Runway.Compat.Ga4gh.Tes;
 using Runway.Data;
 using Runway.Execution;
@@ -61,6 +62,7 @@ public static class RunwayServer
         }
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + MultipartOverhead);
         builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+        builder.Services.AddCompatViews();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDefaults.Complete);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures (a query value of the wrong type, JSON of the wrong shape) reach the handler above,
@@ -148,6 +150,7 @@ public static class RunwayServer
         app.MapSchedules();
         app.MapRunFiles();
         app.MapFiles();
+        app.MapCompatViews();
         app.MapWebUi();
         app.MapRunwayMetrics(options.Metrics);
         return app;

@@ -43,7 +43,8 @@ public static class SignInCookie
         request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/oauth")
         || request.Path.StartsWithSegments("/openapi") || request.Path.StartsWithSegments("/metrics")
         || request.Path.StartsWithSegments("/healthz") || request.Path.StartsWithSegments("/readyz")
-        || request.Path.StartsWithSegments("/ga4gh") || request.Path.StartsWithSegments("/v1");
+        || request.Path.StartsWithSegments("/ga4gh") || request.Path.StartsWithSegments("/v1")
+        || request.Path.StartsWithSegments("/caesar") || request.Path.StartsWithSegments("/o");
 
     /// <summary>A request for a page, not for the API or a static file: its errors are pages too.</summary>
     public static bool IsPage(HttpRequest request) => !IsApi(request) && !request.Path.StartsWithSegments("/assets");

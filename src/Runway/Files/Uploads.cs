@@ -133,7 +133,7 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         return file;
     }
 
-    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
+    internal static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)
     {
         try
         {

@@ -124,9 +124,27 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Send("POST", "/api/v1/admin/nodes/{name}/undrain", Access.Admin, Scopes.Admin, 200, w => Task.FromResult(Json("POST", $"/api/v1/admin/nodes/{w.NodeName}/undrain", new { }))),
         Get("/api/v1/admin/retention/preview", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/retention/preview"),
         Send("POST", "/api/v1/admin/retention/sweep", Access.Admin, Scopes.Admin, 200, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/retention/sweep"))),
+        // GA4GH WES 1.1 (Compat/Ga4gh/Wes): the API's scopes and ownership, errors as WES ErrorResponse.
+        Get("/ga4gh/wes/v1/service-info", Access.Shared, Scopes.RunsRead, _ => "/ga4gh/wes/v1/service-info"),
+        Get("/ga4gh/wes/v1/runs", Access.Shared, Scopes.RunsRead, _ => "/ga4gh/wes/v1/runs"),
+        Send("POST", "/ga4gh/wes/v1/runs", Access.Shared, Scopes.RunsWrite, 200, _ => Task.FromResult(WesRun())),
+        Get("/ga4gh/wes/v1/runs/{run_id}", Access.Owned, Scopes.RunsRead, w => $"/ga4gh/wes/v1/runs/{w.RunId}"),
+        Get("/ga4gh/wes/v1/runs/{run_id}/status", Access.Owned, Scopes.RunsRead, w => $"/ga4gh/wes/v1/runs/{w.RunId}/status"),
+        Get("/ga4gh/wes/v1/runs/{run_id}/tasks", Access.Owned, Scopes.RunsRead, w => $"/ga4gh/wes/v1/runs/{w.RunId}/tasks"),
+        Get("/ga4gh/wes/v1/runs/{run_id}/tasks/{task_id}", Access.Owned, Scopes.RunsRead, w => $"/ga4gh/wes/v1/runs/{w.RunId}/tasks/{w.RunId}"),
+        Send("POST", "/ga4gh/wes/v1/runs/{run_id}/cancel", Access.Owned, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/ga4gh/wes/v1/runs/{w.RunId}/cancel"))),
         // Last: purging is idempotent (200 again), and no row after it reads the run's files.
         Send("DELETE", "/api/v1/runs/{id}/files", Access.Owned, Scopes.RunsWrite, 200, w => Task.FromResult(new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/runs/{w.RunId}/files"))),
     ];
+
+    private static HttpRequestMessage WesRun()
+    {
+        var boundary = Guid.NewGuid().ToString("N");
+        var content = new ByteArrayContent(Compat.Ga4gh.WesClient.Body(boundary,
+            [("workflow_type", "workflow_type", "RUNWAY"u8.ToArray()), ("workflow_url", "workflow_url", "hello"u8.ToArray())]));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse($"multipart/form-data; boundary={boundary}");
+        return new HttpRequestMessage(HttpMethod.Post, "/ga4gh/wes/v1/runs") { Content = content };
+    }
 
     public async ValueTask InitializeAsync()
     {
