@@ -27,14 +27,14 @@ public static class CentroApi
 {
     public static IEndpointRouteBuilder MapCentro(this IEndpointRouteBuilder app, IReadOnlyDictionary<string, CentroMapping> mappings)
     {
-        app.MapPost("/api/v1/new-run/", (HttpContext http, Submissions submissions, TimeProvider clock, CancellationToken ct) => NewRunAsync(http, mappings, submissions, clock, ct))
+        app.MapPost("/api/v1/new-run/", (HttpContext http, Submissions submissions, Notifications.NotificationOutbox outbox, TimeProvider clock, CancellationToken ct) => NewRunAsync(http, mappings, submissions, outbox, clock, ct))
             .WithTags("Jetstream Centro").RequireAuthorization(Scopes.RunsWrite)
             .WithSummary("Centro's submission: the project JSON, mapped onto a pipeline by Runway:Compat:CentroPipelines");
         return app;
     }
 
     public static async Task<IResult> NewRunAsync(
-        HttpContext http, IReadOnlyDictionary<string, CentroMapping> mappings, Submissions submissions, TimeProvider clock, CancellationToken cancellationToken)
+        HttpContext http, IReadOnlyDictionary<string, CentroMapping> mappings, Submissions submissions, Notifications.NotificationOutbox outbox, TimeProvider clock, CancellationToken cancellationToken)
     {
         JsonObject? project;
         try
@@ -66,7 +66,10 @@ public static class CentroApi
             parameters[parameter] = value is JsonObject or JsonArray ? JsonValue.Create(value.ToJsonString()) : value.DeepClone();
         }
         var runName = project["project"] is JsonValue p && p.TryGetValue<string>(out var text) ? text : null;
-        var created = await RunsApi.SubmitAsync(new SubmitRunRequest(mapping.Pipeline ?? name, parameters, runName, null, null), null, http, submissions, clock, cancellationToken);
+        // Centro's `email` is who hears of the run's end: Runway's notify (an email target; skipped without SMTP).
+        var notify = project["email"] is JsonValue given && given.TryGetValue<string>(out var email) && email.Length > 0
+            ? new Notifications.NotifyRequest([email], null) : null;
+        var created = await RunsApi.SubmitAsync(new SubmitRunRequest(mapping.Pipeline ?? name, parameters, runName, null, null, Notify: notify), null, http, submissions, outbox, clock, cancellationToken);
         return created.Result;
     }
 }
