@@ -28,7 +28,9 @@ internal sealed class Seeder(string dataDir, string? postgres)
             await using var connection = Open();
             try
             {
-                await ExecuteAsync(connection, "TRUNCATE run_events, runs, files, api_tokens, oauth_clients, audit_entries, users, nodes, shared_directory", ct);
+                // CASCADE: tables added later that refer to these (notifications to runs, …) are emptied with them.
+                await ExecuteAsync(connection, "TRUNCATE run_events, runs, files, api_tokens, oauth_clients, audit_entries, users, nodes, shared_directory, "
+                    + "batches, schedules, notifications, notify_settings, pipeline_versions CASCADE", ct);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
             {

@@ -64,7 +64,7 @@ public sealed class ResubmitTests : UserClientTest
     }
 
     [Fact]
-    public async Task Resubmit_Answers422NamingTheCurrentVersion_WhenAnotherVersionIsAsked()
+    public async Task Resubmit_Answers422NamingTheKnownVersions_WhenAnUnknownVersionIsAsked()
     {
         var id = (await RunwayApp.SubmitAsync(Client, new { pipeline = "hello" })).GetProperty("id").GetString()!;
 
@@ -72,7 +72,8 @@ public sealed class ResubmitTests : UserClientTest
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Contains("'1.0.0'", problem.GetProperty("errors").GetProperty("pipeline_version")[0].GetString(), StringComparison.Ordinal);
+        // The one submission path answers it (pipeline versions side by side): the known versions, newest first.
+        Assert.Contains("known versions (newest first): 1.0.0", problem.GetProperty("errors").GetProperty("pipeline_version")[0].GetString(), StringComparison.Ordinal);
         using var same = await Client.PostAsJsonAsync($"/api/v1/runs/{id}/resubmit", new { pipeline_version = "1.0.0" }, Ct);
         Assert.Equal(HttpStatusCode.Created, same.StatusCode);
     }

@@ -31,7 +31,7 @@ public class RunSpecFactoryTests
 
         Assert.Equal(["/srv/pipelines/t/run.sh", "/data/runs/01RUN/inputs/input/notes.txt"], spec.Argv);
         var staged = Assert.Single(spec.Inputs);
-        Assert.Equal(new Runway.Runs.StagedInput(PipelineFiles.FileId, "inputs/input/notes.txt"), staged);
+        Assert.Equal(new Runway.Runs.StagedInput(PipelineFiles.FileId, "inputs/input/notes.txt", "00"), staged);
         Assert.Equal("en", spec.Environment["LANG_CODE"]);
         Assert.Equal("/data/runs/01RUN/inputs/input/notes.txt", spec.Environment["INPUT"]);
         Assert.Equal("01RUN", spec.Environment["RUN"]);

@@ -52,7 +52,20 @@ public sealed class DataDirectoryModeTests
                 .Where(p => !p.StartsWith(Path.Combine(data, "runs") + "/", StringComparison.Ordinal))
                 .ToList();
             Assert.Contains(Path.Combine(data, "runway.db"), entries);
-            Assert.All(entries, e => Assert.Equal(Directory.Exists(e) ? Private : PrivateFile, File.GetUnixFileMode(e)));
+            // Files are the owner's alone: 0600, or 0400 for a content-addressed blob, which is never rewritten once placed.
+            Assert.All(entries, e =>
+            {
+                var mode = File.GetUnixFileMode(e);
+                if (Directory.Exists(e))
+                {
+                    Assert.Equal(Private, mode);
+                }
+                else
+                {
+                    Assert.Contains(mode, (UnixFileMode[])[PrivateFile, UnixFileMode.UserRead]);
+                }
+            });
+            Assert.Contains(entries, e => e.Contains("/blobs/", StringComparison.Ordinal) && File.GetUnixFileMode(e) == UnixFileMode.UserRead);
         }
         finally
         {

@@ -121,10 +121,11 @@ public sealed class TesTaskCheck(TesOptions options, RunwayPaths paths)
         }
         var execution = new TesExecution { Steps = steps, Mounts = finalMounts, Contents = contents };
         var kind = new RunKind(Pipeline, Version, Execution.Local.LocalExecutor.ExecutorName, [.. staged.Select(s => s.FileId)],
-            (_, _, _) => new RunSpec
+            (_, _, files) => new RunSpec
             {
                 Argv = steps[0].Command,
-                Inputs = [.. staged.Select(s => new StagedInput(s.FileId, TesPaths.Host(s.Path)))],
+                // With each upload's hash: a run stages an upload from its content-addressed blob (RunWorkspace).
+                Inputs = [.. staged.Select(s => new StagedInput(s.FileId, TesPaths.Host(s.Path), files.GetValueOrDefault(s.FileId)?.Sha256))],
                 Resources = resources,
                 Container = new ContainerSpec { Image = steps[0].Image },
                 Tes = execution,
