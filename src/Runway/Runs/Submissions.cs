@@ -60,36 +60,13 @@ public sealed class Submissions(
                 $"only admins{(string.IsNullOrWhiteSpace(options.PriorityGroup) ? "" : $" and members of the group '{options.PriorityGroup}'")} may set a priority above 0");
         }
 
-        var id = Ids.NewRunId(clock);
-        var files = prepared.Files;
-        var spec = prepared.Spec(id, paths.RunDirectory(id), files);
-        var executor = prepared.Executor;
-        if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
+        var (run, over) = Build(prepared, submission, submitter.Name, batchId: null, fingerprint);
+        if (run is null)
         {
-            return SubmissionResult.Failed(SubmissionFailure.OverLimit, string.Join("; ", over));
+            return SubmissionResult.Failed(SubmissionFailure.OverLimit, over!);
         }
-        var run = new Run
-        {
-            Id = id,
-            Pipeline = prepared.Pipeline,
-            PipelineVersion = prepared.Version,
-            Name = submission.Name,
-            ParamsJson = prepared.Params.ToJsonString(),
-            TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
-            Priority = submission.Priority ?? 0,
-            Owner = submitter.Name,
-            State = RunState.Queued,
-            Executor = executor,
-            SubmittedAt = WholeMicroseconds(clock.GetUtcNow()),
-            SpecJson = RunSpecJson.Serialize(spec),
-            IdempotencyKey = key,
-            IdempotencyFingerprint = fingerprint,
-            CacheKey = prepared.CacheKey,
-            Notify = prepared.Notify,
-            ResubmittedFrom = submission.ResubmittedFrom,
-            ScheduleId = submission.ScheduleId,
-            ScheduledFor = submission.ScheduledFor,
-        };
+        var id = run.Id;
+        var files = prepared.Files;
         // A user over their storage quota may not add run directories to it (507): the check reads a cached sum.
         if (await quota.OfAsync(submitter.Name, submitter.Groups, cancellationToken) is { Exceeded: true } use)
         {
@@ -156,7 +133,7 @@ public sealed class Submissions(
 
     /// <summary>What a submission runs once checked, or why it may not run.</summary>
     private sealed record Prepared(
-        string Pipeline, string Version, JsonObject Params, string Executor, Dictionary<string, StoredFile> Files,
+        string Pipeline, string Version, JsonObject Params, string Executor, IReadOnlyDictionary<string, StoredFile> Files,
         Func<string, string, IReadOnlyDictionary<string, StoredFile>, RunSpec> Spec, Func<string, string> FileField)
     {
         public SubmissionResult? Failure { get; init; }
@@ -169,7 +146,7 @@ public sealed class Submissions(
 
         public string? CacheKey { get; init; }
 
-        public static Prepared Failed(SubmissionResult failure) => new("", "", [], "", [], (_, _, _) => throw new InvalidOperationException(), f => f) { Failure = failure };
+        public static Prepared Failed(SubmissionResult failure) => new("", "", [], "", new Dictionary<string, StoredFile>(), (_, _, _) => throw new InvalidOperationException(), f => f) { Failure = failure };
     }
 
     private async Task<Prepared> PreparePipelineAsync(RunSubmission submission, Submitter submitter, CancellationToken cancellationToken)
@@ -201,13 +178,7 @@ public sealed class Submissions(
         {
             return Prepared.Failed(SubmissionResult.Invalid(errors));
         }
-        return new Prepared(pipeline.Name, pipeline.Version, validated, pipeline.Executor ?? options.DefaultExecutor, files,
-            (id, directory, staged) => RunSpecFactory.Create(pipeline, validated, id, directory, staged), name => $"params.{name}")
-        {
-            Notify = notify,
-            Cache = pipeline.Cache,
-            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validated, files),
-        };
+        return ForPipeline(pipeline, validated, files) with { Notify = notify };
     }
 
     /// <summary>A run of no pipeline: its own fields are checked as any run's, its uploads must be the submitter's.</summary>
@@ -328,11 +299,15 @@ public sealed class Submissions(
     /// </summary>
     internal (Run? Run, string? OverLimit) Build(
         Pipeline pipeline, JsonObject validated, IReadOnlyDictionary<string, StoredFile> files, RunSubmission submission, string owner, string? batchId,
-        string? fingerprint = null)
+        string? fingerprint = null) =>
+        Build(ForPipeline(pipeline, validated, files), submission, owner, batchId, fingerprint);
+
+    /// <summary>The one construction of a queued run, for a single submission and a batch's rows alike.</summary>
+    private (Run? Run, string? OverLimit) Build(Prepared prepared, RunSubmission submission, string owner, string? batchId, string? fingerprint)
     {
         var id = Ids.NewRunId(clock);
-        var spec = RunSpecFactory.Create(pipeline, validated, id, paths.RunDirectory(id), files);
-        var executor = pipeline.Executor ?? options.DefaultExecutor;
+        var spec = prepared.Spec(id, paths.RunDirectory(id), prepared.Files);
+        var executor = prepared.Executor;
         if (options.LimitsOf(executor) is var (limits, settings) && limits.Check(spec, executor, settings) is { Count: > 0 } over)
         {
             return (null, string.Join("; ", over));
@@ -340,10 +315,10 @@ public sealed class Submissions(
         return (new Run
         {
             Id = id,
-            Pipeline = pipeline.Name,
-            PipelineVersion = pipeline.Version,
+            Pipeline = prepared.Pipeline,
+            PipelineVersion = prepared.Version,
             Name = submission.Name,
-            ParamsJson = validated.ToJsonString(),
+            ParamsJson = prepared.Params.ToJsonString(),
             TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
             Priority = submission.Priority ?? 0,
             Owner = owner,
@@ -353,11 +328,24 @@ public sealed class Submissions(
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = string.IsNullOrEmpty(submission.IdempotencyKey) ? null : submission.IdempotencyKey,
             IdempotencyFingerprint = fingerprint,
-            BatchId = batchId,
             // A batch's run is a source for later identical runs (RunCache), though it does not itself reuse one yet.
-            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validated, files),
+            CacheKey = prepared.CacheKey,
+            Notify = prepared.Notify,
+            ResubmittedFrom = submission.ResubmittedFrom,
+            ScheduleId = submission.ScheduleId,
+            ScheduledFor = submission.ScheduledFor,
+            BatchId = batchId,
         }, null);
     }
+
+    /// <summary>A pipeline's checked run: its spec, its executor and, where the pipeline allows reuse, its cache key.</summary>
+    private Prepared ForPipeline(Pipeline pipeline, JsonObject validated, IReadOnlyDictionary<string, StoredFile> files) =>
+        new(pipeline.Name, pipeline.Version, validated, pipeline.Executor ?? options.DefaultExecutor, files,
+            (id, directory, staged) => RunSpecFactory.Create(pipeline, validated, id, directory, staged), name => $"params.{name}")
+        {
+            Cache = pipeline.Cache,
+            CacheKey = pipeline.Cache == PipelineCache.Off ? null : RunCache.Key(pipeline, validated, files),
+        };
 
     /// <summary>The file ids the validated parameters name (those not already in error), to look up in one go.</summary>
     internal static IEnumerable<string> FileIdsOf(Pipeline pipeline, JsonObject validated, Dictionary<string, string[]> errors) =>
