@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Runway.Auth;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Local;
@@ -10,17 +12,22 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", Live).ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription().AllowAnonymous().WithMetadata(OptionalCaller.Instance);
         return app;
     }
 
     /// <summary>Liveness: the process answers.</summary>
     public static IResult Live() => TypedResults.Text("ok\n");
 
-    /// <summary>Readiness: the database answers and the pipelines directory has been read; how runs are isolated and started, and each executor's health.</summary>
+    /// <summary>
+    /// Readiness: the database answers and the pipelines directory has been read, and each executor's status.
+    /// A probe needs no credentials and learns only that; how runs are isolated, started and limited, why an
+    /// executor is degraded and which run holds each GPU are the operator's to see (admin scope), since they
+    /// tell an attacker what stands in the way and name other users' runs.
+    /// </summary>
     public static async Task<IResult> ReadyAsync(
         RunwayDb db, PipelineCatalog catalog, RunIsolation isolation, RunStartPath start, RunCgroups limits, GpuPool gpus,
-        IEnumerable<IExecutor> executors, CancellationToken cancellationToken)
+        IEnumerable<IExecutor> executors, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!await db.Database.CanConnectAsync(cancellationToken))
         {
@@ -30,6 +37,11 @@ public static class HealthApi
         // the API, the other executors and the runs' state all work, and the executor retries by itself.
         var health = executors.ToDictionary(e => e.Name, e => e.Health, StringComparer.Ordinal);
         var status = health.Values.Any(h => h.Status != ExecutorHealth.Ok.Status) ? "degraded" : "ok";
+        if (!Caller.IsAdmin(user))
+        {
+            return TypedResults.Ok(new ProbeReadiness(status, catalog.All.Count,
+                health.ToDictionary(h => h.Key, h => new ProbeHealth(h.Value.Status), StringComparer.Ordinal)));
+        }
         return TypedResults.Ok(new Readiness(
             status, catalog.All.Count, isolation.WireName, isolation.Detail, start.WireName, start.Detail, health)
         {
@@ -38,6 +50,11 @@ public static class HealthApi
             Gpus = gpus.Use,
         });
     }
+
+    /// <summary>What anyone may know: ready or degraded, and each executor's status without its reason.</summary>
+    public sealed record ProbeReadiness(string Status, int Pipelines, IReadOnlyDictionary<string, ProbeHealth> Executors);
+
+    public sealed record ProbeHealth(string Status);
 
     public sealed record Readiness(
         string Status, int Pipelines, string Isolation, string IsolationDetail, string RunStart, string RunStartDetail,

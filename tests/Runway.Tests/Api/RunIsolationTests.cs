@@ -51,7 +51,7 @@ public sealed class RunIsolationTests : IAsyncLifetime
     [Fact]
     public async Task Readyz_SaysRunsStartThroughTheSupervisor()
     {
-        using var client = app.CreateClient();
+        using var client = app.CreateAdminClient();
 
         var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
 
@@ -61,10 +61,30 @@ public sealed class RunIsolationTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A probe or a user learns ready or not and each executor's status; how runs are isolated, and why, is the operator's.</summary>
+    [Fact]
+    public async Task Readyz_TellsOnlyStatusToAnyoneButAnAdmin()
+    {
+        using var anonymous = app.CreateClient();
+        using var user = await app.CreateUserClientAsync();
+        using var wrong = app.CreateClient();
+        wrong.DefaultRequestHeaders.Authorization = RunwayApp.Basic("admin", "not-the-password");
+
+        foreach (var client in (HttpClient[])[anonymous, user, wrong])
+        {
+            var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+
+            Assert.Equal("ok", ready.GetProperty("status").GetString());
+            Assert.Equal("ok", ready.GetProperty("executors").GetProperty("local").GetProperty("status").GetString());
+            Assert.Equal(["status", "pipelines", "executors"], ready.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["status"], ready.GetProperty("executors").GetProperty("local").EnumerateObject().Select(p => p.Name));
+        }
+    }
+
     [Fact]
     public async Task Readyz_SaysHowRunsAreIsolated()
     {
-        using var client = app.CreateClient();
+        using var client = app.CreateAdminClient();
 
         var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
 
@@ -78,7 +98,7 @@ public sealed class RunIsolationTests : IAsyncLifetime
     [Fact]
     public async Task Readyz_SaysHowRunsAreLimited()
     {
-        using var client = app.CreateClient();
+        using var client = app.CreateAdminClient();
 
         var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
 

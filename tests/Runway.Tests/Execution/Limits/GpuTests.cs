@@ -84,7 +84,8 @@ public sealed class GpuTests
         // The CPU run, submitted last, starts while the second GPU run waits for the one GPU.
         await Poll.UntilAsync(() => File.Exists(Seen(workspace, first)) && File.Exists(Seen(workspace, cpu)), "the first GPU run and the CPU run to start");
         Assert.Equal("queued", await StateAsync(client, second));
-        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz", Ct);
+        using var admin = app.CreateAdminClient();
+        var ready = await admin.GetFromJsonAsync<JsonElement>("/readyz", Ct);
         Assert.Equal(first, ready.GetProperty("gpus").GetProperty("0").GetString());
         Assert.Equal("[0]\n", File.ReadAllText(Seen(workspace, first)));
         Assert.Equal("[]\n", File.ReadAllText(Seen(workspace, cpu)));
