@@ -37,6 +37,7 @@ public sealed class RetentionSweep(
         try
         {
             await MeasureUnmeasuredAsync(ct);
+            await purge.RetryInterruptedAsync(options.MaxItemsPerSweep, ct);
             return await ApplyAsync(await policy.PlanAsync(clock.GetUtcNow(), ct), ct);
         }
         finally

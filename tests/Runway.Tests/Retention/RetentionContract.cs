@@ -210,6 +210,33 @@ public abstract class RetentionContract(Func<TestDatabase> open) : StoreTest(ope
         Assert.False(Path.Exists(Paths.RunDirectory(run.Id)));
     }
 
+    /// <summary>A node that died between claiming a purge and finishing it: the next sweep after the retry delay removes the rest, not before.</summary>
+    [Fact]
+    public async Task Sweep_FinishesAPurgeACrashCutShort()
+    {
+        Options.RunFilesDays = 0;
+        Options.UploadsUnusedDays = 0;
+        await using var node = Node();
+        var run = await FinishedAsync("wordstats", endedDaysAgo: 1);
+        var claimedAt = Clock.GetUtcNow();
+        await using (var db = await OpenDbAsync())
+        {
+            // What PurgeAsync's claim leaves if the process dies before the removal is done.
+            await db.Runs.Where(r => r.Id == run.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.FilesPurgedAt, claimedAt).SetProperty(r => r.FilesBytes, (long?)null), Ct);
+        }
+
+        await SweepAsync(node);
+        Assert.True(Directory.Exists(Paths.RunDirectory(run.Id)), "a claim this young may be a removal still in progress");
+
+        Clock.Advance(RunFilesPurge.RetryAfter + TimeSpan.FromMinutes(1));
+        await SweepAsync(node);
+
+        Assert.False(Path.Exists(Paths.RunDirectory(run.Id)));
+        var purged = await GetAsync(run.Id);
+        Assert.Equal((0L, claimedAt), (purged.FilesBytes, purged.FilesPurgedAt));
+    }
+
     [Fact]
     public async Task Purge_RefusesAnActiveRun()
     {
