@@ -278,6 +278,7 @@ start() {
     local pid=
     pid=$(pid_of "$3" "$2") && { say "$1 runs already (pid $pid)"; return 0; }
     say "starting $1"
+    date +%s >"$OWN/$1.started"
     "$2" 9>&- || die "$1 exited with $?: see $LOGS/$1.log"
     while [ "$(left)" -gt 0 ]; do pid=$(pid_of "$3" "$2") && break; sleep 0.2; done
     [ -n "$pid" ] || { tail -n 20 "$LOGS/$1.log" >&2 || true; die "$1 did not start: see $LOGS/$1.log"; }
@@ -306,7 +307,13 @@ wait_until_idle() {
             idle|mixed|allocated|completing)
                 registered=$(scontrol show node "$node" 2>/dev/null | grep -oE 'SlurmdStartTime=[^ ]+' | cut -d= -f2 || true)
                 registered=$(date -d "$registered" +%s 2>/dev/null || echo 0)
-                started=$(( $(date +%s) - $(ps -o etimes= -p "${pid:-1}" 2>/dev/null || echo 0) ))
+                # When this script started it, the wall-clock time it did; else from the process's age, which
+                # counts in the kernel's clock and falls behind the wall clock where the machine was paused.
+                if [ -n "$pid" ] && [ "$(cat "$OWN/slurmd.pid" 2>/dev/null)" = "$pid" ] && [ -s "$OWN/slurmd.started" ]; then
+                    started=$(cat "$OWN/slurmd.started")
+                else
+                    started=$(( $(date +%s) - $(ps -o etimes= -p "${pid:-1}" 2>/dev/null || echo 0) ))
+                fi
                 if [ -n "$pid" ] && [ "$registered" -ge $(( started - 2 )) ]; then
                     say "node $node is $state"; return 0
                 fi ;;
