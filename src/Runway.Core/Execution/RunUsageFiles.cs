@@ -20,9 +20,9 @@ public static class RunUsageFiles
 {
     public const int MaxBytes = 4096;
 
-    // Beyond these a figure is garbage: 100 years of CPU, 1 PiB of memory.
-    private const double MaxSeconds = 100 * 365.25 * 86_400;
-    private const long MaxBytesOfMemory = 1L << 50;
+    // Beyond these a figure is garbage: 100 years of CPU, 1 PiB of memory (sacct's figures too: SlurmOutput).
+    internal const double MaxSeconds = 100 * 365.25 * 86_400;
+    internal const long MaxBytesOfMemory = 1L << 50;
 
     public static RunUsage Read(string runDirectory)
     {

@@ -60,7 +60,7 @@ public sealed class SlurmJobEventsTests
     [Fact]
     public async Task Gpus_ReachSlurmAsGres_AndTheJobGetsThem()
     {
-        RequiresConfig("GresTypes", "gpu", "the cluster has no GPUs (GresTypes): scripts/slurm-single-node.sh configures two fake ones");
+        SlurmWorld.RequiresConfig("GresTypes", "gpu", "the cluster has no GPUs (GresTypes): scripts/slurm-single-node.sh configures two fake ones");
         await using var app = SlurmWorld.App();
         using var client = await app.CreateUserClientAsync();
         var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-gpu" })).GetProperty("id").GetString()!;
@@ -77,7 +77,7 @@ public sealed class SlurmJobEventsTests
     [Fact]
     public async Task Run_FailsWithOutOfMemory_WhenItsJobUsesMoreThanItsMemory()
     {
-        RequiresConfig("TaskPlugin", "task/cgroup", "Slurm does not constrain memory here (TaskPlugin is not task/cgroup: no cgroup v1 memory hierarchy)");
+        SlurmWorld.RequiresConfig("TaskPlugin", "task/cgroup", "Slurm does not constrain memory here (TaskPlugin is not task/cgroup: no cgroup v1 memory hierarchy)");
         await using var app = SlurmWorld.App();
         using var client = await app.CreateUserClientAsync();
         var id = (await RunwayApp.SubmitAsync(client, new { pipeline = "slurm-oom" })).GetProperty("id").GetString()!;
@@ -89,16 +89,19 @@ public sealed class SlurmJobEventsTests
     }
 
     /// <summary>
-    /// The test cluster keeps no accounting (accounting_storage/none): sacct says so once, and from then on
-    /// the state of jobs that left squeue comes from one scontrol show job.
+    /// A cluster that keeps no accounting (here: a second configuration of the test cluster that says so,
+    /// accounting_storage/none, as a submit host of such a cluster has): sacct says so once, and from then on the
+    /// state of jobs that left squeue comes from one scontrol show job, from the same controller.
     /// </summary>
     [Fact]
     public async Task Accounting_FallsBackToScontrol_WhenTheClusterKeepsNoAccounting()
     {
-        RequiresConfig("AccountingStorageType", "accounting_storage/none", "this cluster keeps job accounting: sacct answers, no fallback to test");
+        Requires.Slurm();
+        using var directory = new Runway.Tests.Fakes.TempDirectory();
+        var conf = SlurmWorld.SecondConfiguration(directory.Path, "AccountingStorageType", "accounting_storage/none");
         var (_, output) = SlurmCluster.Run("sbatch", "--parsable", "--output=/dev/null", "--wrap", "exit 4");
         var job = SlurmOutput.JobId(output) ?? throw new InvalidOperationException($"sbatch: {output}");
-        var commands = new SlurmCommands(new SlurmOptions { CommandTimeout = TimeSpan.FromSeconds(10) });
+        var commands = new SlurmCommands(new SlurmOptions { CommandTimeout = TimeSpan.FromSeconds(10), ConfFile = conf });
         var queries = new SlurmQueries(commands);
         await Eventually.TrueAsync(() => SlurmWorld.Scontrol(job)["JobState"] == "FAILED", SlurmWorld.RunTimeout, $"job {job} to fail");
 
@@ -109,17 +112,7 @@ public sealed class SlurmJobEventsTests
         Assert.Equal(first, second);
         Assert.Equal(1, commands.Issued["sacct"]);
         Assert.Equal(2, commands.Issued["scontrol"]);
-    }
-
-    /// <summary>Slurm, with <paramref name="value"/> in the setting <paramref name="key"/> of <c>scontrol show config</c>.</summary>
-    private static void RequiresConfig(string key, string value, string why)
-    {
-        Requires.Slurm();
-        var line = SlurmCluster.Run("scontrol", "show", "config").Output.Split('\n').FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal));
-        if (line is null || !line.Contains(value, StringComparison.Ordinal))
-        {
-            Requires.Skip(why);
-        }
+        Assert.False(queries.KeepsAccounting);
     }
 
     private static async Task<(string Id, string Job)> RunningJobAsync(HttpClient client, int seconds)

@@ -94,6 +94,34 @@ internal static class SlurmWorld
         }
     }
 
+    /// <summary>Slurm, with <paramref name="value"/> in the setting <paramref name="key"/> of <c>scontrol show config</c>.</summary>
+    public static void RequiresConfig(string key, string value, string why)
+    {
+        Requires.Slurm();
+        if (Config(key) is not { } line || !line.Contains(value, StringComparison.Ordinal))
+        {
+            Requires.Skip(why);
+        }
+    }
+
+    /// <summary>A setting as <c>scontrol show config</c> prints it ("Key = value"), or null.</summary>
+    private static string? Config(string key) =>
+        SlurmCluster.Run("scontrol", "show", "config").Output.Split('\n').FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A second configuration of the same cluster: a copy of its slurm.conf, in <paramref name="directory"/>, with
+    /// <paramref name="key"/> set to <paramref name="value"/>. Slurm's commands given it (SLURM_CONF) reach the same
+    /// controller, and believe what it says of the rest (where accounting is, whether there is any).
+    /// </summary>
+    public static string SecondConfiguration(string directory, string key, string value)
+    {
+        var conf = Config("SLURM_CONF")?.Split('=', 2)[1].Trim() ?? "/etc/slurm/slurm.conf";
+        var lines = File.ReadAllLines(conf).Where(l => !l.StartsWith(key + "=", StringComparison.Ordinal)).Append($"{key}={value}");
+        var path = Path.Combine(directory, "slurm.conf");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
     public static async Task<JsonElement> GetRunAsync(HttpClient client, string id) =>
         await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{id}", TestContext.Current.CancellationToken);
 
@@ -198,6 +226,13 @@ internal static class SlurmWorld
             executor: slurm
             resources: {memory: 40M}
             command: [/usr/bin/tail, /dev/zero]
+            """);
+        // A second of CPU by its own clock, holding 100 MiB it wrote to (as the local executor's ResourceUseTests).
+        Write("slurm-burn", $$"""
+            name: slurm-burn
+            version: '1'
+            executor: slurm
+            command: {{System.Text.Json.JsonSerializer.Serialize(Runway.Tests.Execution.Limits.ResourceUseTests.Burner)}}
             """);
         Write("local-true", """
             name: local-true

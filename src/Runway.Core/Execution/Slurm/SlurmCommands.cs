@@ -67,6 +67,10 @@ public sealed class SlurmCommands(SlurmOptions options)
         {
             start.Environment[key] = value;
         }
+        if (options.ConfFile.Length > 0)
+        {
+            start.Environment["SLURM_CONF"] = options.ConfFile;
+        }
         issued.AddOrUpdate(command, 1, (_, n) => n + 1);
         var running = new Running(command, new Process { StartInfo = start }, options.CommandTimeout);
         try

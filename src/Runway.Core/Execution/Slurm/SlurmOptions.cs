@@ -14,11 +14,24 @@ public sealed class SlurmOptions
     /// <summary>The directory of sbatch, squeue, sacct, scontrol and scancel; empty to find them on PATH.</summary>
     public string CommandsDirectory { get; set; } = "";
 
+    /// <summary>
+    /// The slurm.conf the commands read (they get it as SLURM_CONF); empty for the server's own SLURM_CONF, else
+    /// Slurm's default (/etc/slurm/slurm.conf).
+    /// </summary>
+    public string ConfFile { get; set; } = "";
+
     /// <summary>How often one squeue asks after all of this node's Slurm runs.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long one Slurm command may take before it counts as failed (a hung controller).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a run whose job ended waits for sacct to have the job's end, and so its CPU time and peak memory
+    /// (slurmctld sends it to slurmdbd after the end: on a quiet cluster at once, on a busy one a poll or two
+    /// later). After it the run ends without those figures; on a cluster without accounting it never waits.
+    /// </summary>
+    public TimeSpan AccountingWait { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The longest wait between tries while Slurm's commands fail (the wait doubles up to it).</summary>
     public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -22,16 +22,20 @@ public sealed class SlurmQueries(SlurmCommands commands)
         return IsUnknownJob(result) ? [] : throw Failed("squeue", result);
     }
 
+    /// <summary>Whether sacct may answer: false once it said the cluster keeps no accounting.</summary>
+    public bool KeepsAccounting => Volatile.Read(ref accounting) != 2;
+
     /// <summary>
-    /// What accounting knows of jobs that left the queue: sacct where the cluster keeps accounting, else
-    /// <c>scontrol show job</c> (all jobs the controller holds, in one call).
+    /// What accounting knows of jobs that ended or left the queue: sacct where the cluster keeps accounting (state,
+    /// exit code and what each job used, steps included), else <c>scontrol show job</c> (all jobs the controller
+    /// holds, in one call; no usage).
     /// </summary>
     public async Task<List<SlurmJob>> AccountingAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref accounting) != 2)
+        if (KeepsAccounting)
         {
             var sacct = await commands.RunAsync("sacct",
-                ["-X", "--parsable2", "--noheader", $"--jobs={string.Join(',', ids)}", $"--format={SlurmOutput.SacctFields}"], cancellationToken);
+                ["--parsable2", "--noheader", "--noconvert", $"--jobs={string.Join(',', ids)}", $"--format={SlurmOutput.SacctFields}"], cancellationToken);
             if (sacct.Succeeded)
             {
                 Volatile.Write(ref accounting, 1);

@@ -69,14 +69,14 @@ public static class SlurmStates
 
     /// <summary>
     /// How a job that ended in <paramref name="state"/> ends its run. The exit code is the run's own record
-    /// when there is one (<paramref name="recorded"/>), else Slurm's.
+    /// when there is one (<paramref name="recorded"/>), else Slurm's; what it used is accounting's.
     /// </summary>
     public static RunExit Exit(SlurmJob job, int? recorded, TimeSpan? timeLimit, DateTimeOffset? endedAt)
     {
         var name = Name(job.State);
         var code = recorded ?? job.ExitCode;
         var slurm = string.IsNullOrEmpty(job.Reason) || job.Reason == "None" ? $"Slurm: {name}" : $"Slurm: {name}, {job.Reason}";
-        var exit = new RunExit(code, BackendState: name, EndedAt: endedAt);
+        var exit = new RunExit(code, BackendState: name, EndedAt: endedAt) { Usage = job.Usage };
         return Of(job.State) switch
         {
             (SlurmPhase.Final, RunState.TimedOut) => exit with

@@ -13,7 +13,9 @@ namespace Runway.Execution.Slurm;
 /// <item>waiting (PENDING, CONFIGURING, REQUEUED, PREEMPTED…) or suspended → the run stays running and shows
 /// Slurm's state and reason in its message; running → the message is cleared.</item>
 /// <item>final state in squeue or accounting → the run ends (<see cref="SlurmStates.Exit"/>), its exit code
-/// from its own exit_code file, else Slurm's.</item>
+/// from its own exit_code file, else Slurm's, with what it used from sacct (Elapsed, TotalCPU, its steps'
+/// largest MaxRSS); final in squeue while sacct does not have its end yet → waits for sacct at the next polls,
+/// at most <see cref="SlurmOptions.AccountingWait"/>, then ends without those figures.</item>
 /// <item>in neither, exit_code recorded → ends by it; in neither, none recorded, three polls running →
 /// system_error: the job vanished.</item>
 /// <item>a command fails or hangs → nothing changes; the next poll waits twice as long (up to
@@ -194,10 +196,8 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
         {
             return;
         }
-        // The run's own exit record comes first; accounting only for jobs that left the queue or ended without one.
-        var ask = ended.Where(e => e.Seen is null || RecordedExit(e.Id) is null).Select(e => e.Id).ToList();
-        var accounting = ask.Count == 0 ? []
-            : (await queries.AccountingAsync(ask, cancellationToken)).ToDictionary(j => j.JobId, StringComparer.Ordinal);
+        var accounting = await AccountingAsync(ended, cancellationToken);
+        var now = Environment.TickCount64;
         foreach (var (id, seen) in ended)
         {
             if (!jobs.TryGetValue(id, out var job))
@@ -205,14 +205,19 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
                 continue;
             }
             var recorded = RecordedExit(id);
-            var known = accounting.GetValueOrDefault(id);
+            var known = accounting?.GetValueOrDefault(id);
+            var settled = known is not null && SlurmStates.Of(known.State).Phase == SlurmPhase.Final;
+            if (seen is not null && !settled && queries.KeepsAccounting && !job.Waited(now, options.AccountingWait))
+            {
+                continue; // sacct does not have the job's end yet: its figures come at a later poll, or never (SlurmOptions.AccountingWait)
+            }
             if (seen is not null)
             {
-                Complete(id, SlurmStates.Exit(seen with { ExitCode = known?.ExitCode }, recorded?.Code, job.Launch.Spec.TimeLimit, recorded?.At));
+                Complete(id, SlurmStates.Exit(seen with { ExitCode = known?.ExitCode, Usage = known?.Usage }, recorded?.Code, job.Launch.Spec.TimeLimit, recorded?.At));
             }
-            else if (known is not null && SlurmStates.Of(known.State).Phase == SlurmPhase.Final)
+            else if (settled)
             {
-                Complete(id, SlurmStates.Exit(known, recorded?.Code, job.Launch.Spec.TimeLimit, recorded?.At));
+                Complete(id, SlurmStates.Exit(known!, recorded?.Code, job.Launch.Spec.TimeLimit, recorded?.At));
             }
             else if (known is not null)
             {
@@ -227,6 +232,30 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
                 Complete(id, new RunExit(null,
                     $"Slurm job {id} vanished: neither squeue nor accounting (sacct, scontrol) knows it, and the run recorded no exit code"));
             }
+        }
+    }
+
+    /// <summary>
+    /// One accounting query for the jobs that ended or left the queue: all of them where sacct answers (their
+    /// state, and what they used), else only those whose state the run's exit record does not give. Null when
+    /// sacct failed and no job needed it for its state: those runs wait for their figures (AccountingWait).
+    /// </summary>
+    private async Task<Dictionary<string, SlurmJob>?> AccountingAsync(List<(string Id, SlurmJob? Seen)> ended, CancellationToken cancellationToken)
+    {
+        var needed = ended.Where(e => e.Seen is null || RecordedExit(e.Id) is null).Select(e => e.Id).ToList();
+        var ask = queries.KeepsAccounting ? ended.Select(e => e.Id).ToList() : needed;
+        if (ask.Count == 0)
+        {
+            return [];
+        }
+        try
+        {
+            return (await queries.AccountingAsync(ask, cancellationToken)).ToDictionary(j => j.JobId, StringComparer.Ordinal);
+        }
+        catch (SlurmUnavailableException e) when (needed.Count == 0)
+        {
+            logger.LogWarning("sacct failed, runs that ended wait for their resource use: {Reason}", e.Message);
+            return null;
         }
     }
 
@@ -356,5 +385,9 @@ public sealed class SlurmTracker(SlurmQueries queries, SlurmOptions options, IRu
         public TaskCompletionSource<RunExit> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public string? Note { get; set; }
         public int Misses { get; set; }
+        private long? endedAt;
+
+        /// <summary>Whether this job ended (in squeue) at least <paramref name="wait"/> before <paramref name="now"/>; the first call starts the clock.</summary>
+        public bool Waited(long now, TimeSpan wait) => now - (endedAt ??= now) >= (long)wait.TotalMilliseconds;
     }
 }

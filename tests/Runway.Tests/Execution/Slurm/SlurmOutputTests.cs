@@ -25,10 +25,87 @@ public sealed class SlurmOutputTests
     [Fact]
     public void Sacct_ReadsStateAndExitCode_WithCancelledByUid()
     {
-        var jobs = SlurmOutput.Sacct("7|CANCELLED by 0|0:15\n8|COMPLETED|0:0\n9|OUT_OF_MEMORY|0:125\n");
+        var jobs = SlurmOutput.Sacct("7|CANCELLED by 0|0:15|||\n8|COMPLETED|0:0|||\n9|OUT_OF_MEMORY|0:125|||\n");
 
         Assert.Equal([new SlurmJob("7", "CANCELLED by 0", "", 128 + 15), new SlurmJob("8", "COMPLETED", "", 0), new SlurmJob("9", "OUT_OF_MEMORY", "", 128 + 125)], jobs);
     }
+
+    /// <summary>Captured: a job that burnt 1.265 s of CPU holding 107 MiB, and one cancelled while it waited (no steps).</summary>
+    [Fact]
+    public void Sacct_ReadsUsage_PeakMemoryFromTheLargestStep()
+    {
+        var jobs = SlurmOutput.Sacct("""
+            7423|COMPLETED|0:0|00:00:04|00:01.265|
+            7423.batch|COMPLETED|0:0|00:00:04|00:01.265|112017408
+            7423.0|COMPLETED|0:0|00:00:02|00:00.500|123K
+            7423.extern|COMPLETED|0:0|00:00:04|00:00:00|0
+            7424|CANCELLED by 0|0:0|00:00:00|00:00:00|
+            """);
+
+        Assert.Equal([
+            new SlurmJob("7423", "COMPLETED", "", 0, new RunUsage(4, 1.265, 112017408)),
+            new SlurmJob("7424", "CANCELLED by 0", "", 0, new RunUsage(0, 0, null)),
+        ], jobs);
+    }
+
+    /// <summary>A line sacct never prints is no figure, never an exception: fields missing, garbage, too large, a step of no job asked.</summary>
+    [Theory]
+    [InlineData("5|COMPLETED|0:0\n", null)]
+    [InlineData("5|COMPLETED|0:0|x|y|z\n5.batch|COMPLETED|0:0|x|y|-1\n", null)]
+    [InlineData("5|COMPLETED|0:0|INVALID||\n5.batch|COMPLETED|0:0|||99999999999999999999\n", null)]
+    [InlineData("5|COMPLETED|0:0|||\n5.batch|COMPLETED|0:0|||2048P\n", null)]
+    [InlineData("5|COMPLETED|0:0|||\n5.batch.x|COMPLETED|0:0|||1024\n6.batch|COMPLETED|0:0|||1024\n", null)]
+    [InlineData("5|COMPLETED|0:0|||\n5.batch|COMPLETED|0:0|||1024|extra\n", 1024L)]
+    public void Sacct_GivesNoFigure_ForGarbage(string output, long? peak)
+    {
+        var job = Assert.Single(SlurmOutput.Sacct(output));
+
+        Assert.Equal(peak, job.Usage?.PeakMemoryBytes);
+        Assert.Null(job.Usage?.WallSeconds);
+        Assert.Null(job.Usage?.CpuSeconds);
+    }
+
+    [Theory]
+    [InlineData("00:01.265", 1.265)]
+    [InlineData("59:59.999", 3599.999)]
+    [InlineData("00:00:04", 4.0)]
+    [InlineData("01:02:03", 3723.0)]
+    [InlineData("1-02:03:04", 93784.0)]
+    [InlineData("12-00:00:00", 1036800.0)]
+    [InlineData("00:00", 0.0)]
+    [InlineData("", null)]
+    [InlineData("INVALID", null)]
+    [InlineData("Unknown", null)]
+    [InlineData("1:02", null)]
+    [InlineData("00:60", null)]
+    [InlineData("00:61:00", null)]
+    [InlineData("1-24:00:00", null)]
+    [InlineData("1-00:00", null)]
+    [InlineData("-00:00:01", null)]
+    [InlineData("00:00:01.", null)]
+    [InlineData("99999-00:00:00", null)]
+    [InlineData("00:00:01\n00:00:02", null)]
+    public void Duration_ReadsSacctsFormats(string text, double? seconds) => Assert.Equal(seconds, SlurmOutput.Duration(text));
+
+    [Theory]
+    [InlineData("112017408", 112017408L)]
+    [InlineData("0", 0L)]
+    [InlineData("123K", 123L * 1024)]
+    [InlineData("1.5M", 1572864L)]
+    [InlineData("2G", 2L << 30)]
+    [InlineData("1T", 1L << 40)]
+    [InlineData("1023T", 1023L << 40)]
+    [InlineData("1025T", null)]
+    [InlineData("2P", null)]
+    [InlineData("", null)]
+    [InlineData("K", null)]
+    [InlineData("12k", null)]
+    [InlineData("-5", null)]
+    [InlineData("1.5", null)]
+    [InlineData("1e9", null)]
+    [InlineData("12 K", null)]
+    [InlineData("99999999999999999999", null)]
+    public void Bytes_ReadsSacctsSizes(string text, long? bytes) => Assert.Equal(bytes, SlurmOutput.Bytes(text));
 
     [Fact]
     public void Scontrol_ReadsTheFirstOfEachKey()
