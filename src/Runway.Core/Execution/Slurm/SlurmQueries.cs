@@ -102,7 +102,9 @@ public sealed class SlurmQueries(SlurmCommands commands)
             return found;
         }
         var sacct = await commands.RunAsync("sacct",
-            ["-X", "--parsable2", "--noheader", $"--name={string.Join(',', missing)}", "--format=JobName,JobIDRaw"], cancellationToken);
+            // Without a start time sacct searches only since midnight: a job that ended yesterday would look lost.
+            // Names are unique to their run, so a wide window finds no stranger's job.
+            ["-X", "--parsable2", "--noheader", "--starttime=now-30days", $"--name={string.Join(',', missing)}", "--format=JobName,JobIDRaw"], cancellationToken);
         if (sacct.Succeeded)
         {
             foreach (var (name, id) in Newest(sacct.Output))
