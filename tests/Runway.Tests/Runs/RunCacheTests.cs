@@ -251,6 +251,26 @@ public sealed class RunCacheTests : IAsyncLifetime
         Assert.Null(runs["count"]);
     }
 
+    [Fact]
+    public async Task Replay_OfACachedRun_AnswersItSucceeded_WithCachedFrom()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        var first = await RunAsync(ana, "count", input);
+
+        var answers = new List<JsonElement>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/runs") { Content = JsonContent.Create(new { pipeline = "count", @params = new { input, n = 2 } }, options: RunwayApp.Json) };
+            request.Headers.Add("Idempotency-Key", "again");
+            using var response = await ana.SendAsync(request, Ct);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            answers.Add(await response.Content.ReadFromJsonAsync<JsonElement>(Ct));
+        }
+
+        Assert.Equal(Id(answers[0]), Id(answers[1]));
+        Assert.All(answers, a => Assert.Equal(("succeeded", Id(first)), (a.GetProperty("state").GetString(), a.GetProperty("cached_from").GetString())));
+    }
+
     [Theory]
     [InlineData("maybe")]
     [InlineData("[true]")]
