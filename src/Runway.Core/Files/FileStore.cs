@@ -99,6 +99,13 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
     /// <summary>Removes a file stored before blobs (its bytes are its own); nothing when it has none.</summary>
     public void DeleteLegacy(string id) => File.Delete(paths.FilePath(id));
 
+    /// <summary>The hashes of the blobs on disk (a blob set aside, <c>&lt;sha256&gt;.gone-…</c>, is not one), read lazily.</summary>
+    public IEnumerable<string> BlobHashes() =>
+        Directory.Exists(paths.BlobsDirectory)
+            ? Directory.EnumerateFiles(paths.BlobsDirectory, "*", SearchOption.AllDirectories)
+                .Select(Path.GetFileName).OfType<string>().Where(name => name.Length == 64 && name.All(char.IsAsciiHexDigitLower))
+            : [];
+
     /// <summary>
     /// Step one of removing a blob: renames it aside (atomically), so that from here an upload of the same bytes
     /// places a new blob. Null when there is none.

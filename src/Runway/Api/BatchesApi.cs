@@ -38,11 +38,11 @@ public static class BatchesApi
 
     public static async Task<Results<Created<BatchResponse>, ProblemHttpResult>> SubmitAsync(
         HttpContext http, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, BatchSubmissions batches, SheetBatches sheets,
-        IOptions<JsonOptions> json, CancellationToken cancellationToken)
+        RunwayDb db, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
         if (http.Request.HasFormContentType)
         {
-            return await SubmitSheetAsync(http, idempotencyKey, sheets, cancellationToken);
+            return await SubmitSheetAsync(http, idempotencyKey, sheets, db, cancellationToken);
         }
         SubmitBatchRequest? request;
         try
@@ -63,7 +63,7 @@ public static class BatchesApi
             return Problems.BadRequest("the body must be a JSON object such as {\"pipeline\": \"hello\", \"rows\": [{\"name\": \"Ada\"}]}");
         }
         var submission = new BatchSubmission(request.Pipeline, request.Rows, request.Pipelines, request.Params, request.Name, request.Tags, request.Cache, idempotencyKey);
-        return Answer(await batches.SubmitAsync(submission, Caller.SubmitterOf(http), cancellationToken));
+        return await AnswerAsync(await batches.SubmitAsync(submission, Caller.SubmitterOf(http), cancellationToken), db, cancellationToken);
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public static class BatchesApi
     /// (a JSON object of strings) and <c>cache</c>. The form reader keeps a large file on disk, not in memory.
     /// </summary>
     private static async Task<Results<Created<BatchResponse>, ProblemHttpResult>> SubmitSheetAsync(
-        HttpContext http, string? idempotencyKey, SheetBatches sheets, CancellationToken cancellationToken)
+        HttpContext http, string? idempotencyKey, SheetBatches sheets, RunwayDb db, CancellationToken cancellationToken)
     {
         IFormCollection form;
         try
@@ -106,16 +106,22 @@ public static class BatchesApi
         var file = form.Files.GetFile("rows");
         await using var rows = file?.OpenReadStream();
         var upload = new SheetUpload(form["pipeline"].FirstOrDefault(), rows, form["name"].FirstOrDefault(), tags, cache, idempotencyKey);
-        return Answer(await sheets.SubmitAsync(upload, Caller.SubmitterOf(http), cancellationToken));
+        return await AnswerAsync(await sheets.SubmitAsync(upload, Caller.SubmitterOf(http), cancellationToken), db, cancellationToken);
     }
 
-    /// <summary>The 201 of a stored (or replayed) batch, or the problem of a refused one: every problem listed with its row, pipeline and field.</summary>
-    public static Results<Created<BatchResponse>, ProblemHttpResult> Answer(BatchResult result)
+    /// <summary>
+    /// The 201 of a stored (or replayed) batch, or the problem of a refused one: every problem listed with its row, pipeline
+    /// and field. A new batch's counts are its runs' states as stored (rows that reused earlier outputs are succeeded
+    /// already); a replay's are the batch's as it is now, as GET shows it, since its runs have moved on since.
+    /// </summary>
+    public static async Task<Results<Created<BatchResponse>, ProblemHttpResult>> AnswerAsync(BatchResult result, RunwayDb db, CancellationToken ct)
     {
         if (result.Batch is { } batch)
         {
-            var counts = result.Replayed ? new Dictionary<RunState, int>() : new Dictionary<RunState, int> { [RunState.Queued] = result.Runs.Count };
-            var response = BatchResponse.From(batch, counts, "running", null);
+            var counts = result.Replayed
+                ? (await BatchQuery.CountsAsync(db, [batch.Id], ct))[batch.Id]
+                : result.Runs.GroupBy(r => r.State).ToDictionary(g => g.Key, g => g.Count());
+            var response = await BatchQuery.ResponseAsync(db, batch, counts, ct);
             return TypedResults.Created($"/api/v1/batches/{batch.Id}", response);
         }
         return result.Failure switch
@@ -255,7 +261,8 @@ public static class BatchesApi
                 var record = JsonSerializer.SerializeToUtf8Bytes(RunResponse.From(run, clock), json);
                 if (run.FilesPurgedAt is null)
                 {
-                    await RunArchive.WriteRunAsync(tar, paths.RunDirectory(run.Id), run.Id, RunOutputs.Of(run), ct, record);
+                    // A row that reused an earlier run's outputs (RunCache) serves them from that run's directory.
+                    await RunArchive.WriteRunAsync(tar, RunOutputs.DirectoryOf(run, paths), run.Id, RunOutputs.Of(run), ct, record);
                 }
                 else
                 {

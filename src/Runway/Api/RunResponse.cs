@@ -68,23 +68,28 @@ public sealed record RunResponse(
         ScheduleId: run.ScheduleId,
         ScheduledFor: run.ScheduledFor);
 
-    /// <summary>The run as its submission's 201 showed it (queued, nothing started): what a replay of that request answers.</summary>
-    public static RunResponse AsSubmitted(Run run, TimeProvider clock) => From(run, clock) with
-    {
-        State = RunState.Queued,
-        Message = null,
-        ExitCode = null,
-        NativeId = null,
-        Node = null,
-        StartedAt = null,
-        FinishedAt = null,
-        ElapsedSeconds = null,
-        CancelRequestedAt = null,
-        FilesBytes = null,
-        FilesPurgedAt = null,
-        ResourcesUsed = null,
-        Notifications = null,
-    };
+    /// <summary>
+    /// The run as its submission's 201 showed it: what a replay of that request answers. That was queued, nothing started;
+    /// or, for a run that reused an earlier run's outputs (RunCache), born succeeded with <c>cached_from</c> (it never moves).
+    /// </summary>
+    public static RunResponse AsSubmitted(Run run, TimeProvider clock) => run.CachedFrom is not null
+        ? From(run, clock) with { FilesPurgedAt = null, Notifications = null }
+        : From(run, clock) with
+        {
+            State = RunState.Queued,
+            Message = null,
+            ExitCode = null,
+            NativeId = null,
+            Node = null,
+            StartedAt = null,
+            FinishedAt = null,
+            ElapsedSeconds = null,
+            CancelRequestedAt = null,
+            FilesBytes = null,
+            FilesPurgedAt = null,
+            ResourcesUsed = null,
+            Notifications = null,
+        };
 
     public static double? Elapsed(Run run, TimeProvider clock) => run.StartedAt is { } started
         ? Math.Round(((run.FinishedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 3)

@@ -18,10 +18,12 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
     private const string RunSql = """
         INSERT INTO runs (id, pipeline, pipeline_version, name, params_json, tags_json, priority, owner, state, message,
             exit_code, executor, native_id, node, submitted_at, started_at, finished_at, cancel_requested_at, spec_json,
-            idempotency_key, idempotency_fingerprint, cache_key, batch_id, resubmitted_from, schedule_id, scheduled_for)
+            idempotency_key, idempotency_fingerprint, cache_key, batch_id, resubmitted_from, schedule_id, scheduled_for,
+            cached_from, files_bytes)
         VALUES (@id, @pipeline, @pipeline_version, @name, @params_json, @tags_json, @priority, @owner, @state, @message,
             @exit_code, @executor, @native_id, @node, @submitted_at, @started_at, @finished_at, @cancel_requested_at, @spec_json,
-            @idempotency_key, @idempotency_fingerprint, @cache_key, @batch_id, @resubmitted_from, @schedule_id, @scheduled_for)
+            @idempotency_key, @idempotency_fingerprint, @cache_key, @batch_id, @resubmitted_from, @schedule_id, @scheduled_for,
+            @cached_from, @files_bytes)
         """;
 
     private const string EventSql = "INSERT INTO run_events (run_id, from_state, to_state, reason, at) VALUES (@run_id, @from_state, @to_state, @reason, @at)";
@@ -108,11 +110,21 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
             ("@cache_key", run.CacheKey),
             ("@batch_id", run.BatchId),
             ("@resubmitted_from", run.ResubmittedFrom), ("@schedule_id", run.ScheduleId), ("@scheduled_for", Time(run.ScheduledFor)),
+            ("@cached_from", run.CachedFrom), ("@files_bytes", run.FilesBytes),
         ]);
         yield return (EventSql,
         [
             ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", SubmittedReason(run)), ("@at", Time(run.SubmittedAt)),
         ]);
+        // A batch row that reused an earlier run's outputs is born succeeded, with the same two events as a single one (RunCache).
+        if (run.CachedFrom is { } source)
+        {
+            yield return (EventSql,
+            [
+                ("@run_id", run.Id), ("@from_state", RunState.Queued.ToWire()), ("@to_state", RunState.Succeeded.ToWire()), ("@reason", RunCache.ReusedReason(source)),
+                ("@at", Time(run.SubmittedAt)),
+            ]);
+        }
         // The outbox rows of its notify, committed with it: due once the run ends (NotificationConfiguration).
         foreach (var notify in run.Notify)
         {

@@ -7,7 +7,8 @@ namespace Runway.Files;
 /// <summary>
 /// Removes a blob once nothing refers to it: no file row with its sha256 and no queued or running run whose spec
 /// names it (a run stages its inputs by hash, so it keeps its input when the file row goes). Called after a file row
-/// is deleted (by its owner, by retention, or an upload whose row failed).
+/// is deleted (by its owner, by retention, or an upload whose row failed), and by the retention sweep for the blobs
+/// an active run kept after their last file went (<see cref="SweepUnreferencedAsync"/>).
 /// </summary>
 /// <remarks>
 /// The check and the removal are not one atomic step (the bytes are on disk, the references in the database), so:
@@ -24,22 +25,66 @@ public sealed class Blobs(IDbContextFactory<RunwayDb> databases, FileStore store
 {
     private static readonly RunState[] Active = [RunState.Queued, RunState.Running];
 
+    /// <summary>Hashes looked up per query when sweeping.</summary>
+    private const int HashesPerQuery = 500;
+
     /// <summary>Whether the bytes were removed from disk (false: another file or an active run still needs them).</summary>
     public async Task<bool> ReleaseAsync(StoredFile deleted, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(deleted);
         store.DeleteLegacy(deleted.Id);
-        if (await IsReferencedAsync(deleted.Sha256, ct) || store.SetAside(deleted.Sha256) is not { } aside)
+        return await ReleaseAsync(deleted.Sha256, ct) is not null;
+    }
+
+    /// <summary>
+    /// Removes, at most <paramref name="max"/> of them, the blobs that no file row holds and no queued or running run
+    /// needs: those a run kept when their last file was deleted while it was queued or running. Nothing else tells when
+    /// that run ends (it may end on any node, in any of several ways), so the retention sweep, which one node runs at a
+    /// time, asks this. Each goes by <see cref="ReleaseAsync(string, CancellationToken)"/>'s protocol, checked again under
+    /// its condition before the unlink, so an upload of the same bytes or a run submitted meanwhile keeps it.
+    /// </summary>
+    /// <returns>The hashes removed, with their sizes.</returns>
+    public async Task<List<(string Sha256, long Bytes)>> SweepUnreferencedAsync(int max, CancellationToken ct)
+    {
+        var removed = new List<(string, long)>();
+        foreach (var chunk in store.BlobHashes().Chunk(HashesPerQuery))
         {
-            return false;
+            HashSet<string> held;
+            await using (var db = await databases.CreateDbContextAsync(ct))
+            {
+                held = [.. await db.Files.Where(f => chunk.Contains(f.Sha256)).Select(f => f.Sha256).Distinct().ToListAsync(ct)];
+            }
+            foreach (var sha256 in chunk.Where(h => !held.Contains(h)))
+            {
+                if (await ReleaseAsync(sha256, ct) is { } bytes)
+                {
+                    removed.Add((sha256, bytes));
+                    if (removed.Count >= max)
+                    {
+                        return removed;
+                    }
+                }
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>The blob's size when it was removed; null when it is kept (something refers to it) or there is none.</summary>
+    private async Task<long?> ReleaseAsync(string sha256, CancellationToken ct)
+    {
+        if (await IsReferencedAsync(sha256, ct) || store.SetAside(sha256) is not { } aside)
+        {
+            return null;
         }
         // Past the aside, finish whatever the caller's token says: a blob left aside would be lost to every reader.
-        if (await IsReferencedAsync(deleted.Sha256, CancellationToken.None))
+        if (await IsReferencedAsync(sha256, CancellationToken.None))
         {
-            store.Restore(deleted.Sha256, aside);
-            return false;
+            store.Restore(sha256, aside);
+            return null;
         }
+        var bytes = new FileInfo(aside).Length;
         File.Delete(aside);
-        return true;
+        return bytes;
     }
 
     private async Task<bool> IsReferencedAsync(string sha256, CancellationToken ct)

@@ -38,6 +38,7 @@ public sealed class RetentionSweep(
         {
             await MeasureUnmeasuredAsync(ct);
             await purge.RetryInterruptedAsync(options.MaxItemsPerSweep, ct);
+            await RemoveUnreferencedBlobsAsync(ct);
             return await ApplyAsync(await policy.PlanAsync(clock.GetUtcNow(), ct), ct);
         }
         finally
@@ -123,6 +124,24 @@ public sealed class RetentionSweep(
         var deleted = await db.Runs.Where(r => r.Id == id && r.State != RunState.Queued && r.State != RunState.Running).ExecuteDeleteAsync(ct);
         await tx.CommitAsync(ct);
         return deleted == 1;
+    }
+
+    /// <summary>
+    /// Blobs a queued or running run kept when their last file was deleted, once no run needs them (Files/Blobs): not a
+    /// policy but housekeeping, so whatever the settings, with an audit entry per blob removed.
+    /// </summary>
+    private async Task RemoveUnreferencedBlobsAsync(CancellationToken ct)
+    {
+        var removed = await blobs.SweepUnreferencedAsync(options.MaxItemsPerSweep, ct);
+        if (removed.Count == 0)
+        {
+            return;
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+        db.AuditEntries.AddRange(removed.Select(b => Entry(now, "retention.blob", b.Sha256)));
+        await db.SaveChangesAsync(CancellationToken.None);
+        logger.LogInformation("Retention sweep: removed {Count} blobs no file or active run refers to any more ({Bytes} bytes)", removed.Count, removed.Sum(b => b.Bytes));
     }
 
     /// <summary>Runs that ended where no node measured them (a restart's ends, a takeover's, runs from before this version).</summary>

@@ -15,6 +15,7 @@ namespace Runway.Runs;
 public sealed class BatchSubmissions(
     Submissions submissions,
     BatchStore store,
+    RunCache cache,
     RunScheduler scheduler,
     StorageQuota quota,
     BatchOptions options,
@@ -79,7 +80,7 @@ public sealed class BatchSubmissions(
             checkedRows.SelectMany(c => Submissions.FileIdsOf(c.Pipeline, c.Validated, c.Errors)), cancellationToken);
         var row = new RunSubmission(null, null, submission.Name, submission.Tags, null, null);
         var batchId = Batch.NewId(clock);
-        var runs = new List<Run>(checkedRows.Count);
+        var built = new List<(Run Run, PipelineCache Mode)>(checkedRows.Count);
         var used = new HashSet<string>(StringComparer.Ordinal);
         var sheetProblems = submission.RowProblems.Select(p => (p.Row, p.Field)).ToHashSet();
         foreach (var (job, pipeline, validated, errors) in checkedRows)
@@ -94,7 +95,7 @@ public sealed class BatchSubmissions(
                 }
                 else
                 {
-                    runs.Add(run);
+                    built.Add((run, pipeline.Cache));
                     used.UnionWith(files.Values.Select(f => f.Id));
                 }
             }
@@ -116,6 +117,8 @@ public sealed class BatchSubmissions(
         {
             return Invalid([new BatchProblem(null, null, "params", $"no uploaded file with id '{gone}' (it was deleted meanwhile)")]);
         }
+        // Each row that an earlier run answers ends at once, exactly as a single submission would (RunCache).
+        var runs = await cache.ReuseAsync(built, submission.Cache, submitter, cancellationToken);
 
         var batch = new Batch
         {
@@ -140,7 +143,8 @@ public sealed class BatchSubmissions(
         {
             RunwayMetrics.Submitted(run);
         }
-        logger.LogInformation("Batch {BatchId} of {Count} runs submitted by {Owner}", batchId, runs.Count, submitter.Name);
+        logger.LogInformation("Batch {BatchId} of {Count} runs submitted by {Owner} ({Reused} reused earlier outputs)",
+            batchId, runs.Count, submitter.Name, runs.Count(r => r.CachedFrom is not null));
         return BatchResult.Accepted(batch, runs, replayed: false);
     }
 

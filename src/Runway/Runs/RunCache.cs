@@ -21,13 +21,15 @@ namespace Runway.Runs;
 /// <item>Sources are runs that executed (never a cached run: its source is the one to name), succeeded, and whose files
 /// were not purged. If the source is purged later, the cached run's files answer 410 as its own would (RunFilesApi).</item>
 /// <item>Owners: the submitter's own runs; with <c>cache: shared</c> also those of a user who shares a group with them.</item>
+/// <item>Single submissions and a batch's rows take the same path (<see cref="ReuseAsync"/>): a batch row ends at once as
+/// a single submission would.</item>
 /// </list>
 /// Pipelines without <c>cache:</c> pay nothing: no key, no lookup.
 /// </remarks>
 public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts accounts, RunwayPaths paths)
 {
-    /// <summary>How many earlier runs with the key are looked at (other users' first, when not shared, are skipped).</summary>
-    private const int Candidates = 20;
+    /// <summary>Cache keys looked up per query: an IN list of a few hundred (a batch may hold thousands of rows).</summary>
+    private const int KeysPerQuery = 500;
 
     /// <summary>
     /// SHA-256 over name, version, the parameters with keys sorted and each file id replaced by its file's sha256
@@ -44,46 +46,118 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToJsonString())));
     }
 
-    /// <summary>The earlier run whose outputs a new run with this key may serve, or null.</summary>
-    public async Task<Run?> FindSourceAsync(string key, Submitter submitter, PipelineCache mode, CancellationToken ct)
+    /// <summary>
+    /// The runs to store for a submission's new runs (one, or a batch's rows): each whose key has a source is replaced by
+    /// <see cref="Reused"/>, the rest are returned as they are. <paramref name="cache"/> false (the submission refused
+    /// reuse) returns them all as they are. Two identical rows of one batch both execute: neither has succeeded yet, so
+    /// neither is the other's source (as Cromwell's call caching does within one workflow).
+    /// </summary>
+    public async Task<List<Run>> ReuseAsync(IReadOnlyList<(Run Run, PipelineCache Mode)> runs, bool? cache, Submitter submitter, CancellationToken ct)
     {
-        await using var db = await databases.CreateDbContextAsync(ct);
-        var candidates = await db.Runs.AsNoTracking()
-            .Where(r => r.CacheKey == key && r.State == RunState.Succeeded && r.CachedFrom == null && r.FilesPurgedAt == null)
-            .OrderByDescending(r => r.Id).Take(Candidates).ToListAsync(ct);
-        foreach (var run in candidates.OrderByDescending(r => r.Owner == submitter.Name))
+        var wanted = cache == false ? [] : runs.Where(r => r.Run.CacheKey is not null && r.Mode != PipelineCache.Off).ToList();
+        if (wanted.Count == 0)
         {
-            if (run.Owner != submitter.Name && !(mode == PipelineCache.Shared && await SharesGroupAsync(submitter, run.Owner, ct)))
-            {
-                continue;
-            }
-            if (Directory.Exists(paths.RunDirectory(run.Id)))
-            {
-                return run;
-            }
+            return [.. runs.Select(r => r.Run)];
         }
-        return null;
+        var sources = await FindSourcesAsync(wanted, submitter, ct);
+        return [.. runs.Select(r => r.Run.CacheKey is { } key && r.Mode != PipelineCache.Off && sources.TryGetValue(key, out var source) ? Reused(r.Run, source) : r.Run)];
     }
 
     /// <summary>
-    /// Stores <paramref name="run"/> as succeeded from <paramref name="source"/>, with both events and its audit entry in one
-    /// transaction. Not through <see cref="IRunStore.TryTransitionAsync"/>: it never moves, it is born final, so no
-    /// scheduler ever sees it queued. False when its idempotency key was taken meanwhile (the caller replays that run).
+    /// Per key, the earlier run whose outputs a new run with it may serve: the submitter's own newest first, then (where
+    /// the key's pipeline says <c>cache: shared</c>) a group member's; only one whose directory is still there.
+    /// One projected query per <see cref="KeysPerQuery"/> keys, whatever the number of rows.
     /// </summary>
-    public async Task<bool> AddAsync(Run run, Run source, AuditRecord audit, CancellationToken ct)
+    private async Task<Dictionary<string, Source>> FindSourcesAsync(List<(Run Run, PipelineCache Mode)> wanted, Submitter submitter, CancellationToken ct)
     {
+        // A key names the pipeline and its version, so one key has one mode.
+        var modes = new Dictionary<string, PipelineCache>(StringComparer.Ordinal);
+        foreach (var (run, mode) in wanted)
+        {
+            modes.TryAdd(run.CacheKey!, mode);
+        }
+        var candidates = new List<Source>();
+        await using (var db = await databases.CreateDbContextAsync(ct))
+        {
+            foreach (var chunk in modes.Keys.Chunk(KeysPerQuery))
+            {
+                candidates.AddRange(await db.Runs.AsNoTracking()
+                    .Where(r => r.CacheKey != null && chunk.Contains(r.CacheKey) && r.State == RunState.Succeeded && r.CachedFrom == null && r.FilesPurgedAt == null)
+                    .Select(r => new Source(r.Id, r.Owner, r.CacheKey!, r.ExitCode)).ToListAsync(ct));
+            }
+        }
+        var shares = new Dictionary<string, bool>(StringComparer.Ordinal) { [submitter.Name] = true };
+        var found = new Dictionary<string, Source>(StringComparer.Ordinal);
+        foreach (var group in candidates.GroupBy(c => c.Key))
+        {
+            foreach (var run in group.OrderByDescending(r => r.Owner == submitter.Name).ThenByDescending(r => r.Id, StringComparer.Ordinal))
+            {
+                if (run.Owner != submitter.Name && modes[group.Key] != PipelineCache.Shared)
+                {
+                    continue;
+                }
+                if (!shares.TryGetValue(run.Owner, out var shared))
+                {
+                    shares[run.Owner] = shared = await SharesGroupAsync(submitter, run.Owner, ct);
+                }
+                if (shared && Directory.Exists(paths.RunDirectory(run.Id)))
+                {
+                    found[group.Key] = run;
+                    break;
+                }
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The queued run as it is stored when it reuses <paramref name="source"/>: born succeeded, nothing to execute.</summary>
+    private static Run Reused(Run queued, Source source) => new()
+    {
+        Id = queued.Id,
+        Pipeline = queued.Pipeline,
+        PipelineVersion = queued.PipelineVersion,
+        Name = queued.Name,
+        ParamsJson = queued.ParamsJson,
+        TagsJson = queued.TagsJson,
+        Priority = queued.Priority,
+        Owner = queued.Owner,
+        Executor = queued.Executor,
+        SubmittedAt = queued.SubmittedAt,
+        SpecJson = queued.SpecJson,
+        IdempotencyKey = queued.IdempotencyKey,
+        IdempotencyFingerprint = queued.IdempotencyFingerprint,
+        CacheKey = queued.CacheKey,
+        BatchId = queued.BatchId,
+        ResubmittedFrom = queued.ResubmittedFrom,
+        ScheduleId = queued.ScheduleId,
+        ScheduledFor = queued.ScheduledFor,
+        State = RunState.Succeeded,
+        StartedAt = queued.SubmittedAt,
+        FinishedAt = queued.SubmittedAt,
+        ExitCode = source.ExitCode,
+        Message = $"reused the outputs of run {source.Id}",
+        CachedFrom = source.Id,
+        FilesBytes = 0,
+    };
+
+    /// <summary>The reason of a reused run's second event (queued to succeeded), wherever it is stored.</summary>
+    public static string ReusedReason(string sourceId) =>
+        $"reused the outputs of run {sourceId} (cache: same pipeline version, parameters and input files); nothing executed";
+
+    /// <summary>
+    /// Stores a single submission's reused run, with both events and its audit entry in one transaction (a batch's go
+    /// through RunInserts, which writes the same two events). Not through <see cref="IRunStore.TryTransitionAsync"/>: it
+    /// never moves, it is born final, so no scheduler ever sees it queued. False when its idempotency key was taken
+    /// meanwhile (the caller replays that run).
+    /// </summary>
+    public async Task<bool> AddAsync(Run run, AuditRecord audit, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(run);
         await using var db = await databases.CreateDbContextAsync(ct);
         var at = run.SubmittedAt;
         db.Runs.Add(run);
         db.RunEvents.Add(new RunEvent { RunId = run.Id, From = null, To = RunState.Queued, Reason = "submitted", At = at });
-        db.RunEvents.Add(new RunEvent
-        {
-            RunId = run.Id,
-            From = RunState.Queued,
-            To = RunState.Succeeded,
-            At = at,
-            Reason = $"reused the outputs of run {source.Id} (cache: same pipeline version, parameters and input files); nothing executed",
-        });
+        db.RunEvents.Add(new RunEvent { RunId = run.Id, From = RunState.Queued, To = RunState.Succeeded, At = at, Reason = ReusedReason(run.CachedFrom!) });
         db.AuditEntries.Add(AuditEntry.From(audit));
         try
         {
@@ -95,6 +169,9 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
             return false;
         }
     }
+
+    /// <summary>An earlier run that may serve a key: only what choosing it and naming it needs (not its spec).</summary>
+    private sealed record Source(string Id, string Owner, string Key, int? ExitCode);
 
     private async Task<bool> SharesGroupAsync(Submitter submitter, string owner, CancellationToken ct) =>
         submitter.Groups.Count > 0 && await accounts.FindAsync(owner, ct) is { } account && account.GroupList.Any(submitter.Groups.Contains);

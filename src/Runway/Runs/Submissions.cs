@@ -79,10 +79,9 @@ public sealed class Submissions(
             return SubmissionResult.Invalid(new Dictionary<string, string[]> { [prepared.FileField(files.First(f => f.Value.Id == gone).Key)] = [$"no uploaded file with id '{gone}'"] });
         }
         var audit = new AuditRecord(clock.GetUtcNow(), submitter.Name, "run.submit", id, submitter.Address);
-        if (run.CacheKey is { } cacheKey && submission.Cache != false
-            && await cache.FindSourceAsync(cacheKey, submitter, prepared.Cache, cancellationToken) is { } source)
+        if ((await cache.ReuseAsync([(run, prepared.Cache)], submission.Cache, submitter, cancellationToken))[0] is { CachedFrom: not null } reused)
         {
-            return await AddCachedAsync(run, source, audit, fingerprint, cancellationToken);
+            return await AddCachedAsync(reused, audit, fingerprint, cancellationToken);
         }
         var (stored, created) = await store.AddAsync(run, audit, cancellationToken);
         if (!created)
@@ -95,34 +94,10 @@ public sealed class Submissions(
         return SubmissionResult.Accepted(stored, replayed: false);
     }
 
-    /// <summary>The run ends at once with <paramref name="source"/>'s outputs (RunCache); a lost race for its idempotency key replays the winner.</summary>
-    private async Task<SubmissionResult> AddCachedAsync(Run queued, Run source, AuditRecord audit, string? fingerprint, CancellationToken cancellationToken)
+    /// <summary>The run ends at once with an earlier run's outputs (RunCache); a lost race for its idempotency key replays the winner.</summary>
+    private async Task<SubmissionResult> AddCachedAsync(Run run, AuditRecord audit, string? fingerprint, CancellationToken cancellationToken)
     {
-        var run = new Run
-        {
-            Id = queued.Id,
-            Pipeline = queued.Pipeline,
-            PipelineVersion = queued.PipelineVersion,
-            Name = queued.Name,
-            ParamsJson = queued.ParamsJson,
-            TagsJson = queued.TagsJson,
-            Priority = queued.Priority,
-            Owner = queued.Owner,
-            Executor = queued.Executor,
-            SubmittedAt = queued.SubmittedAt,
-            SpecJson = queued.SpecJson,
-            IdempotencyKey = queued.IdempotencyKey,
-            IdempotencyFingerprint = queued.IdempotencyFingerprint,
-            CacheKey = queued.CacheKey,
-            State = RunState.Succeeded,
-            StartedAt = queued.SubmittedAt,
-            FinishedAt = queued.SubmittedAt,
-            ExitCode = source.ExitCode,
-            Message = $"reused the outputs of run {source.Id}",
-            CachedFrom = source.Id,
-            FilesBytes = 0,
-        };
-        if (!await cache.AddAsync(run, source, audit, cancellationToken))
+        if (!await cache.AddAsync(run, audit, cancellationToken))
         {
             return Replay((await FindByKeyAsync(run.Owner, run.IdempotencyKey!, cancellationToken))!, fingerprint);
         }
@@ -328,7 +303,7 @@ public sealed class Submissions(
             SpecJson = RunSpecJson.Serialize(spec),
             IdempotencyKey = string.IsNullOrEmpty(submission.IdempotencyKey) ? null : submission.IdempotencyKey,
             IdempotencyFingerprint = fingerprint,
-            // A batch's run is a source for later identical runs (RunCache), though it does not itself reuse one yet.
+            // Every run of a pipeline with cache: carries its key, so a later identical run may reuse it (RunCache).
             CacheKey = prepared.CacheKey,
             Notify = prepared.Notify,
             ResubmittedFrom = submission.ResubmittedFrom,

@@ -240,6 +240,28 @@ public sealed class BatchesApiTests : IAsyncLifetime
         Assert.Equal(1, (await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs?batch_id={id}", Ct)).GetProperty("runs").GetArrayLength());
     }
 
+    [Fact]
+    public async Task IdempotencyKey_Replay_ShowsTheBatchsCountsAndStateNow()
+    {
+        var body = new { pipeline = "echo", rows = new[] { new { word = "one" }, new { word = "two" } } };
+        async Task<JsonElement> SendAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/batches") { Content = JsonContent.Create(body, options: RunwayApp.Json) };
+            request.Headers.Add("Idempotency-Key", "k2");
+            using var response = await client.SendAsync(request, Ct);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        }
+        var first = await SendAsync();
+        Assert.Equal((2, 2), (first.GetProperty("total").GetInt32(), first.GetProperty("counts").GetProperty("queued").GetInt32()));
+        await WaitBatchAsync(client, first.GetProperty("id").GetString()!);
+
+        var replayed = await SendAsync();
+
+        Assert.Equal(first.GetProperty("id").GetString(), replayed.GetProperty("id").GetString());
+        Assert.Equal(("succeeded", 2, 2), (replayed.GetProperty("state").GetString(), replayed.GetProperty("total").GetInt32(), replayed.GetProperty("counts").GetProperty("succeeded").GetInt32()));
+    }
+
     public static async Task<JsonElement> SubmitAsync(HttpClient client, object body)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/batches", body, RunwayApp.Json, Ct);

@@ -111,6 +111,42 @@ public sealed class ContentAddressedFilesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sweep_RemovesABlobARunKept_OnceTheRunEnded()
+    {
+        var bytes = "needed a while\n"u8.ToArray();
+        var file = Id(await UploadAsync(ana, bytes, "while.txt"));
+        var run = await RunwayApp.SubmitAsync(ana, new { pipeline = "show", @params = new { input = file, wait = true } });
+        await DeleteAsync(ana, file);
+        await SweepAsync();
+        Assert.Single(Blobs());
+
+        File.WriteAllText(Path.Combine(await RunDirectoryAsync(run), "go"), "");
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(ana, Id(run))).GetProperty("state").GetString());
+        await SweepAsync();
+
+        Assert.Empty(Blobs());
+        using var admin = app.CreateAdminClient();
+        Assert.Contains(Sha(bytes), await admin.GetStringAsync("/api/v1/admin/audit?limit=50", Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sweep_KeepsABlobARunKept_WhenAnotherFileHasTheSameBytes()
+    {
+        var bytes = "needed twice\n"u8.ToArray();
+        var file = Id(await UploadAsync(ana, bytes, "twice.txt"));
+        var run = await RunwayApp.SubmitAsync(ana, new { pipeline = "show", @params = new { input = file, wait = true } });
+        await DeleteAsync(ana, file);
+        var again = Id(await UploadAsync(ana, bytes, "again.txt"));
+
+        File.WriteAllText(Path.Combine(await RunDirectoryAsync(run), "go"), "");
+        Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(ana, Id(run))).GetProperty("state").GetString());
+        await SweepAsync();
+
+        Assert.Equal(Sha(bytes), Assert.Single(Blobs()).Name);
+        Assert.Equal(bytes, await ana.GetByteArrayAsync($"/api/v1/files/{again}", Ct));
+    }
+
+    [Fact]
     public async Task ListBySha256_FindsMyFileOnly()
     {
         var bytes = Encoding.UTF8.GetBytes("find me\n");
@@ -178,6 +214,22 @@ public sealed class ContentAddressedFilesTests : IAsyncLifetime
         var all = await use.PerUserAsync(Ct);
         Assert.Equal(bytes.Length, all["ana"].Uploads);
         Assert.Equal(bytes.Length, all["bob"].Uploads);
+    }
+
+    /// <summary>The run's directory once it is running (it waits there for a "go" file).</summary>
+    private async Task<string> RunDirectoryAsync(JsonElement run)
+    {
+        await Eventually.TrueAsync(async () =>
+            (await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(run)}", Ct)).GetProperty("state").GetString() == "running",
+            TimeSpan.FromSeconds(30), "the run to start");
+        return Path.Combine(app.DataDirectory, "runs", Id(run));
+    }
+
+    private async Task SweepAsync()
+    {
+        using var admin = app.CreateAdminClient();
+        using var response = await admin.PostAsync("/api/v1/admin/retention/sweep", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     private List<FileInfo> Blobs()

@@ -13,6 +13,7 @@ namespace Runway.Tests.Runs;
 public sealed class RunCacheTests : IAsyncLifetime
 {
     private readonly string pipelines = Directory.CreateTempSubdirectory("runway-cache-pipelines-").FullName;
+    private static readonly string[] CountAndCounts = ["count", "counts"];
     private RunwayApp app = null!;
     private HttpClient ana = null!;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -158,6 +159,116 @@ public sealed class RunCacheTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
         Assert.Equal("queued", other.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Batch_RowsMatchingAnEarlierRun_EndAtOnceFromIt_AndTheOthersRun()
+    {
+        var first = await RunAsync(ana, "count", await UploadAsync(ana, "one\n"));
+        var second = await RunAsync(ana, "count", await UploadAsync(ana, "two two\n"));
+        string[] inputs = [await UploadAsync(ana, "one\n"), await UploadAsync(ana, "three 3\n"), await UploadAsync(ana, "two two\n"), await UploadAsync(ana, "four 4 4\n")];
+        var rows = inputs.Select(input => new { input, n = 2 }).ToArray();
+
+        var batch = await Api.BatchesApiTests.SubmitAsync(ana, new { pipeline = "count", rows });
+
+        Assert.Equal("running", batch.GetProperty("state").GetString());
+        Assert.Equal((2, 2), (batch.GetProperty("counts").GetProperty("succeeded").GetInt32(), batch.GetProperty("counts").GetProperty("queued").GetInt32()));
+        var done = await Api.BatchesApiTests.WaitBatchAsync(ana, Id(batch));
+        Assert.Equal(("succeeded", 4), (done.GetProperty("state").GetString(), done.GetProperty("counts").GetProperty("succeeded").GetInt32()));
+        var byInput = done.GetProperty("runs").EnumerateArray().ToDictionary(r => r.GetProperty("params").GetProperty("input").GetString()!);
+        var runs = inputs.Select(i => byInput[i]).ToList();
+        Assert.Equal([Id(first), null, Id(second), null], runs.Select(r => r.GetProperty("cached_from").GetString()));
+        Assert.False(Directory.Exists(Path.Combine(app.DataDirectory, "runs", Id(runs[0]))), "a cached row executes nothing");
+        var shown = await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(runs[2])}", Ct);
+        Assert.Equal(["queued", "succeeded"], shown.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("to").GetString()));
+        Assert.Contains(Id(second), shown.GetProperty("events")[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("8\n", await ana.GetStringAsync($"/api/v1/runs/{Id(runs[2])}/outputs/count.txt", Ct));
+        // The batch's archive holds a cached row's outputs under its own folder, from the run it reused.
+        var archive = await ana.GetByteArrayAsync($"/api/v1/batches/{Id(batch)}/archive", Ct);
+        using var tar = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(new MemoryStream(archive), System.IO.Compression.CompressionMode.Decompress))
+        {
+            await gzip.CopyToAsync(tar, Ct);
+        }
+        var entries = PlantedRuns.Entries(tar.ToArray());
+        Assert.Equal("4\n", Encoding.UTF8.GetString(Assert.Single(entries, e => e.Name == $"{Id(runs[0])}/count.txt").Data));
+    }
+
+    [Fact]
+    public async Task Batch_OfOnlyRowsThatMatch_IsSucceededAtOnce()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        var first = await RunAsync(ana, "count", input);
+
+        var batch = await Api.BatchesApiTests.SubmitAsync(ana, new { pipeline = "count", rows = new[] { new { input, n = 2 } } });
+
+        Assert.Equal(("succeeded", 1, 1), (batch.GetProperty("state").GetString(), batch.GetProperty("total").GetInt32(), batch.GetProperty("counts").GetProperty("succeeded").GetInt32()));
+        var shown = await ana.GetFromJsonAsync<JsonElement>($"/api/v1/batches/{Id(batch)}", Ct);
+        Assert.Equal("succeeded", shown.GetProperty("state").GetString());
+        Assert.Equal(Id(first), Assert.Single(shown.GetProperty("runs").EnumerateArray()).GetProperty("cached_from").GetString());
+    }
+
+    [Fact]
+    public async Task Batch_ExecutesEveryRow_WhenItSaysCacheFalse()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        await RunAsync(ana, "count", input);
+
+        var batch = await Api.BatchesApiTests.SubmitAsync(ana, new { pipeline = "count", rows = new[] { new { input, n = 2 } }, cache = false });
+
+        Assert.Equal(("running", 1), (batch.GetProperty("state").GetString(), batch.GetProperty("counts").GetProperty("queued").GetInt32()));
+        var done = await Api.BatchesApiTests.WaitBatchAsync(ana, Id(batch));
+        Assert.Equal(JsonValueKind.Null, Assert.Single(done.GetProperty("runs").EnumerateArray()).GetProperty("cached_from").ValueKind);
+    }
+
+    /// <summary>Decided: two identical rows of one batch both execute (neither has succeeded when the batch is stored), as Cromwell does.</summary>
+    [Fact]
+    public async Task Batch_RunsBothOfTwoIdenticalRows()
+    {
+        var input = await UploadAsync(ana, "twice\n");
+
+        var batch = await Api.BatchesApiTests.SubmitAsync(ana, new { pipeline = "count", rows = new[] { new { input, n = 2 }, new { input, n = 2 } } });
+
+        Assert.Equal(2, batch.GetProperty("counts").GetProperty("queued").GetInt32());
+        var done = await Api.BatchesApiTests.WaitBatchAsync(ana, Id(batch));
+        Assert.All(done.GetProperty("runs").EnumerateArray(), r => Assert.Equal(JsonValueKind.Null, r.GetProperty("cached_from").ValueKind));
+        Assert.Equal(2, done.GetProperty("counts").GetProperty("succeeded").GetInt32());
+    }
+
+    [Fact]
+    public async Task Batch_ReusesAGroupMembersRun_OnlyWhenTheCacheIsShared()
+    {
+        var first = await RunAsync(ana, "counts", await UploadAsync(ana, "some words\n"));
+        await RunAsync(ana, "count", await UploadAsync(ana, "some words\n"));
+        using var bob = await app.CreateUserClientAsync("bob");
+        var input = await UploadAsync(bob, "some words\n");
+
+        var batch = await Api.BatchesApiTests.SubmitAsync(bob, new { pipelines = CountAndCounts, @params = new { input, n = 2 } });
+
+        var shown = await bob.GetFromJsonAsync<JsonElement>($"/api/v1/batches/{Id(batch)}", Ct);
+        var runs = shown.GetProperty("runs").EnumerateArray().ToDictionary(r => r.GetProperty("pipeline").GetString()!, r => r.GetProperty("cached_from").GetString());
+        Assert.Equal(Id(first), runs["counts"]);
+        Assert.Null(runs["count"]);
+    }
+
+    [Fact]
+    public async Task Replay_OfACachedRun_AnswersItSucceeded_WithCachedFrom()
+    {
+        var input = await UploadAsync(ana, "some words\n");
+        var first = await RunAsync(ana, "count", input);
+
+        var answers = new List<JsonElement>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/runs") { Content = JsonContent.Create(new { pipeline = "count", @params = new { input, n = 2 } }, options: RunwayApp.Json) };
+            request.Headers.Add("Idempotency-Key", "again");
+            using var response = await ana.SendAsync(request, Ct);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            answers.Add(await response.Content.ReadFromJsonAsync<JsonElement>(Ct));
+        }
+
+        Assert.Equal(Id(answers[0]), Id(answers[1]));
+        Assert.All(answers, a => Assert.Equal(("succeeded", Id(first)), (a.GetProperty("state").GetString(), a.GetProperty("cached_from").GetString())));
     }
 
     [Theory]

@@ -19,9 +19,15 @@ namespace Runway.Web.Pages.Pipelines;
 /// </summary>
 [IgnoreAntiforgeryToken] // StreamedForm checks the token, first thing in the body
 public sealed class SubmitModel(
-    PipelineCatalog catalog, Submissions submissions, Uploads uploads, IAntiforgery antiforgery, IRunStore store, RunwayDb db) : PageModel
+    PipelineCatalog catalog, PipelineVersions versions, Submissions submissions, Uploads uploads, IAntiforgery antiforgery, IRunStore store, RunwayDb db) : PageModel
 {
     public Pipeline Pipeline { get; private set; } = null!;
+
+    /// <summary>Every version of the pipeline, newest first (the default marked); <c>?version=</c> shows and submits an earlier one.</summary>
+    public IReadOnlyList<PipelineVersionInfo> Versions { get; private set; } = [];
+
+    /// <summary>The version asked for by <c>?version=</c>, when it is not the default; the form posts to the same address, so keeps it.</summary>
+    public string? Version { get; private set; }
 
     public bool JsonTab { get; private set; }
 
@@ -47,7 +53,7 @@ public sealed class SubmitModel(
 
     public async Task<IActionResult> OnGetAsync()
     {
-        if (Find() is not { } pipeline)
+        if (await FindAsync() is not { } pipeline)
         {
             return NotFound();
         }
@@ -68,7 +74,7 @@ public sealed class SubmitModel(
     public async Task<IActionResult> OnPostAsync()
     {
         var ct = HttpContext.RequestAborted;
-        if (Find() is not { } pipeline)
+        if (await FindAsync() is not { } pipeline)
         {
             return NotFound();
         }
@@ -108,7 +114,10 @@ public sealed class SubmitModel(
             return await FailAsync(StatusCodes.Status422UnprocessableEntity, null);
         }
 
-        var submission = new RunSubmission(pipeline.Name, Values, string.IsNullOrWhiteSpace(RunName) ? null : RunName, tags, null, form.Value("idempotency_key"));
+        var submission = new RunSubmission(pipeline.Name, Values, string.IsNullOrWhiteSpace(RunName) ? null : RunName, tags, null, form.Value("idempotency_key"))
+        {
+            PipelineVersion = Version,
+        };
         var result = await submissions.SubmitAsync(submission, Caller.SubmitterOf(HttpContext), ct);
         if (result.Run is { } run)
         {
@@ -154,8 +163,25 @@ public sealed class SubmitModel(
         return values;
     }
 
-    private Pipeline? Find() =>
-        RouteData.Values["name"] is string name && catalog.Find(name) is { } pipeline && Caller.MayUse(User, pipeline) ? pipeline : null;
+    /// <summary>
+    /// The pipeline at <c>?version=</c> (the default when none, or the default's own), as POST /api/v1/runs would take
+    /// it; null (404) when the caller may not use it or there is no such version. Lists its versions on the way.
+    /// </summary>
+    private async Task<Pipeline?> FindAsync()
+    {
+        var ct = HttpContext.RequestAborted;
+        if (RouteData.Values["name"] is not string name || catalog.Find(name) is not { } latest || !Caller.MayUse(User, latest))
+        {
+            return null;
+        }
+        Versions = await versions.ListAsync(name, ct);
+        if (Request.Query["version"].ToString() is not { Length: > 0 } version || version == latest.Version)
+        {
+            return latest;
+        }
+        Version = version;
+        return (await versions.FindAsync(name, version, ct)).Pipeline is { } pipeline && Caller.MayUse(User, pipeline) ? pipeline : null;
+    }
 
     private async Task<PageResult> FailAsync(int status, string? problem)
     {
