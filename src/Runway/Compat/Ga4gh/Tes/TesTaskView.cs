@@ -77,7 +77,7 @@ public sealed class TesTaskView(RunwayPaths paths)
             Logs = executors,
             Metadata = metadata,
             Outputs = TesOutputCollector.Logs(outputs),
-            SystemLogs = full ? [.. new[] { run.Message, run.Node is { } n ? $"node: {n}" : null }.OfType<string>()] : null,
+            SystemLogs = full ? [.. new[] { run.Message, run.Node is { } n ? $"node: {n}" : null, TesTaskCheck.IgnoredWarning(run.ParamsJson) }.OfType<string>()] : null,
         };
     }
 
