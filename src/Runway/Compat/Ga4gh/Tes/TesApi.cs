@@ -26,9 +26,11 @@ public static class TesApi
         foreach (var prefix in Prefixes)
         {
             var api = app.MapGroup(prefix).WithTags("GA4GH TES").AddEndpointFilter(OnlyWhenEnabledAsync);
-            api.MapGet("/service-info", ServiceInfo).WithSummary("TES service info").RequireAuthorization(Scopes.RunsRead);
+            // Public, as GA4GH service-info is (Funnel, py-tes and the compliance suite ask it without a token); it holds
+            // nothing of any user's. Still 404 while TES is off.
+            api.MapGet("/service-info", ServiceInfo).WithSummary("TES service info (public)").AllowAnonymous();
             // py-tes before 1.0 asked here: kept, as a literal route wins over /tasks/{id}.
-            api.MapGet("/tasks/service-info", ServiceInfo).WithSummary("TES service info (py-tes's older path)").RequireAuthorization(Scopes.RunsRead);
+            api.MapGet("/tasks/service-info", ServiceInfo).WithSummary("TES service info (py-tes's older path; public)").AllowAnonymous();
             var tasks = api.MapGroup("/tasks").AddEndpointFilter(OnlyAllowedGroupsAsync);
             tasks.MapGet("/", ListAsync).WithSummary("List the caller's TES tasks").RequireAuthorization(Scopes.RunsRead);
             tasks.MapPost("/", CreateAsync).WithSummary("Create a TES task (a run)").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
