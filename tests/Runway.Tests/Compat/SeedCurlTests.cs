@@ -272,7 +272,10 @@ public sealed class SeedCurlTests : IAsyncLifetime
         Assert.Equal("lia", created.GetProperty("user").GetString());
         Assert.Equal(6, created.GetProperty("status").GetInt32());
         var process = Json((await curl.RunAsync(OrchestrationCreateExample, OrchestrationHost, server.Url, ("PaZDOD5UwzbGOFsQr34LQ7JUYOj3yK", accessToken))).Stdout);
-        var id = process.GetProperty("id").GetString()!;
+        // Orchestration's ids are integers: lia's first process is 1, this second one 2.
+        Assert.Equal(1, created.GetProperty("id").GetInt64());
+        var id = process.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(2, process.GetProperty("id").GetInt64());
 
         (string, string)[] Example(string processId) => [("PaZDOD5UwzbGOFsQr34LQ7JUYOj3yK", accessToken), ("/processes/1/", $"/processes/{processId}/")];
         await Eventually.TrueAsync(async () => Json((await curl.RunAsync(OrchestrationStatus, OrchestrationHost, server.Url, Example(id))).Stdout)
@@ -291,6 +294,8 @@ public sealed class SeedCurlTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/processes/{id}/status/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/processes/{id}/stop/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/1/status/", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/3/", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/-1/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync("/api/processes/", Form("pipeline=nosuch&used_config="), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={"), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={\"ratio\":\"x\"}"), Ct)).StatusCode);
