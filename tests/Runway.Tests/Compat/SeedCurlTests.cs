@@ -211,7 +211,19 @@ public sealed class SeedCurlTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = new Uri(server.Url + "/caesar/api/v1.0/") };
         http.DefaultRequestHeaders.Authorization = RunwayApp.Bearer(await UserTokenAsync("cid"));
         using var form = new MultipartFormDataContent { { new ByteArrayContent("12345"u8.ToArray()), "file", "img.fits" }, { new StringContent("t1"), "tag" } };
-        var uuid = Json(await (await http.PostAsync("upload", form, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        var upload = Json(await (await http.PostAsync("upload", form, Ct)).Content.ReadAsStringAsync(Ct));
+        var uuid = upload.GetProperty("uuid").GetString()!;
+        // caesar-rest keeps the upload's tag and shows it in /fileids (sent after the file, as curl -F sends it, or before).
+        using var tagFirst = new MultipartFormDataContent { { new StringContent("t0"), "tag" }, { new ByteArrayContent("1"u8.ToArray()), "file", "first.fits" } };
+        var first = Json(await (await http.PostAsync("upload", tagFirst, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        using var untagged = new MultipartFormDataContent { { new ByteArrayContent("2"u8.ToArray()), "file", "none.fits" } };
+        var none = Json(await (await http.PostAsync("upload", untagged, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        Assert.Equal("t1", upload.GetProperty("tag").GetString());
+        var tags = (await http.GetFromJsonAsync<JsonElement>("fileids", Ct)).EnumerateArray()
+            .ToDictionary(f => f.GetProperty("fileid").GetString()!, f => f.GetProperty("tag").GetString());
+        Assert.Equal("t1", tags[uuid]);
+        Assert.Equal("t0", tags[first]);
+        Assert.Equal("", tags[none]);
 
         using var submitted = await http.PostAsJsonAsync("job", new { app = "imgstats", job_inputs = new { sigma = 2 }, data_inputs = uuid, tag = "night1" }, Ct);
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
