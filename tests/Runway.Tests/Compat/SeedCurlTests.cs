@@ -316,7 +316,8 @@ public sealed class SeedCurlTests : IAsyncLifetime
 
     // README.md, "GA4GH WES 1.1": the block as it stands there (AUTH set as the README's walkthrough sets it).
     private const string ReadmeWes = """
-        curl -s -H "$AUTH" http://127.0.0.1:8080/ga4gh/wes/v1/service-info | jq .workflow_type_versions
+        curl -s http://127.0.0.1:8080/ga4gh/wes/v1/service-info | jq .workflow_type_versions
+        curl -s -H "$AUTH" "http://127.0.0.1:8080/ga4gh/wes/v1/runs?sort_order=asc&page_size=5" | jq
         RUN=$(curl -s -H "$AUTH" -F workflow_type=RUNWAY -F workflow_url=wordstats \
           -F 'workflow_params={"input": "README.md", "min_length": 4}' -F workflow_attachment=@README.md \
           http://127.0.0.1:8080/ga4gh/wes/v1/runs | jq -r .run_id)
