@@ -148,7 +148,7 @@ public static class RunQuery
 
     public static string CursorAfter(string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(id));
 
-    private static string? DecodeCursor(string cursor)
+    public static string? DecodeCursor(string cursor)
     {
         try
         {

@@ -12,6 +12,12 @@ public static class AuthServiceCollectionExtensions
     public const string TokenEndpointLimit = "oauth-token";
 
     /// <summary>
+    /// Anyone, with or without credentials, yet credentials are still read (unlike AllowAnonymous, which skips them):
+    /// for a public document that tells an identified caller more (WES service-info: the caller's state counts).
+    /// </summary>
+    public const string AnyonePolicy = "anyone";
+
+    /// <summary>
     /// Accounts and the services behind them, without HTTP: what the server and the CLI's
     /// <c>users</c>/<c>clients</c> verbs share.
     /// </summary>
@@ -43,6 +49,7 @@ public static class AuthServiceCollectionExtensions
             .AddCookie(SignInCookie.Scheme, SignInCookie.Configure);
         var authorization = services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        authorization.AddPolicy(AnyonePolicy, p => p.RequireAssertion(_ => true));
         foreach (var scope in Scopes.All)
         {
             authorization.AddPolicy(scope, p => p.RequireAuthenticatedUser().RequireClaim(Scopes.ClaimType, scope));

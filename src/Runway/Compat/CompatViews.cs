@@ -33,6 +33,7 @@ public static class CompatViews
     {
         // First in line: the default writer would take every request, WES's included.
         services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, WesErrorWriter>());
+        services.AddSingleton<ProcessIds>();
         return services;
     }
 

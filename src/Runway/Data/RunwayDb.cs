@@ -27,6 +27,7 @@ public sealed class RunwayDb(DbContextOptions<RunwayDb> options) : DbContext(opt
     public DbSet<NotifySettings> NotifySettings => Set<NotifySettings>();
     public DbSet<Batch> Batches => Set<Batch>();
     public DbSet<Schedules.Schedule> Schedules => Set<Schedules.Schedule>();
+    public DbSet<TesOutputRecord> TesOutputs => Set<TesOutputRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

@@ -38,7 +38,10 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
     /// Reads a multipart/form-data body section by section with MultipartReader, so the file goes straight
     /// from the socket through the hash into its temporary file; IFormFile would buffer it first.
     /// </summary>
-    public async Task<UploadResult> SaveMultipartAsync(string? contentType, Stream body, string owner, string? address, CancellationToken cancellationToken)
+    /// <param name="fields">When given, receives the body's small text fields (before or after the file; at most
+    /// <see cref="MaxFields"/> of <see cref="MaxFieldLength"/> characters each): caesar-rest's upload sends a <c>tag</c>.</param>
+    public async Task<UploadResult> SaveMultipartAsync(string? contentType, Stream body, string owner, string? address, CancellationToken cancellationToken,
+        IDictionary<string, string>? fields = null)
     {
         if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
             || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
@@ -51,14 +54,30 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         {
             while (await NextSectionAsync(reader, cancellationToken) is { } section)
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.IsFileDisposition() || disposition.Name.Value?.Trim('"') != "file")
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
                 {
                     continue;
                 }
+                if (!disposition.IsFileDisposition() || disposition.Name.Value?.Trim('"') != "file")
+                {
+                    await ReadFieldAsync(section, disposition, fields, cancellationToken);
+                    continue;
+                }
                 var clientName = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
-                await using var content = new TruncationGuard(section.Body);
-                return new UploadResult(await SaveAsync(content, clientName, owner, address, cancellationToken));
+                StoredFile saved;
+                await using (var content = new TruncationGuard(section.Body))
+                {
+                    saved = await SaveAsync(content, clientName, owner, address, cancellationToken);
+                }
+                // The fields after the file (curl -F file=@x -F tag=y sends them in that order).
+                while (fields is not null && await NextSectionAsync(reader, cancellationToken) is { } after)
+                {
+                    if (ContentDispositionHeaderValue.TryParse(after.ContentDisposition, out var field))
+                    {
+                        await ReadFieldAsync(after, field, fields, cancellationToken);
+                    }
+                }
+                return new UploadResult(saved);
             }
         }
         catch (FileTooLargeException tooLarge)
@@ -131,6 +150,20 @@ public sealed class Uploads(IDbContextFactory<RunwayDb> databases, FileStore sto
         RunwayMetrics.Uploads.Add(1);
         RunwayMetrics.UploadedBytes.Add(file.Size);
         return file;
+    }
+
+    public const int MaxFields = 16, MaxFieldLength = 4096;
+
+    private static async Task ReadFieldAsync(MultipartSection section, ContentDispositionHeaderValue disposition, IDictionary<string, string>? fields, CancellationToken cancellationToken)
+    {
+        if (fields is null || fields.Count >= MaxFields || !disposition.IsFormDisposition() || disposition.Name.Value?.Trim('"') is not { Length: > 0 } name)
+        {
+            return;
+        }
+        using var text = new StreamReader(new TruncationGuard(section.Body));
+        var buffer = new char[MaxFieldLength];
+        var read = await text.ReadBlockAsync(buffer.AsMemory(), cancellationToken);
+        fields[name] = new string(buffer, 0, read);
     }
 
     internal static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Runway.Compat.Ga4gh.Tes;
 using Runway.Data;
 using Runway.Execution;
 using Runway.Runs;
@@ -12,7 +13,8 @@ namespace Runway.Retention;
 /// <remarks>
 /// <list type="number">
 /// <item>Claim: <c>UPDATE runs SET files_purged_at = now, files_bytes = NULL WHERE id = @id AND files_purged_at IS NULL
-/// AND state is final</c>. One caller wins; a queued or running run is never claimed, so its directory is never touched.</item>
+/// AND state is final</c>. One caller wins; a queued or running run is never claimed, so its directory is never touched,
+/// nor a GA4GH TES task's before its outputs are collected (Compat/Ga4gh/Tes/TesOutputCollector).</item>
 /// <item>Remove the directory through <see cref="RunTree.Remove"/>: links are removed as links, never followed, so a
 /// run that linked to files outside cannot make this delete them.</item>
 /// <item>Done: <c>files_bytes = 0</c>.</item>
@@ -35,7 +37,8 @@ public sealed class RunFilesPurge(IDbContextFactory<RunwayDb> contexts, RunwayPa
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
             var claimed = await db.Runs
-                .Where(r => r.Id == runId && r.FilesPurgedAt == null && !Active.Contains(r.State))
+                .Where(r => r.Id == runId && r.FilesPurgedAt == null && !Active.Contains(r.State)
+                    && (r.Pipeline != TesTaskCheck.Pipeline || db.TesOutputs.Any(o => o.RunId == r.Id && o.CollectedAt != null)))
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.FilesPurgedAt, now).SetProperty(r => r.FilesBytes, (long?)null), ct);
             if (claimed == 0)
             {

@@ -55,8 +55,9 @@ public sealed class AccessMatrixTests : IAsyncLifetime
     private static readonly Row[] Rows =
     [
         .. Runway.Compat.Ga4gh.Tes.TesApi.Prefixes.SelectMany(p => (Row[])[
-            Get($"{p}/service-info", Access.Off, Scopes.RunsRead, _ => $"{p}/service-info"),
-            Get($"{p}/tasks/service-info", Access.Off, Scopes.RunsRead, _ => $"{p}/tasks/service-info"),
+            // Public GA4GH service-info, but TES is off here: 404 to everyone, credentials or not.
+            Send("GET", $"{p}/service-info", Access.Anonymous, null, 404, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Get, $"{p}/service-info"))),
+            Send("GET", $"{p}/tasks/service-info", Access.Anonymous, null, 404, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Get, $"{p}/tasks/service-info"))),
             Get($"{p}/tasks/", Access.Off, Scopes.RunsRead, _ => $"{p}/tasks"),
             Send("POST", $"{p}/tasks/", Access.Off, Scopes.RunsWrite, 200, _ => Task.FromResult(Json("POST", $"{p}/tasks", new { executors = new[] { new { image = "x", command = new[] { "true" } } } }))),
             Get($"{p}/tasks/{{id}}", Access.Off, Scopes.RunsRead, w => $"{p}/tasks/{w.RunId}"),
@@ -125,7 +126,8 @@ public sealed class AccessMatrixTests : IAsyncLifetime
         Get("/api/v1/admin/retention/preview", Access.Admin, Scopes.Admin, _ => "/api/v1/admin/retention/preview"),
         Send("POST", "/api/v1/admin/retention/sweep", Access.Admin, Scopes.Admin, 200, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/v1/admin/retention/sweep"))),
         // GA4GH WES 1.1 (Compat/Ga4gh/Wes): the API's scopes and ownership, errors as WES ErrorResponse.
-        Get("/ga4gh/wes/v1/service-info", Access.Shared, Scopes.RunsRead, _ => "/ga4gh/wes/v1/service-info"),
+        // Public GA4GH service-info: the caller's state counts only with a runs:read credential (WesTests).
+        Get("/ga4gh/wes/v1/service-info", Access.Anonymous, null, _ => "/ga4gh/wes/v1/service-info"),
         Get("/ga4gh/wes/v1/runs", Access.Shared, Scopes.RunsRead, _ => "/ga4gh/wes/v1/runs"),
         Send("POST", "/ga4gh/wes/v1/runs", Access.Shared, Scopes.RunsWrite, 200, _ => Task.FromResult(WesRun())),
         Get("/ga4gh/wes/v1/runs/{run_id}", Access.Owned, Scopes.RunsRead, w => $"/ga4gh/wes/v1/runs/{w.RunId}"),

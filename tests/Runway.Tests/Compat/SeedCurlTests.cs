@@ -211,7 +211,19 @@ public sealed class SeedCurlTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = new Uri(server.Url + "/caesar/api/v1.0/") };
         http.DefaultRequestHeaders.Authorization = RunwayApp.Bearer(await UserTokenAsync("cid"));
         using var form = new MultipartFormDataContent { { new ByteArrayContent("12345"u8.ToArray()), "file", "img.fits" }, { new StringContent("t1"), "tag" } };
-        var uuid = Json(await (await http.PostAsync("upload", form, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        var upload = Json(await (await http.PostAsync("upload", form, Ct)).Content.ReadAsStringAsync(Ct));
+        var uuid = upload.GetProperty("uuid").GetString()!;
+        // caesar-rest keeps the upload's tag and shows it in /fileids (sent after the file, as curl -F sends it, or before).
+        using var tagFirst = new MultipartFormDataContent { { new StringContent("t0"), "tag" }, { new ByteArrayContent("1"u8.ToArray()), "file", "first.fits" } };
+        var first = Json(await (await http.PostAsync("upload", tagFirst, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        using var untagged = new MultipartFormDataContent { { new ByteArrayContent("2"u8.ToArray()), "file", "none.fits" } };
+        var none = Json(await (await http.PostAsync("upload", untagged, Ct)).Content.ReadAsStringAsync(Ct)).GetProperty("uuid").GetString()!;
+        Assert.Equal("t1", upload.GetProperty("tag").GetString());
+        var tags = (await http.GetFromJsonAsync<JsonElement>("fileids", Ct)).EnumerateArray()
+            .ToDictionary(f => f.GetProperty("fileid").GetString()!, f => f.GetProperty("tag").GetString());
+        Assert.Equal("t1", tags[uuid]);
+        Assert.Equal("t0", tags[first]);
+        Assert.Equal("", tags[none]);
 
         using var submitted = await http.PostAsJsonAsync("job", new { app = "imgstats", job_inputs = new { sigma = 2 }, data_inputs = uuid, tag = "night1" }, Ct);
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
@@ -272,7 +284,10 @@ public sealed class SeedCurlTests : IAsyncLifetime
         Assert.Equal("lia", created.GetProperty("user").GetString());
         Assert.Equal(6, created.GetProperty("status").GetInt32());
         var process = Json((await curl.RunAsync(OrchestrationCreateExample, OrchestrationHost, server.Url, ("PaZDOD5UwzbGOFsQr34LQ7JUYOj3yK", accessToken))).Stdout);
-        var id = process.GetProperty("id").GetString()!;
+        // Orchestration's ids are integers: lia's first process is 1, this second one 2.
+        Assert.Equal(1, created.GetProperty("id").GetInt64());
+        var id = process.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(2, process.GetProperty("id").GetInt64());
 
         (string, string)[] Example(string processId) => [("PaZDOD5UwzbGOFsQr34LQ7JUYOj3yK", accessToken), ("/processes/1/", $"/processes/{processId}/")];
         await Eventually.TrueAsync(async () => Json((await curl.RunAsync(OrchestrationStatus, OrchestrationHost, server.Url, Example(id))).Stdout)
@@ -291,6 +306,8 @@ public sealed class SeedCurlTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/processes/{id}/status/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/processes/{id}/stop/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/1/status/", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/3/", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync("/api/processes/-1/", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync("/api/processes/", Form("pipeline=nosuch&used_config="), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={"), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await other.PostAsync("/api/processes/", Form("pipeline=cross_lsdb_dev&used_config={\"ratio\":\"x\"}"), Ct)).StatusCode);
@@ -299,7 +316,8 @@ public sealed class SeedCurlTests : IAsyncLifetime
 
     // README.md, "GA4GH WES 1.1": the block as it stands there (AUTH set as the README's walkthrough sets it).
     private const string ReadmeWes = """
-        curl -s -H "$AUTH" http://127.0.0.1:8080/ga4gh/wes/v1/service-info | jq .workflow_type_versions
+        curl -s http://127.0.0.1:8080/ga4gh/wes/v1/service-info | jq .workflow_type_versions
+        curl -s -H "$AUTH" "http://127.0.0.1:8080/ga4gh/wes/v1/runs?sort_order=asc&page_size=5" | jq
         RUN=$(curl -s -H "$AUTH" -F workflow_type=RUNWAY -F workflow_url=wordstats \
           -F 'workflow_params={"input": "README.md", "min_length": 4}' -F workflow_attachment=@README.md \
           http://127.0.0.1:8080/ga4gh/wes/v1/runs | jq -r .run_id)

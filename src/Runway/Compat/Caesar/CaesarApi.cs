@@ -53,9 +53,10 @@ public static class CaesarApi
     /// </summary>
     private static bool ByCookie(HttpContext http) => http.User.FindFirstValue("auth_method") == "cookie";
 
-    public static async Task<IResult> UploadAsync(HttpContext http, Uploads uploads, CancellationToken cancellationToken)
+    public static async Task<IResult> UploadAsync(HttpContext http, Uploads uploads, RunwayDb db, CancellationToken cancellationToken)
     {
-        var result = await uploads.SaveMultipartAsync(http.Request.ContentType, http.Request.Body, Caller.NameOf(http.User), Audit.AddressOf(http), cancellationToken);
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = await uploads.SaveMultipartAsync(http.Request.ContentType, http.Request.Body, Caller.NameOf(http.User), Audit.AddressOf(http), cancellationToken, fields);
         if (result.File is not { } file)
         {
             return Status(result.Failure switch
@@ -65,6 +66,12 @@ public static class CaesarApi
                 _ => 400,
             }, result.Detail ?? "no file uploaded");
         }
+        var tag = fields.GetValueOrDefault("tag") is { Length: > 0 } given ? given[..Math.Min(given.Length, CaesarFileTag.MaxLength)] : "";
+        if (tag.Length > 0)
+        {
+            db.Add(new CaesarFileTag { FileId = file.Id, Tag = tag });
+            await db.SaveChangesAsync(cancellationToken);
+        }
         return TypedResults.Json(new Dictionary<string, object?>
         {
             ["date"] = CaesarJobs.Date(file.CreatedAt),
@@ -73,8 +80,7 @@ public static class CaesarApi
             ["size"] = file.Size / (1024.0 * 1024.0),
             ["status"] = "File uploaded with success",
             ["uuid"] = file.Id,
-            // Runway's files carry no tag of their own: a tag field is accepted and not kept.
-            ["tag"] = "",
+            ["tag"] = tag,
         });
     }
 
@@ -101,6 +107,8 @@ public static class CaesarApi
     {
         var me = Caller.NameOf(user);
         var files = await db.Files.AsNoTracking().Where(f => f.Owner == me).OrderByDescending(f => f.Id).Take(10_000).ToListAsync(cancellationToken);
+        var ids = files.ConvertAll(f => f.Id);
+        var tags = await db.Set<CaesarFileTag>().AsNoTracking().Where(t => ids.Contains(t.FileId)).ToDictionaryAsync(t => t.FileId, t => t.Tag, cancellationToken);
         return TypedResults.Json(files.Select(f => new Dictionary<string, object?>
         {
             ["fileid"] = f.Id,
@@ -109,7 +117,7 @@ public static class CaesarApi
             ["filesize"] = f.Size / (1024.0 * 1024.0),
             ["filedate"] = CaesarJobs.Date(f.CreatedAt),
             ["metadata"] = "",
-            ["tag"] = "",
+            ["tag"] = tags.GetValueOrDefault(f.Id, ""),
         }).ToList());
     }
 

@@ -15,7 +15,8 @@ namespace Runway.Compat.Orchestration;
 /// LIneA Orchestration's API (linea-it/orchestration, backend/core/views.py) over Runway: a process is a run, a
 /// pipeline a pipeline, <c>used_config</c> its parameters, <c>/o/token/</c> Runway's client-credentials endpoint.
 /// Unlike the original, a caller sees only the processes the API would show them, and a bad request answers
-/// 400, 404 or 422, never 500. Process ids are Runway's run ids (strings), not Orchestration's integers.
+/// 400, 404 or 422, never 500. Process ids are integers, as Orchestration's (<see cref="ProcessIds"/>); a run's own id
+/// (a string) is accepted in their place too.
 /// </summary>
 public static class OrchestrationApi
 {
@@ -55,9 +56,10 @@ public static class OrchestrationApi
         return app;
     }
 
-    public static Dictionary<string, object?> Process(Run run) => new()
+    public static Dictionary<string, object?> Process(Run run, long id) => new()
     {
-        ["id"] = run.Id,
+        ["id"] = id,
+        ["runway_run_id"] = run.Id,
         ["owner"] = run.Owner,
         ["path_str"] = $"{run.Pipeline}/{run.Id}",
         ["pipeline"] = run.Pipeline,
@@ -77,13 +79,15 @@ public static class OrchestrationApi
 
     private static JsonHttpResult<Dictionary<string, object?>> Error(int status, string error) => TypedResults.Json(new Dictionary<string, object?> { ["error"] = error }, statusCode: status);
 
-    public static async Task<IResult> ListAsync(ClaimsPrincipal user, RunwayDb db, CancellationToken cancellationToken)
+    public static async Task<IResult> ListAsync(ClaimsPrincipal user, RunwayDb db, ProcessIds processIds, CancellationToken cancellationToken)
     {
         var runs = await RunQuery.VisibleTo(db, user).OrderByDescending(r => r.Id).Take(RunQuery.MaxLimit).ToListAsync(cancellationToken);
-        return TypedResults.Json(runs.Select(Process).ToList());
+        // Numbered oldest first, as a sequence of submissions would be.
+        var ids = await processIds.IdsOfAsync([.. runs.Select(r => r.Id).Reverse()], cancellationToken);
+        return TypedResults.Json(runs.Select(r => Process(r, ids[r.Id])).ToList());
     }
 
-    public static async Task<IResult> CreateAsync(HttpContext http, Submissions submissions, CancellationToken cancellationToken)
+    public static async Task<IResult> CreateAsync(HttpContext http, Submissions submissions, ProcessIds processIds, CancellationToken cancellationToken)
     {
         string? pipeline;
         JsonNode? config;
@@ -106,7 +110,7 @@ public static class OrchestrationApi
         var result = await submissions.SubmitAsync(new RunSubmission(pipeline, config as JsonObject ?? [], null, null, null, null), Caller.SubmitterOf(http), cancellationToken);
         return result switch
         {
-            { Run: { } run } => TypedResults.Json(Process(run), statusCode: StatusCodes.Status201Created),
+            { Run: { } run } => TypedResults.Json(Process(run, await processIds.IdOfAsync(run.Id, cancellationToken)), statusCode: StatusCodes.Status201Created),
             { Failure: SubmissionFailure.UnknownPipeline } => Error(404, $"[pipeline loader] {result.Detail}"),
             { Failure: SubmissionFailure.Invalid, Errors: { } errors } => TypedResults.Json(new Dictionary<string, object?>
             {
@@ -136,22 +140,24 @@ public static class OrchestrationApi
         return (body?["pipeline"] is JsonValue name && name.TryGetValue<string>(out var text2) ? text2 : null, used?.DeepClone());
     }
 
-    public static async Task<IResult> GetAsync(string id, ClaimsPrincipal user, IRunStore store, CancellationToken cancellationToken) =>
-        await FindAsync(id, user, store, cancellationToken) is { } run ? TypedResults.Json(Process(run)) : NotFound();
+    public static async Task<IResult> GetAsync(string id, ClaimsPrincipal user, IRunStore store, ProcessIds processIds, CancellationToken cancellationToken) =>
+        await FindAsync(id, user, store, processIds, cancellationToken) is { } run
+            ? TypedResults.Json(Process(run, await processIds.IdOfAsync(run.Id, cancellationToken)))
+            : NotFound();
 
-    public static async Task<IResult> StatusAsync(string id, ClaimsPrincipal user, IRunStore store, CancellationToken cancellationToken) =>
-        await FindAsync(id, user, store, cancellationToken) is { } run
+    public static async Task<IResult> StatusAsync(string id, ClaimsPrincipal user, IRunStore store, ProcessIds processIds, CancellationToken cancellationToken) =>
+        await FindAsync(id, user, store, processIds, cancellationToken) is { } run
             ? TypedResults.Json(new Dictionary<string, object?> { ["status"] = StatusName(Status(run)), ["started_at"] = run.StartedAt, ["ended_at"] = run.FinishedAt })
             : NotFound();
 
     /// <summary>A GET that stops, as Orchestration's is; so that no page of another site can spend a browser's session on it, it takes a token.</summary>
-    public static async Task<IResult> StopAsync(string id, HttpContext http, IRunStore store, RunCancel cancel, CancellationToken cancellationToken)
+    public static async Task<IResult> StopAsync(string id, HttpContext http, IRunStore store, RunCancel cancel, ProcessIds processIds, CancellationToken cancellationToken)
     {
         if (http.User.FindFirstValue("auth_method") == "cookie")
         {
             return Error(403, "stop takes a token, not a browser session");
         }
-        if (await FindAsync(id, http.User, store, cancellationToken) is not { } before)
+        if (await FindAsync(id, http.User, store, processIds, cancellationToken) is not { } before)
         {
             return NotFound();
         }
@@ -159,7 +165,9 @@ public static class OrchestrationApi
         {
             return TypedResults.Json(new Dictionary<string, object?> { ["message"] = $"The process has already ended ({StatusName(Status(before))})." });
         }
-        return await cancel.CancelAsync(id, http, cancellationToken) is { } run ? TypedResults.Json(Process(run)) : NotFound();
+        return await cancel.CancelAsync(before.Id, http, cancellationToken) is { } run
+            ? TypedResults.Json(Process(run, await processIds.IdOfAsync(run.Id, cancellationToken)))
+            : NotFound();
     }
 
     public static IResult Pipelines(ClaimsPrincipal user, PipelineCatalog catalog) =>
@@ -174,8 +182,14 @@ public static class OrchestrationApi
             }),
         });
 
-    private static Task<Run?> FindAsync(string id, ClaimsPrincipal user, IRunStore store, CancellationToken cancellationToken) =>
-        CompatViews.VisibleRunAsync(store, id, user, cancellationToken);
+    /// <summary>The caller's process by its integer (or its run id); another user's answers as a missing one does.</summary>
+    private static async Task<Run?> FindAsync(string id, ClaimsPrincipal user, IRunStore store, ProcessIds processIds, CancellationToken cancellationToken)
+    {
+        var runId = long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? await processIds.RunIdOfAsync(number, cancellationToken)
+            : id;
+        return runId is null ? null : await CompatViews.VisibleRunAsync(store, runId, user, cancellationToken);
+    }
 
     private static JsonHttpResult<Dictionary<string, object?>> NotFound() => TypedResults.Json(new Dictionary<string, object?> { ["detail"] = "Not found." }, statusCode: 404);
 }

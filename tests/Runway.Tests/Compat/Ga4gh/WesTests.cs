@@ -121,6 +121,33 @@ public sealed class WesTests : IAsyncLifetime
         }
     }
 
+    // GA4GH service-info is public (Sapporo, wes-client and the compliance runners call it without a token), but tells
+    // a stranger nothing of anyone's runs, nor the names of pipelines kept for some groups.
+    [Fact]
+    public async Task ServiceInfo_IsPublic_WithoutStateCounts_NorGroupOnlyPipelines()
+    {
+        Write("secret", """
+            name: secret
+            version: "1"
+            allowed_groups: [lab]
+            command: [echo, hi]
+            """);
+        var wes = await ClientAsync();
+        var runId = await wes.SubmitAsync("greet", new { who = "x" });
+        await WaitAsync(wes, runId, "COMPLETE");
+        using var anonymous = app.CreateClient();
+
+        using var response = await anonymous.GetAsync("/ga4gh/wes/v1/service-info", Ct);
+        var info = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("wes", info.GetProperty("type").GetProperty("artifact").GetString());
+        var versions = info.GetProperty("workflow_type_versions").GetProperty("RUNWAY").GetProperty("workflow_type_version").EnumerateArray().Select(v => v.GetString()).ToList();
+        Assert.Contains("greet@1", versions);
+        Assert.DoesNotContain("secret@1", versions);
+        Assert.Empty(info.GetProperty("system_state_counts").EnumerateObject());
+    }
+
     [Fact]
     public async Task ListRuns_PagesWithPageToken_AndFiltersByStateAndTag()
     {
@@ -149,6 +176,32 @@ public sealed class WesTests : IAsyncLifetime
         Assert.Equal(0, (await wes.GetAsync("/runs?state=EXECUTOR_ERROR")).GetProperty("runs").GetArrayLength());
         await AssertErrorAsync(await wes.Http.GetAsync("/ga4gh/wes/v1/runs?page_token=nonsense", Ct), 400, "page_token");
         await AssertErrorAsync(await wes.Http.GetAsync("/ga4gh/wes/v1/runs?state=DONE", Ct), 400, "DONE");
+    }
+
+    // Sapporo's extensions (sapporo-service, sapporo/routers.py list_runs): sort_order=asc|desc (default desc) and
+    // run_ids repeated; another user's run id is simply not there.
+    [Fact]
+    public async Task ListRuns_SortOrderAscOrDesc_AndRunIdsFilter_AsSapporo()
+    {
+        var wes = await ClientAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await wes.SubmitAsync("greet", new { who = $"n{i}" }));
+        }
+        var bob = await ClientAsync("bob");
+        var bobs = await bob.SubmitAsync("greet", new { who = "bob" });
+
+        static IEnumerable<string?> Ids(JsonElement list) => list.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("run_id").GetString());
+        var first = await wes.GetAsync("/runs?sort_order=asc&page_size=2");
+        var second = await wes.GetAsync($"/runs?sort_order=asc&page_size=2&page_token={first.GetProperty("next_page_token").GetString()}");
+
+        Assert.Equal([ids[0], ids[1]], Ids(first));
+        Assert.Equal([ids[2]], Ids(second));
+        Assert.Equal([ids[2], ids[1], ids[0]], Ids(await wes.GetAsync("/runs?sort_order=desc")));
+        Assert.Equal([ids[2], ids[0]], Ids(await wes.GetAsync($"/runs?run_ids={ids[0]}&run_ids={ids[2]}&run_ids={bobs}")));
+        Assert.Equal([ids[0]], Ids(await wes.GetAsync($"/runs?run_ids={ids[0]}&run_ids={ids[2]}&sort_order=asc&page_size=1")));
+        await AssertErrorAsync(await wes.Http.GetAsync("/ga4gh/wes/v1/runs?sort_order=sideways", Ct), 400, "sort_order");
     }
 
     [Theory]

@@ -26,9 +26,11 @@ public static class TesApi
         foreach (var prefix in Prefixes)
         {
             var api = app.MapGroup(prefix).WithTags("GA4GH TES").AddEndpointFilter(OnlyWhenEnabledAsync);
-            api.MapGet("/service-info", ServiceInfo).WithSummary("TES service info").RequireAuthorization(Scopes.RunsRead);
+            // Public, as GA4GH service-info is (Funnel, py-tes and the compliance suite ask it without a token); it holds
+            // nothing of any user's. Still 404 while TES is off.
+            api.MapGet("/service-info", ServiceInfo).WithSummary("TES service info (public)").AllowAnonymous();
             // py-tes before 1.0 asked here: kept, as a literal route wins over /tasks/{id}.
-            api.MapGet("/tasks/service-info", ServiceInfo).WithSummary("TES service info (py-tes's older path)").RequireAuthorization(Scopes.RunsRead);
+            api.MapGet("/tasks/service-info", ServiceInfo).WithSummary("TES service info (py-tes's older path; public)").AllowAnonymous();
             var tasks = api.MapGroup("/tasks").AddEndpointFilter(OnlyAllowedGroupsAsync);
             tasks.MapGet("/", ListAsync).WithSummary("List the caller's TES tasks").RequireAuthorization(Scopes.RunsRead);
             tasks.MapPost("/", CreateAsync).WithSummary("Create a TES task (a run)").WithMetadata(new RequestSizeLimitAttribute(MaxJsonBody))
@@ -92,15 +94,15 @@ public static class TesApi
         }
         if (state is not null)
         {
-            query = query.Where(TesStates.Filter(state));
+            query = query.Where(TesStates.Filter(state, db.TesOutputs.Where(o => o.CollectedAt != null)));
         }
         var tags = TagFilter(tagKeys ?? [], tagValues ?? []);
         var found = new List<Run>();
         var after = pageToken;
         while (found.Count <= size)
         {
-            var page = after is null ? query : query.Where(r => r.Id.CompareTo(after) < 0);
-            var batch = await page.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(cancellationToken);
+            var rest = after is null ? query : query.Where(r => r.Id.CompareTo(after) < 0);
+            var batch = await rest.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(cancellationToken);
             found.AddRange(batch.Where(r => TagsMatch(r, tags)));
             if (batch.Count <= size)
             {
@@ -108,11 +110,10 @@ public static class TesApi
             }
             after = batch[^1].Id;
         }
-        var tasks = new List<TesTask>();
-        foreach (var run in found.Take(size))
-        {
-            tasks.Add(await show.ShowAsync(run, chosen, cancellationToken));
-        }
+        var page = found.Take(size).ToList();
+        var ids = page.ConvertAll(r => r.Id);
+        var outputs = await db.TesOutputs.AsNoTracking().Where(o => ids.Contains(o.RunId)).ToDictionaryAsync(o => o.RunId, cancellationToken);
+        var tasks = page.ConvertAll(run => show.Show(run, outputs.GetValueOrDefault(run.Id), chosen));
         return TypedResults.Json(new TesListTasksResponse(tasks, found.Count > size ? found[size - 1].Id : null), TesJson.Options);
     }
 
@@ -161,16 +162,19 @@ public static class TesApi
     }
 
     public static async Task<Results<JsonHttpResult<TesTask>, JsonHttpResult<TesError>>> GetAsync(
-        string id, [FromQuery(Name = "view")] string? view, ClaimsPrincipal user, IRunStore store, TesTaskView show, CancellationToken cancellationToken)
+        string id, [FromQuery(Name = "view")] string? view, ClaimsPrincipal user, IRunStore store, RunwayDb db, TesTaskView show, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (CheckView(view, errors) is not { } chosen)
         {
             return Invalid(errors);
         }
-        return await FindAsync(id, user, store, cancellationToken) is { } run
-            ? TypedResults.Json(await show.ShowAsync(run, chosen, cancellationToken), TesJson.Options)
-            : NotFound(id);
+        if (await FindAsync(id, user, store, cancellationToken) is not { } run)
+        {
+            return NotFound(id);
+        }
+        var outputs = await db.TesOutputs.AsNoTracking().FirstOrDefaultAsync(o => o.RunId == run.Id, cancellationToken);
+        return TypedResults.Json(show.Show(run, outputs, chosen), TesJson.Options);
     }
 
     public static async Task<Results<JsonHttpResult<Dictionary<string, string>>, JsonHttpResult<TesError>>> CancelAsync(

@@ -14,18 +14,22 @@ namespace Runway.Compat.Ga4gh.Tes;
 /// bounded) into Runway files of the task's owner, and reported as TES output file logs.
 /// </summary>
 /// <remarks>
-/// Collected when the task is first shown after its end, and idempotent: each file's id is derived from the run and
-/// the container path, so two collectors racing store one file (the second's move and insert fail and it reads the
-/// first's), and a second showing finds them stored.
+/// Called once per task by <see cref="TesOutputCollector"/> after its run ended, and idempotent on retry: each file's
+/// id is derived from the run and the container path, so a collection cut short and tried again (or two collectors
+/// racing) store one file, and the second finds it stored.
 /// </remarks>
 public sealed class TesOutputs(IDbContextFactory<RunwayDb> databases, FileStore store, RunwayPaths paths, RunwayOptions options)
 {
     public const int MaxFiles = 1000;
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-    public async Task<List<TesOutputFileLog>> CollectAsync(Run run, TesTask task, CancellationToken cancellationToken)
+    /// <summary>Whether a run in this state has outputs to collect: it ran to an end of its own (not canceled, not lost).</summary>
+    public static bool Collects(RunState state) => state is RunState.Succeeded or RunState.Failed or RunState.TimedOut;
+
+    public async Task<List<TesOutputFileLog>> CollectAsync(Run run, CancellationToken cancellationToken)
     {
-        if (task.Outputs is not { Count: > 0 } wanted || run.State is not (RunState.Succeeded or RunState.Failed) || run.FilesPurgedAt is not null)
+        var task = System.Text.Json.JsonSerializer.Deserialize<TesTask>(run.ParamsJson, TesJson.Options);
+        if (task?.Outputs is not { Count: > 0 } wanted || !Collects(run.State) || run.FilesPurgedAt is not null)
         {
             return [];
         }

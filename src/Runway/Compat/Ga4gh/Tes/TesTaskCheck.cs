@@ -133,9 +133,38 @@ public sealed class TesTaskCheck(TesOptions options, RunwayPaths paths)
         return (kind, errors);
     }
 
-    /// <summary>The task as stored with its run (its params): what the caller sent, without what the server sets.</summary>
-    public static JsonObject Stored(TesTask task) =>
-        JsonSerializer.SerializeToNode(task with { Id = null, State = null, Logs = null, CreationTime = null }, TesJson.Options)!.AsObject();
+    /// <summary>Where the stored task keeps the backend parameters it ignored, for its system logs (not a TES field).</summary>
+    public const string IgnoredBackendParameters = "runway_ignored_backend_parameters";
+
+    /// <summary>
+    /// The task as stored with its run (its params): what the caller sent, without what the server sets, and without
+    /// its backend parameters: Runway supports none (service-info's <c>tesResources_backend_parameters</c> is empty), and
+    /// TES 1.1 says "backends shall not store or return unsupported keys" but "log system warnings" for them, which the
+    /// task's FULL view shows from <see cref="IgnoredBackendParameters"/>. (A strict task with any was refused: a 400.)
+    /// </summary>
+    public static JsonObject Stored(TesTask task)
+    {
+        var ignored = task.Resources?.BackendParameters?.Keys.Order(StringComparer.Ordinal).ToList();
+        var stored = JsonSerializer.SerializeToNode(task with
+        {
+            Id = null,
+            State = null,
+            Logs = null,
+            CreationTime = null,
+            Resources = task.Resources is { } resources ? resources with { BackendParameters = null } : null,
+        }, TesJson.Options)!.AsObject();
+        if (ignored is { Count: > 0 })
+        {
+            stored[IgnoredBackendParameters] = new JsonArray([.. ignored.Select(k => JsonValue.Create(k))]);
+        }
+        return stored;
+    }
+
+    /// <summary>The system log line for the backend parameters a stored task ignored, or null.</summary>
+    public static string? IgnoredWarning(string paramsJson) =>
+        JsonNode.Parse(paramsJson)?[IgnoredBackendParameters] is JsonArray keys && keys.Count > 0
+            ? $"warning: backend_parameters not supported here, ignored: {string.Join(", ", keys.Select(k => k?.GetValue<string>()))}"
+            : null;
 
     private static List<TesStep> Executors(List<TesExecutor>? executors, Action<string, string> error)
     {

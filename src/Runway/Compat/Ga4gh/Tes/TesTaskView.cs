@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Runway.Data;
 using Runway.Execution;
 using Runway.Execution.Tes;
 using Runway.Runs;
@@ -12,15 +13,16 @@ namespace Runway.Compat.Ga4gh.Tes;
 /// stdout and stderr, inputs' content and system logs), FULL (everything). What the run did is read from its
 /// directory through RunTree; stdout and stderr are the last <see cref="MaxStream"/> bytes.
 /// </summary>
-public sealed class TesTaskView(RunwayPaths paths, TesOutputs outputs)
+public sealed class TesTaskView(RunwayPaths paths)
 {
     public const string Minimal = "MINIMAL", Basic = "BASIC", Full = "FULL";
     public static readonly string[] Views = [Minimal, Basic, Full];
     public const int MaxStream = 64 * 1024;
 
-    public async Task<TesTask> ShowAsync(Run run, string view, CancellationToken cancellationToken)
+    /// <summary>The task of the run; <paramref name="outputs"/>: its collected outputs' row, if any.</summary>
+    public TesTask Show(Run run, TesOutputRecord? outputs, string view)
     {
-        var state = TesStates.Of(run);
+        var state = TesStates.Of(run, outputs?.CollectedAt is not null);
         if (view == Minimal)
         {
             return new TesTask { Id = run.Id, State = state };
@@ -33,11 +35,11 @@ public sealed class TesTaskView(RunwayPaths paths, TesOutputs outputs)
             State = state,
             CreationTime = Time(run.SubmittedAt),
             Inputs = full ? task.Inputs : task.Inputs?.Select(i => i with { Content = null }).ToList(),
-            Logs = run.StartedAt is null && run.FinishedAt is null ? null : [await LogAsync(run, task, full, cancellationToken)],
+            Logs = run.StartedAt is null && run.FinishedAt is null ? null : [Log(run, task, outputs, full)],
         };
     }
 
-    private async Task<TesTaskLog> LogAsync(Run run, TesTask task, bool full, CancellationToken cancellationToken)
+    private TesTaskLog Log(Run run, TesTask task, TesOutputRecord? outputs, bool full)
     {
         var executors = new List<TesExecutorLog>();
         using (var tree = RunTree.Open(paths.RunDirectory(run.Id)))
@@ -74,8 +76,8 @@ public sealed class TesTaskView(RunwayPaths paths, TesOutputs outputs)
             EndTime = run.FinishedAt is { } finished ? Time(finished) : null,
             Logs = executors,
             Metadata = metadata,
-            Outputs = await outputs.CollectAsync(run, task, cancellationToken),
-            SystemLogs = full ? [.. new[] { run.Message, run.Node is { } n ? $"node: {n}" : null }.OfType<string>()] : null,
+            Outputs = TesOutputCollector.Logs(outputs),
+            SystemLogs = full ? [.. new[] { run.Message, run.Node is { } n ? $"node: {n}" : null, TesTaskCheck.IgnoredWarning(run.ParamsJson) }.OfType<string>()] : null,
         };
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 using Runway.Api;
 using Runway.Auth;
 using Runway.Data;
@@ -27,10 +28,11 @@ public static class WesApi
     public static IEndpointRouteBuilder MapWes(this IEndpointRouteBuilder app)
     {
         var wes = app.MapGroup(Prefix).WithTags("GA4GH WES 1.1");
-        wes.MapGet("/service-info", ServiceInfoAsync).RequireAuthorization(Scopes.RunsRead)
-            .WithSummary("WES service-info: the pipelines as RUNWAY workflow type versions, and the caller's runs per state");
+        // Public, as GA4GH service-info is (Sapporo, wes-client and the compliance runners ask it without a token).
+        wes.MapGet("/service-info", ServiceInfoAsync).RequireAuthorization(AuthServiceCollectionExtensions.AnyonePolicy)
+            .WithSummary("WES service-info, public: the pipelines open to the caller as RUNWAY workflow type versions; the caller's runs per state when a runs:read credential is sent");
         wes.MapGet("/runs", ListAsync).RequireAuthorization(Scopes.RunsRead)
-            .WithSummary("The caller's runs, newest first; page_size, page_token; Sapporo's state= and tags=key:value filters");
+            .WithSummary("The caller's runs, newest first; page_size, page_token; Sapporo's state=, tags=key:value, run_ids= (repeated) filters and sort_order=asc|desc");
         wes.MapPost("/runs", WesSubmit.SubmitAsync).RequireAuthorization(Scopes.RunsWrite).DisableAntiforgery()
             .WithSummary("Submit a run (multipart: workflow_url = pipeline or pipeline@version, workflow_type RUNWAY, workflow_params, tags, workflow_attachment)");
         wes.MapGet("/runs/{run_id}", GetAsync).RequireAuthorization(Scopes.RunsRead).WithSummary("The run log");
@@ -44,12 +46,18 @@ public static class WesApi
     public static async Task<Ok<WesServiceInfo>> ServiceInfoAsync(
         HttpContext http, PipelineCatalog catalog, RunwayDb db, CancellationToken cancellationToken)
     {
-        var (counts, _) = await RunQuery.CountsAsync(db, http.User, new RunFilter(), 10_000, cancellationToken);
-        var states = WesStates.All.ToDictionary(s => s, _ => 0L);
-        foreach (var (state, count) in counts)
+        // Anonymous callers get no counts at all (an empty system_state_counts), never anyone's runs: counting every
+        // user's would tell strangers how busy the service is and who runs what when; a caller's own need a credential.
+        var states = new Dictionary<string, long>();
+        if (http.User.HasClaim(Scopes.ClaimType, Scopes.RunsRead))
         {
-            // Counted by stored state: a run being cancelled is still counted as RUNNING here.
-            states[WesStates.Of(state, canceling: false)] += count;
+            var (counts, _) = await RunQuery.CountsAsync(db, http.User, new RunFilter(), 10_000, cancellationToken);
+            states = WesStates.All.ToDictionary(s => s, _ => 0L);
+            foreach (var (state, count) in counts)
+            {
+                // Counted by stored state: a run being cancelled is still counted as RUNNING here.
+                states[WesStates.Of(state, canceling: false)] += count;
+            }
         }
         var pipelines = catalog.All.Where(p => Caller.MayUse(http.User, p)).Select(p => $"{p.Name}@{p.Version}").ToList();
         var version = typeof(WesApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -64,11 +72,23 @@ public static class WesApi
     }
 
     public static async Task<Results<Ok<WesRunList>, JsonHttpResult<ErrorResponse>>> ListAsync(
-        [FromQuery(Name = "page_size")] long? pageSize, [FromQuery(Name = "page_token")] string? pageToken, string? state, string? tags, ClaimsPrincipal user, RunwayDb db, CancellationToken cancellationToken)
+        [FromQuery(Name = "page_size")] long? pageSize, [FromQuery(Name = "page_token")] string? pageToken, string? state, string? tags,
+        [FromQuery(Name = "sort_order")] string? sortOrder, [FromQuery(Name = "run_ids")] string[]? runIds,
+        ClaimsPrincipal user, RunwayDb db, CancellationToken cancellationToken)
     {
         if (pageSize is < 1 or > RunQuery.MaxLimit)
         {
             return ErrorResponse.Of(400, $"page_size must be between 1 and {RunQuery.MaxLimit}");
+        }
+        // Sapporo's extensions (sapporo-wes-2.0.0): sort_order by start (here submission: run ids are time-ordered),
+        // newest first by default; run_ids, repeated, keeps the listed runs the caller may see.
+        if (sortOrder is not (null or "asc" or "desc"))
+        {
+            return ErrorResponse.Of(400, "sort_order must be asc or desc");
+        }
+        if (runIds is { Length: > RunQuery.MaxLimit })
+        {
+            return ErrorResponse.Of(400, $"at most {RunQuery.MaxLimit} run_ids");
         }
         string? stored = null;
         if (!string.IsNullOrEmpty(state))
@@ -84,14 +104,27 @@ public static class WesApi
             stored = string.Join(',', states.Select(s => s.ToWire()));
         }
         var errors = new Dictionary<string, string[]>();
-        var page = await RunQuery.PageAsync(db, user, new RunFilter(stored, Tag: tags), pageToken, (int?)pageSize ?? DefaultPageSize, errors, cancellationToken);
-        if (page is null)
+        var query = RunQuery.Filter(RunQuery.VisibleTo(db, user), new RunFilter(stored, Tag: tags), null, errors);
+        var after = string.IsNullOrEmpty(pageToken) ? null : RunQuery.DecodeCursor(pageToken);
+        if (query is null || (!string.IsNullOrEmpty(pageToken) && after is null))
         {
-            return ErrorResponse.Of(400, string.Join("; ", errors.Select(e => $"{(e.Key == "cursor" ? "page_token" : e.Key)} {string.Join(", ", e.Value)}")));
+            errors.TryAdd("page_token", ["is not a page token this server gave out"]);
+            return ErrorResponse.Of(400, string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
         }
-        var runs = page.Runs.Select(r => new WesRunSummary(r.Id, WesStates.Of(r), WesStates.Time(r.StartedAt), WesStates.Time(r.FinishedAt), TagsOf(r))).ToList();
+        if (runIds is { Length: > 0 })
+        {
+            query = query.Where(r => runIds.Contains(r.Id));
+        }
+        var ascending = sortOrder == "asc";
+        if (after is not null)
+        {
+            query = ascending ? query.Where(r => r.Id.CompareTo(after) > 0) : query.Where(r => r.Id.CompareTo(after) < 0);
+        }
+        var size = (int?)pageSize ?? DefaultPageSize;
+        var found = await (ascending ? query.OrderBy(r => r.Id) : query.OrderByDescending(r => r.Id)).Take(size + 1).ToListAsync(cancellationToken);
+        var runs = found.Take(size).Select(r => new WesRunSummary(r.Id, WesStates.Of(r), WesStates.Time(r.StartedAt), WesStates.Time(r.FinishedAt), TagsOf(r))).ToList();
         // The spec: an empty string says there are no more pages.
-        return TypedResults.Ok(new WesRunList(runs, page.NextCursor ?? ""));
+        return TypedResults.Ok(new WesRunList(runs, found.Count > size ? RunQuery.CursorAfter(found[size - 1].Id) : ""));
     }
 
     public static async Task<Results<Ok<WesRunLog>, JsonHttpResult<ErrorResponse>>> GetAsync(

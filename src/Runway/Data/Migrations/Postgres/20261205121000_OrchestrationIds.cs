@@ -1,0 +1,37 @@
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+namespace Runway.Data.Migrations.Postgres;
+
+// Hand-written; mirrors Compat/Orchestration/ProcessIds.cs. Issue 17: LIneA Orchestration's clients name a process by
+// an integer; each run shown there gets one from this table's sequence.
+[DbContext(typeof(RunwayDb))]
+[Migration("20261205121000_OrchestrationIds")]
+public sealed class OrchestrationIds : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(migrationBuilder);
+        migrationBuilder.CreateTable(
+            name: "orchestration_ids",
+            columns: t => new
+            {
+                id = t.Column<long>(type: "bigint", nullable: false)
+                    .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                run_id = t.Column<string>(type: "text", nullable: false),
+            },
+            constraints: t =>
+            {
+                t.PrimaryKey("pk_orchestration_ids", x => x.id);
+                t.ForeignKey("fk_orchestration_ids_runs_run_id", x => x.run_id, "runs", "id", onDelete: ReferentialAction.Cascade);
+            });
+        migrationBuilder.CreateIndex("ux_orchestration_ids_run_id", "orchestration_ids", "run_id", unique: true);
+    }
+
+    protected override void Down(MigrationBuilder migrationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(migrationBuilder);
+        migrationBuilder.DropTable("orchestration_ids");
+    }
+}
