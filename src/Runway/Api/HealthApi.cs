@@ -12,7 +12,7 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", Live).ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription().AllowAnonymous().WithMetadata(OptionalCaller.Instance);
+        app.MapGet("/readyz", ReadyAsync).ExcludeFromDescription().RequireAuthorization(AuthServiceCollectionExtensions.AnyonePolicy);
         return app;
     }
 

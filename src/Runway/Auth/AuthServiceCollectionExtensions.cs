@@ -13,7 +13,8 @@ public static class AuthServiceCollectionExtensions
 
     /// <summary>
     /// Anyone, with or without credentials, yet credentials are still read (unlike AllowAnonymous, which skips them):
-    /// for a public document that tells an identified caller more (WES service-info: the caller's state counts).
+    /// for a public document that tells an identified caller more (WES service-info: the caller's state counts;
+    /// /readyz: how runs are isolated and limited, for an admin).
     /// </summary>
     public const string AnyonePolicy = "anyone";
 

@@ -33,10 +33,8 @@ public sealed class RunwayAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        // The token endpoint reads Basic as client credentials; anonymous endpoints need no identity at all,
-        // except those that answer an authenticated caller more (readiness's detail, for an admin).
-        if (Context.GetEndpoint()?.Metadata is { } metadata
-            && metadata.GetMetadata<IAllowAnonymous>() is not null && metadata.GetMetadata<OptionalCaller>() is null)
+        // The token endpoint reads Basic as client credentials; anonymous endpoints need no identity at all.
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
         {
             return AuthenticateResult.NoResult();
         }
@@ -197,10 +195,4 @@ public sealed class RunwayAuthenticationHandler(
             ProblemDetails = new ProblemDetails { Type = type, Status = status, Title = title, Detail = detail },
         });
     }
-}
-
-/// <summary>Marks an anonymous endpoint that still reads the caller's credentials when they are sent; bad ones leave the caller anonymous.</summary>
-public sealed class OptionalCaller
-{
-    public static readonly OptionalCaller Instance = new();
 }

@@ -35,8 +35,9 @@ internal sealed class RunwayClient : IDisposable
     public Task<Reply<PipelineList>> GetPipelinesAsync(CancellationToken ct) =>
         SendAsync<PipelineList>(new(HttpMethod.Get, "api/v1/pipelines"), ct);
 
-    public Task<Reply<PipelineInfo>> GetPipelineAsync(string name, CancellationToken ct) =>
-        SendAsync<PipelineInfo>(new(HttpMethod.Get, $"api/v1/pipelines/{Uri.EscapeDataString(name)}"), ct);
+    public Task<Reply<PipelineInfo>> GetPipelineAsync(string name, CancellationToken ct, string? version = null) =>
+        SendAsync<PipelineInfo>(new(HttpMethod.Get, $"api/v1/pipelines/{Uri.EscapeDataString(name)}"
+            + (version is null ? "" : $"?version={Uri.EscapeDataString(version)}")), ct);
 
     public Task<Reply<RunInfo>> SubmitAsync(SubmitRequest submit, string? idempotencyKey, CancellationToken ct)
     {

@@ -14,7 +14,8 @@ internal sealed record SubmitArgs(
     string? IdempotencyKey = null,
     bool Wait = false,
     TimeSpan? Timeout = null,
-    bool NoCache = false);
+    bool NoCache = false,
+    string? PipelineVersion = null);
 
 /// <summary><c>runway submit PIPELINE key=value...</c>: prints only the run id, so <c>ID=$(runway submit ...)</c> works.</summary>
 internal static class SubmitVerb
@@ -29,6 +30,7 @@ internal static class SubmitVerb
           runway submit wordstats --params batch.json --tag project=m31 --name "march batch"
           ID=$(runway submit wordstats input=f_01JD...) && runway wait $ID
           runway submit wordstats input=@book.txt --wait --timeout 30m
+          runway submit wordstats --pipeline-version 1.1.0 input=f_01JD...
         """;
 
     public static Command Command(CliGlobals globals)
@@ -42,10 +44,11 @@ internal static class SubmitVerb
         var idempotency = new Option<string?>("--idempotency-key") { Description = "Submitting again with the same key returns the first run instead of a new one", HelpName = "key" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait until the run finishes and exit like `runway wait`" };
         var timeout = WaitVerb.TimeoutOption();
+        var version = new Option<string?>("--pipeline-version") { Description = "Run this kept version of the pipeline instead of the default (see `runway pipelines NAME`)", HelpName = "version" };
         var noCache = new Option<bool>("--no-cache") { Description = "Always execute: do not reuse the outputs of an earlier identical run (pipelines with cache:)" };
         var command = new Command("submit", "Submit a run of a pipeline and print its id")
         {
-            pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout, noCache,
+            pipeline, pairs, paramsFile, name, tags, priority, idempotency, wait, timeout, noCache, version,
         }.WithEpilog(Epilog);
         command.SetVerb(globals, (context, parse, ct) => RunAsync(
             context,
@@ -59,7 +62,8 @@ internal static class SubmitVerb
                 parse.GetValue(idempotency),
                 parse.GetValue(wait),
                 parse.GetValue(timeout),
-                parse.GetValue(noCache)),
+                parse.GetValue(noCache),
+                parse.GetValue(version)),
             ct));
         return command;
     }
@@ -68,7 +72,8 @@ internal static class SubmitVerb
     {
         // Everything local is checked before anything is uploaded.
         var tags = args.Tags is { Count: > 0 } ? args.Tags.Select(ParseTag).ToDictionary(t => t.Key, t => t.Value) : null;
-        var pipeline = await context.Client.GetPipelineAsync(args.Pipeline, ct);
+        // The parameters of the version that will run: an older one may declare other names or types.
+        var pipeline = await context.Client.GetPipelineAsync(args.Pipeline, ct, args.PipelineVersion);
         var fromFile = args.ParamsFile is null ? null : await ReadParamsFileAsync(args.ParamsFile, ct);
         var set = ParameterValues.Build(fromFile, args.Pairs, pipeline.Value.Parameters);
         foreach (var upload in set.Uploads)
@@ -77,7 +82,7 @@ internal static class SubmitVerb
             set.Params[upload.Parameter] = file.Value.Id;
         }
 
-        var request = new SubmitRequest(args.Pipeline, set.Params, args.Name, tags, args.Priority, args.NoCache ? false : null);
+        var request = new SubmitRequest(args.Pipeline, set.Params, args.Name, tags, args.Priority, args.NoCache ? false : null, args.PipelineVersion);
         var run = await context.Client.SubmitAsync(request, args.IdempotencyKey, ct);
         if (!args.Wait)
         {

@@ -13,9 +13,15 @@ public static class Commands
     // Shown in a page (which encodes it), not parsed: as JSON.stringify writes it in the page's script.
     private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static string Curl(string server, string pipeline, JsonObject values, string? name)
+    /// <param name="version">An earlier version the page shows (<c>?version=</c>); null for the default.</param>
+    public static string Curl(string server, string pipeline, string? version, JsonObject values, string? name)
     {
-        var body = new JsonObject { ["pipeline"] = pipeline, ["params"] = values.DeepClone() };
+        var body = new JsonObject { ["pipeline"] = pipeline };
+        if (version is not null)
+        {
+            body["pipeline_version"] = version;
+        }
+        body["params"] = values.DeepClone();
         if (!string.IsNullOrEmpty(name))
         {
             body["name"] = name;
@@ -23,9 +29,14 @@ public static class Commands
         return $"curl -H \"Authorization: Bearer $RUNWAY_TOKEN\" -H 'Content-Type: application/json' \\\n  -d {Quote(body.ToJsonString(Readable))} \\\n  {server}/api/v1/runs";
     }
 
-    public static string Submit(string pipeline, JsonObject values, string? name)
+    public static string Submit(string pipeline, string? version, JsonObject values, string? name)
     {
         var words = new List<string> { "runway", "submit", Quote(pipeline) };
+        if (version is not null)
+        {
+            words.Add("--pipeline-version");
+            words.Add(Quote(version));
+        }
         words.AddRange(values.Select(v => Quote($"{v.Key}={(v.Value is JsonValue s && s.TryGetValue<string>(out var text) ? text : v.Value?.ToJsonString())}")));
         if (!string.IsNullOrEmpty(name))
         {

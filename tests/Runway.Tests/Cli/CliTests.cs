@@ -79,6 +79,20 @@ public class CliTests
         File.Delete(paramsFile);
     }
 
+    /// <summary>An earlier version: its own parameters are read to convert the values, and the run asks for it.</summary>
+    [Fact]
+    public async Task Submit_PipelineVersion_ReadsThatVersionsParameters_AndAsksForIt()
+    {
+        var server = WithPipeline().OnJson(HttpMethod.Post, "/api/v1/runs", FakeServer.Run(Id, "queued"), HttpStatusCode.Created);
+
+        var run = await CliRun.RunAsync(server, "submit", "wordstats", "--pipeline-version", "1.1.0", "input=f_01JD0000000000000000000000");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains(server.Requests, r => r.Method == HttpMethod.Get && r.PathAndQuery == "/api/v1/pipelines/wordstats?version=1.1.0");
+        var body = JsonNode.Parse(server.Requests.Single(r => r.Method == HttpMethod.Post).Body!)!;
+        Assert.Equal("1.1.0", body["pipeline_version"]?.GetValue<string>());
+    }
+
     [Fact]
     public async Task Submit_UploadsAtPathFirst_AndUsesTheFileId()
     {

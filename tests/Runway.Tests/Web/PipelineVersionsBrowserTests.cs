@@ -51,8 +51,17 @@ public sealed class PipelineVersionsBrowserTests(Browser browser) : IAsyncLifeti
         await Assertions.Expect(versions.Locator("li").First).ToContainTextAsync("1.0.0");
         await Assertions.Expect(versions.Locator("li").First).ToContainTextAsync("default");
         await Assertions.Expect(page.Locator("#older-version")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#cmd-curl")).Not.ToContainTextAsync("pipeline_version");
         await versions.GetByRole(AriaRole.Link, new() { Name = "0.9.0" }).ClickAsync();
         await Assertions.Expect(page.Locator("#older-version")).ToContainTextAsync("0.9.0");
+        // The commands to copy run the version shown, as the page first draws them and as its script redraws them.
+        await Assertions.Expect(page.Locator("#cmd-curl")).ToContainTextAsync("\"pipeline_version\":\"0.9.0\"");
+        await Assertions.Expect(page.Locator("#cmd-runway")).ToContainTextAsync("runway submit hello --pipeline-version 0.9.0");
+        await page.Locator("form[data-pipeline] [data-param='name']").FillAsync("Ada");
+        await Assertions.Expect(page.Locator("#cmd-curl")).ToContainTextAsync("\"name\":\"Ada\"");
+        await Assertions.Expect(page.Locator("#cmd-curl")).ToContainTextAsync("\"pipeline_version\":\"0.9.0\"");
+        await Assertions.Expect(page.Locator("#cmd-runway")).ToContainTextAsync("runway submit hello --pipeline-version 0.9.0 name=Ada");
+        await page.Locator("form[data-pipeline] [data-param='name']").FillAsync("world"); // the repeat below must match
         await Browser.ScreenshotsAsync(page, "pipeline-versions");
 
         var first = await SubmitAsync(page);

@@ -192,17 +192,22 @@
             return;
         }
         const pipeline = document.querySelector("form[data-pipeline]").getAttribute("data-pipeline");
+        // An earlier version the page shows (?version=); absent for the default.
+        const version = document.querySelector("form[data-pipeline]").getAttribute("data-pipeline-version");
         const nameField = form.querySelector("[data-run-name]");
         const name = nameField ? nameField.value : "";
         const apiParams = {};
         const words = ["runway", "submit", quote(pipeline)];
+        if (version) {
+            words.push("--pipeline-version", quote(version));
+        }
         Object.keys(params).forEach(function (key) {
             const value = params[key];
             const local = typeof value === "string" && value.startsWith("@");
             apiParams[key] = local ? "f_…" : value;
             words.push(quote(key + "=" + (typeof value === "string" ? value : JSON.stringify(value))));
         });
-        const body = { pipeline: pipeline, params: apiParams };
+        const body = version ? { pipeline: pipeline, pipeline_version: version, params: apiParams } : { pipeline: pipeline, params: apiParams };
         if (name) {
             body.name = name;
             words.push("--name", quote(name));
