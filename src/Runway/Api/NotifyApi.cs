@@ -33,7 +33,7 @@ public static class NotifyApi
             return Problems.BadRequest("the body must be a JSON object such as {\"email\": [\"ana@lab.org\"], \"webhook\": \"https://example.org/hook\"}");
         }
         var errors = new Dictionary<string, string[]>();
-        if (!await targets.CheckAsync(request, "notify", errors, ct))
+        if (!await targets.CheckAsync(request, Caller.NameOf(user), "notify", errors, ct))
         {
             return Problems.Invalid(errors);
         }

@@ -54,7 +54,7 @@ public sealed class RunBulkCancel(IDbContextFactory<RunwayDb> databases, IRunSto
             return null;
         }
         var ids = await query.Select(r => r.Id).ToListAsync(ct);
-        var (canceled, requested) = await store.CancelManyAsync(ids, $"canceled by {me} (bulk cancel)", ct);
+        var (canceled, requested) = await store.CancelManyAsync(ids, RunCancel.CanceledBy(http.User, "bulk cancel"), ct);
         foreach (var id in requested)
         {
             await scheduler.CancelAsync(id, ct);

@@ -8,6 +8,7 @@ public static class NotificationServices
         var options = NotifyOptions.From(configuration);
         services.AddSingleton(options);
         services.AddSingleton(new WebhookAddresses(options.AllowedHosts));
+        services.AddSingleton(new EmailRecipients(options.AllowedEmailDomains));
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<NotifySettingsStore>();

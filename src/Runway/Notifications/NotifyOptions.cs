@@ -13,6 +13,9 @@ public sealed class NotifyOptions
     /// <summary>Host names, addresses and networks (CIDR) webhooks may reach besides public addresses; <c>*</c> for any.</summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
+    /// <summary>Domains any address of which users may email besides their account's own (<see cref="EmailRecipients"/>); <c>*</c> for any.</summary>
+    public IReadOnlyList<string> AllowedEmailDomains { get; init; } = [];
+
     /// <summary>How long one webhook request may take.</summary>
     public TimeSpan WebhookTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -31,17 +34,19 @@ public sealed class NotifyOptions
         {
             throw new InvalidOperationException($"Runway:PublicUrl '{publicUrl}' is not an absolute http(s) URL.");
         }
-        var hosts = configuration.GetSection("Runway:Webhooks:AllowedHosts");
         return new NotifyOptions
         {
             PublicUrl = baseUri,
-            // A list (appsettings.json, RUNWAY_Webhooks__AllowedHosts__0) or one string of names separated by commas or spaces.
-            AllowedHosts = [.. hosts.GetChildren().Select(c => c.Value ?? "").Concat((hosts.Value ?? "").Split([',', ' ', ';']))
-                .Select(h => h.Trim()).Where(h => h.Length > 0)],
+            AllowedHosts = ListOf(configuration.GetSection("Runway:Webhooks:AllowedHosts")),
+            AllowedEmailDomains = ListOf(configuration.GetSection("Runway:Notify:AllowedEmailDomains")),
             WebhookTimeout = configuration.GetValue("Runway:Webhooks:Timeout", TimeSpan.FromSeconds(15)),
             Smtp = configuration.GetSection("Runway:Smtp").Get<SmtpOptions>() ?? new SmtpOptions(),
         };
     }
+
+    /// <summary>A list (appsettings.json, RUNWAY_Webhooks__AllowedHosts__0) or one string of names separated by commas or spaces.</summary>
+    private static List<string> ListOf(IConfigurationSection section) =>
+        [.. section.GetChildren().Select(c => c.Value ?? "").Concat((section.Value ?? "").Split([',', ' ', ';'])).Select(h => h.Trim()).Where(h => h.Length > 0)];
 }
 
 /// <summary><c>Runway:Smtp</c>: the server email notifications go through; none without a host.</summary>

@@ -12,7 +12,7 @@ public sealed record NotifyRequest(IReadOnlyList<string>? Email, string? Webhook
 /// none), else the owner's defaults. Errors are per field (<c>notify.email[0]</c>, <c>notify.webhook</c>), as the
 /// parameters' are.
 /// </summary>
-public sealed class NotifyTargets(NotifySettingsStore settings, WebhookAddresses addresses, TimeProvider clock)
+public sealed class NotifyTargets(NotifySettingsStore settings, WebhookAddresses addresses, EmailRecipients recipients, Auth.Accounts accounts, TimeProvider clock)
 {
     public const int MaxEmails = 10;
     public const int MaxUrlLength = 2048;
@@ -21,7 +21,7 @@ public sealed class NotifyTargets(NotifySettingsStore settings, WebhookAddresses
         NotifyRequest? request, string owner, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
     {
         request ??= await settings.DefaultsAsync(owner, cancellationToken);
-        if (request is null || !await CheckAsync(request, "notify", errors, cancellationToken))
+        if (request is null || !await CheckAsync(request, owner, "notify", errors, cancellationToken))
         {
             return [];
         }
@@ -39,8 +39,11 @@ public sealed class NotifyTargets(NotifySettingsStore settings, WebhookAddresses
         return targets;
     }
 
-    /// <summary>Adds an error per wrong field under <paramref name="prefix"/>; whether there was none.</summary>
-    public async Task<bool> CheckAsync(NotifyRequest request, string prefix, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds an error per wrong field under <paramref name="prefix"/>; whether there was none. An address must be well formed
+    /// and one <paramref name="owner"/> may email (<see cref="EmailRecipients"/>: their account's, or in an opened domain).
+    /// </summary>
+    public async Task<bool> CheckAsync(NotifyRequest request, string owner, string prefix, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(errors);
@@ -50,11 +53,16 @@ public sealed class NotifyTargets(NotifySettingsStore settings, WebhookAddresses
         {
             errors[$"{prefix}.email"] = [$"at most {MaxEmails} addresses"];
         }
+        var account = emails.Count > 0 ? await accounts.FindAsync(owner, cancellationToken) : null;
         for (var i = 0; i < emails.Count && i < MaxEmails; i++)
         {
             if (!IsEmail(emails[i]))
             {
                 errors[$"{prefix}.email[{i}]"] = ["is not an email address such as ana@lab.org"];
+            }
+            else if (recipients.Problem(emails[i], account) is { } refused)
+            {
+                errors[$"{prefix}.email[{i}]"] = [refused];
             }
         }
         if (request.Webhook is { Length: > 0 } webhook)

@@ -66,22 +66,24 @@ public static class ScheduleTimes
     /// 2. otherwise fire times were missed (no node ran): <c>catch_up: one</c> fires once, for the latest of them,
     ///    <c>none</c> fires for none of them;
     /// 3. either way the next fire time is the first after now, never one already past.
+    /// <paramref name="due"/> counts as a fire time as it is, not looked up again: it was computed from the cron, and Cronos,
+    /// asked from a time it moved past a spring-forward gap (02:30 → 03:00), does not find that time again.
     /// </summary>
     public static FirePlan Plan(CronExpression cron, TimeZoneInfo zone, DateTimeOffset due, DateTimeOffset now, string catchUp)
     {
-        var passed = 0;
-        DateTimeOffset? latest = null;
-        foreach (var at in cron.GetOccurrences(due, now, zone, fromInclusive: true, toInclusive: true))
+        var next = cron.GetNextOccurrence(now, zone);
+        if (now < due)
+        {
+            return new FirePlan(null, 0, due);
+        }
+        var passed = 1;
+        var latest = due;
+        foreach (var at in cron.GetOccurrences(due, now, zone, fromInclusive: false, toInclusive: true))
         {
             latest = at;
             passed++;
         }
-        var next = cron.GetNextOccurrence(now, zone);
-        if (latest is null)
-        {
-            return new FirePlan(null, 0, next);
-        }
-        if (passed == 1 && now - latest.Value <= Grace)
+        if (passed == 1 && now - latest <= Grace)
         {
             return new FirePlan(latest, 0, next);
         }

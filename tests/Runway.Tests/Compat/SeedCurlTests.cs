@@ -78,6 +78,8 @@ public sealed class SeedCurlTests : IAsyncLifetime
             "--Runway:Compat:CentroPipelines:tempe:Params:project=project",
             "--Runway:Compat:CentroPipelines:tempe:Params:email=email",
             "--Runway:Compat:CentroPipelines:tempe:Params:config=$",
+            // Centro's email field becomes the run's email notification: the operator opens the users' domain to it.
+            "--Runway:Notify:AllowedEmailDomains=example.org",
         ]);
         await server.StartAsync();
     }

@@ -81,7 +81,7 @@ public sealed class NotificationsApiTests
     public async Task Submission_WithABadEmail_Answers422PerAddress()
     {
         await using var app = new RunwayApp();
-        using var ana = await app.CreateUserClientAsync("ana");
+        using var ana = await AnaWithEmailAsync(app);
 
         using var response = await ana.PostAsJsonAsync("/api/v1/runs",
             new { pipeline = "hello", notify = new { email = SomeBad } }, RunwayApp.Json, Ct);
@@ -97,7 +97,7 @@ public sealed class NotificationsApiTests
     public async Task AccountDefaults_ApplyToASubmissionWithoutNotify_AndAnEmptyNotifyOptsOut()
     {
         await using var app = new RunwayApp();
-        using var ana = await app.CreateUserClientAsync("ana");
+        using var ana = await AnaWithEmailAsync(app);
         using var put = await ana.PutAsJsonAsync("/api/v1/me/notify", new { email = Ana }, RunwayApp.Json, Ct);
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         using var refused = await ana.PutAsJsonAsync("/api/v1/me/notify", new { webhook = "http://192.168.1.1/x" }, RunwayApp.Json, Ct);
@@ -151,7 +151,7 @@ public sealed class NotificationsApiTests
             ["Runway:Smtp:From"] = "runway@lab.org",
             ["Runway:PublicUrl"] = "https://runway.lab.org",
         });
-        using var ana = await app.CreateUserClientAsync("ana");
+        using var ana = await AnaWithEmailAsync(app);
 
         var id = (await RunwayApp.SubmitAsync(ana, new { pipeline = "hello", name = "greeting", notify = new { email = Ana } })).GetProperty("id").GetString()!;
         await RunwayApp.WaitFinalAsync(ana, id);
@@ -162,5 +162,61 @@ public sealed class NotificationsApiTests
         Assert.Contains("Subject: [Runway] hello run greeting succeeded", smtp.Output, StringComparison.Ordinal);
         Assert.Contains($"https://runway.lab.org/runs/{id}", smtp.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains("SMTP is not configured", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Submission_ToAnAddressNotTheAccounts_Answers422NamingIt()
+    {
+        await using var app = new RunwayApp();
+        using var ana = await AnaWithEmailAsync(app);
+
+        using var response = await ana.PostAsJsonAsync("/api/v1/runs",
+            new { pipeline = "hello", notify = new { email = (string[])["ANA@lab.org", "someone@else.org"] } }, RunwayApp.Json, Ct);
+        using var defaults = await ana.PutAsJsonAsync("/api/v1/me/notify", new { email = (string[])["someone@else.org"] }, RunwayApp.Json, Ct);
+        using var bob = await app.CreateUserClientAsync("bob");
+        using var bobs = await bob.PostAsJsonAsync("/api/v1/runs", new { pipeline = "hello", notify = new { email = Ana } }, RunwayApp.Json, Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors");
+        Assert.False(errors.TryGetProperty("notify.email[0]", out _));
+        var message = errors.GetProperty("notify.email[1]")[0].GetString()!;
+        Assert.Contains("someone@else.org", message, StringComparison.Ordinal);
+        Assert.Contains("Runway:Notify:AllowedEmailDomains", message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, defaults.StatusCode);
+        // Bob has no email on his account: he may email nobody until the operator opens a domain.
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bobs.StatusCode);
+        // An admin, who sets every account's address, may email any.
+        using var admin = app.CreateAdminClient();
+        using var admins = await admin.PostAsJsonAsync("/api/v1/runs", new { pipeline = "hello", notify = new { email = (string[])["someone@else.org"] } }, RunwayApp.Json, Ct);
+        Assert.Equal(HttpStatusCode.Created, admins.StatusCode);
+        Assert.Equal(0, (await ana.GetFromJsonAsync<JsonElement>("/api/v1/runs", Ct)).GetProperty("runs").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("lab.org", "x@lab.org", true)]
+    [InlineData("lab.org", "x@LAB.org", true)]
+    [InlineData("lab.org,other.net", "x@other.net", true)]
+    [InlineData("lab.org", "x@evil.org", false)]
+    [InlineData("lab.org", "x@sub.lab.org", false)]
+    [InlineData("lab.org", "x@evil-lab.org", false)]
+    [InlineData("*", "anyone@anywhere.example", true)]
+    public async Task AllowedEmailDomains_OpensTheOperatorsDomains(string domains, string address, bool allowed)
+    {
+        await using var app = new RunwayApp(settings: new Dictionary<string, string> { ["Runway:Notify:AllowedEmailDomains"] = domains });
+        using var bob = await app.CreateUserClientAsync("bob");
+
+        using var response = await bob.PostAsJsonAsync("/api/v1/runs", new { pipeline = "hello", notify = new { email = (string[])[address] } }, RunwayApp.Json, Ct);
+
+        Assert.Equal(allowed ? HttpStatusCode.Created : HttpStatusCode.UnprocessableEntity, response.StatusCode);
+    }
+
+    /// <summary>Ana, with ana@lab.org as her account's email (set by the admin), the address she may notify.</summary>
+    private static async Task<HttpClient> AnaWithEmailAsync(RunwayApp app)
+    {
+        var ana = await app.CreateUserClientAsync("ana");
+        using var admin = app.CreateAdminClient();
+        using var patched = await admin.PatchAsJsonAsync("/api/v1/admin/users/ana", new { email = "ana@lab.org" }, RunwayApp.Json, Ct);
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        return ana;
     }
 }

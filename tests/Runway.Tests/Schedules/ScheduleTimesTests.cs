@@ -50,6 +50,18 @@ public sealed class ScheduleTimesTests
     }
 
     [Fact]
+    public void Plan_FiresForTheDueTime_WhenSpringForwardMovedItPastTheGap()
+    {
+        // Cronos puts the nonexistent 02:30 at 03:00 CEST, but does not find that time again when asked from it (inclusive):
+        // the planner must fire for the stored due time itself, not look it up anew.
+        var due = DateTimeOffset.Parse("2026-03-29T03:00:00+02:00", null);
+
+        var plan = ScheduleTimes.Plan(Cron("30 2 * * *"), Berlin, due, due.AddMilliseconds(300), ScheduleRules.CatchUpNone);
+
+        Assert.Equal(new FirePlan(due, 0, DateTimeOffset.Parse("2026-03-30T02:30:00+02:00", null)), plan);
+    }
+
+    [Fact]
     public void Plan_FiresOnceForTheLatestMissedTime_WhenCatchUpIsOne()
     {
         // Down from 10:00 to 13:00:30: 181 fire times passed; one run, for 13:00, and the next is 13:01.

@@ -84,7 +84,7 @@ public sealed class IndexModel(Accounts accounts, PersonalTokens tokens, NotifyS
         var defaults = new NotifyRequest(
             (email ?? "").Split([',', ';', ' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries),
             string.IsNullOrWhiteSpace(webhook) ? null : webhook.Trim());
-        if (!await notifyTargets.CheckAsync(defaults, "notify", NotifyErrors, cancellationToken))
+        if (!await notifyTargets.CheckAsync(defaults, Caller.NameOf(User), "notify", NotifyErrors, cancellationToken))
         {
             return await ShowAsync(StatusCodes.Status422UnprocessableEntity, cancellationToken);
         }
