@@ -53,6 +53,14 @@ public static class RunwayMetrics
         Math.Max(0, (now - run.SubmittedAt).TotalSeconds),
         new KeyValuePair<string, object?>("pipeline", run.Pipeline), new KeyValuePair<string, object?>("executor", run.Executor));
 
+    /// <summary>A queued run canceled: it ends without having started (no duration).</summary>
+    public static void CanceledQueued(string pipeline, string executor) => RunsFinished.Add(1, new TagList
+    {
+        { "pipeline", pipeline },
+        { "executor", executor },
+        { "state", RunState.Canceled.ToWire() },
+    });
+
     public static void Finished(Run run, RunState state, DateTimeOffset? startedAt, DateTimeOffset endedAt)
     {
         var tags = new TagList

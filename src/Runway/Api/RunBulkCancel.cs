@@ -53,8 +53,12 @@ public sealed class RunBulkCancel(IDbContextFactory<RunwayDb> databases, IRunSto
         {
             return null;
         }
-        var ids = await query.Select(r => r.Id).ToListAsync(ct);
-        var (canceled, requested) = await store.CancelManyAsync(ids, RunCancel.CanceledBy(http.User, "bulk cancel"), ct);
+        var found = await query.Select(r => new { r.Id, r.Pipeline, r.Executor }).ToDictionaryAsync(r => r.Id, ct);
+        var (canceled, requested) = await store.CancelManyAsync(found.Keys, RunCancel.CanceledBy(http.User, "bulk cancel"), ct);
+        foreach (var id in canceled)
+        {
+            RunwayMetrics.CanceledQueued(found[id].Pipeline, found[id].Executor);
+        }
         foreach (var id in requested)
         {
             await scheduler.CancelAsync(id, ct);

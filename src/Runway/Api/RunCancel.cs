@@ -21,7 +21,11 @@ public sealed class RunCancel(IRunStore store, RunScheduler scheduler, AuditTrai
         }
         if (owned.State is RunState.Queued or RunState.Running)
         {
-            await store.CancelManyAsync([id], CanceledBy(http.User), cancellationToken);
+            var (canceled, _) = await store.CancelManyAsync([id], CanceledBy(http.User), cancellationToken);
+            if (canceled.Count == 1)
+            {
+                RunwayMetrics.CanceledQueued(owned.Pipeline, owned.Executor);
+            }
         }
         if (await scheduler.CancelAsync(id, cancellationToken) is not { } run)
         {

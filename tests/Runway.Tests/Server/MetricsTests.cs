@@ -79,6 +79,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         var nap = await SubmitAsync(http, "nap");
         await WaitForAsync(http, nap, "running");
         var waiting = await SubmitAsync(http, "ok");
+        var waitingToo = await SubmitAsync(http, "ok");
         using var upload = new MultipartFormDataContent { { new ByteArrayContent(new byte[1234]), "file", "data.bin" } };
         Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/files", upload, Ct)).StatusCode);
 
@@ -87,13 +88,17 @@ public sealed partial class MetricsTests : IAsyncLifetime
         await Eventually.TrueAsync(async () =>
         {
             during = await ScrapeAsync(http);
-            return Value(during, "runway_queue_depth") == 1 && Value(during, "runway_runs_active", ("executor", "local")) == 1
+            return Value(during, "runway_queue_depth") == 2 && Value(during, "runway_runs_active", ("executor", "local")) == 1
                 && Value(during, "runway_files_size_bytes") == 1234;
         }, TimeSpan.FromSeconds(15), "the gauges to see the queued run, the running one and the upload");
         Assert.Equal(1, Value(during, "runway_files"));
         Assert.True(Value(during, "runway_queue_oldest_age_seconds") > 0);
 
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/v1/runs/{waiting}/cancel", null, Ct)).StatusCode);
+        // A queued run ends when canceled, alone or in bulk: each counts as finished, canceled.
+        using var bulk = await http.PostAsJsonAsync("/api/v1/runs/cancel", new { pipeline = "ok", state = "queued" }, Ct);
+        Assert.Equal(1, (await bulk.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("canceled").GetInt32());
+        await WaitForAsync(http, waitingToo, "canceled");
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/v1/runs/{nap}/cancel", null, Ct)).StatusCode);
         await WaitForAsync(http, nap, "canceled");
         // A run's end is counted just after it is stored: wait for the last one's count, not only its state.
@@ -104,10 +109,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
             return Value(text, "runway_runs_finished_total", ("pipeline", "nap"), ("state", "canceled")) == 1;
         }, TimeSpan.FromSeconds(15), "the canceled run to be counted");
 
-        Assert.Equal(3, Value(text, "runway_runs_submitted_total", ("pipeline", "ok")));
+        Assert.Equal(4, Value(text, "runway_runs_submitted_total", ("pipeline", "ok")));
         Assert.Equal(1, Value(text, "runway_runs_submitted_total", ("pipeline", "bad")));
         Assert.Equal(2, Value(text, "runway_runs_finished_total", ("pipeline", "ok"), ("executor", "local"), ("state", "succeeded")));
-        Assert.Equal(1, Value(text, "runway_runs_finished_total", ("pipeline", "ok"), ("executor", "local"), ("state", "canceled")));
+        Assert.Equal(2, Value(text, "runway_runs_finished_total", ("pipeline", "ok"), ("executor", "local"), ("state", "canceled")));
         Assert.Equal(1, Value(text, "runway_runs_finished_total", ("pipeline", "bad"), ("executor", "local"), ("state", "failed")));
         Assert.Equal(1, Value(text, "runway_runs_finished_total", ("pipeline", "nap"), ("executor", "local"), ("state", "canceled")));
         Assert.Equal(2, Value(text, "runway_run_duration_seconds_count", ("pipeline", "ok"), ("state", "succeeded")));
