@@ -77,8 +77,11 @@ public sealed class NodeProcessesTests : IAsyncLifetime
     {
         database = Requires.Postgres();
         var serve = await StartAsync("serve", "serve-1");
-        var worker1 = await StartAsync("worker", "worker-1");
-        await StartAsync("worker", "worker-2");
+        Dictionary<string, RunwayProcess> workers = new()
+        {
+            ["worker-1"] = await StartAsync("worker", "worker-1"),
+            ["worker-2"] = await StartAsync("worker", "worker-2"),
+        };
         using var http = serve.CreateClient();
         var log = Path.Combine(shared, "runs.log");
         File.WriteAllText(log, "");
@@ -109,15 +112,31 @@ public sealed class NodeProcessesTests : IAsyncLifetime
             ids.Add(body.GetProperty("id").GetString()!);
         });
 
-        // Mid-way, while worker-1 has runs running: SIGKILL, as in a crash or an OOM kill.
+        // Mid-way, while a worker has runs running: SIGKILL, as in a crash or an OOM kill. Which worker is the
+        // claims' luck: after the rest of the suite one worker once claimed none of the 300 while the others took
+        // them all (nothing requires nodes to share evenly), so the victim is whichever runs some then.
         // The deadline is generous: after the rest of the suite, on two cores, this has taken over 120 s in CI,
         // where alone it takes 40 s for everything. A miss says how far the nodes got.
         var midway = false;
+        string? victim = null;
         try
         {
-            await Eventually.TrueAsync(async () => midway = File.ReadAllLines(log).Length >= total / 3
-                && (long)(await ScalarAsync("SELECT count(*) FROM runs WHERE state = 'running' AND node = 'worker-1'") ?? 0L) > 0,
-                TimeSpan.FromSeconds(300), "a third of the runs done, and worker-1 running some");
+            await Eventually.TrueAsync(async () =>
+            {
+                if (File.ReadAllLines(log).Length < total / 3)
+                {
+                    return false;
+                }
+                foreach (var name in workers.Keys)
+                {
+                    if ((long)(await ScalarAsync($"SELECT count(*) FROM runs WHERE state = 'running' AND node = '{name}'") ?? 0L) > 0)
+                    {
+                        victim = name;
+                        return midway = true;
+                    }
+                }
+                return false;
+            }, TimeSpan.FromSeconds(300), "a third of the runs done, and a worker running some");
         }
         finally
         {
@@ -126,26 +145,27 @@ public sealed class NodeProcessesTests : IAsyncLifetime
                 var logged = File.ReadAllLines(log);
                 TestContext.Current.SendDiagnosticMessage($"runs.log has {logged.Length} lines; by node: "
                     + string.Join(", ", logged.GroupBy(l => l.Split(' ').Last()).Select(g => $"{g.Key} {g.Count()}"))
-                    + $"; worker-1 output: {worker1.Output.Text[^Math.Min(2000, worker1.Output.Text.Length)..]}");
+                    + string.Concat(workers.Select(w => $"; {w.Key} output: {w.Value.Output.Text[^Math.Min(2000, w.Value.Output.Text.Length)..]}")));
             }
         }
-        await worker1.KillAsync();
+        await workers[victim!].KillAsync();
         var killed = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => (long)(await ScalarAsync("SELECT count(*) FROM runs WHERE state = 'running' AND node = 'worker-1'") ?? 0L) == 0,
-            TimeSpan.FromSeconds(60), "worker-1's runs to be taken over");
+        await Eventually.TrueAsync(async () => (long)(await ScalarAsync($"SELECT count(*) FROM runs WHERE state = 'running' AND node = '{victim}'") ?? 0L) == 0,
+            TimeSpan.FromSeconds(60), $"{victim}'s runs to be taken over");
         var takeover = killed.Elapsed;
 
         await Eventually.TrueAsync(async () => (long)(await ScalarAsync("SELECT count(*) FROM runs WHERE state IN ('queued', 'running')") ?? 1L) == 0,
-            TimeSpan.FromSeconds(180), "every run to end");
+            TimeSpan.FromSeconds(400), "every run to end");
         await sampling.CancelAsync();
         await sampler;
 
-        // Every run ran exactly once, by some node, and each node took a share.
+        // Every run ran exactly once, by some node; the killed worker and at least one other took a share.
         var lines = File.ReadAllLines(log).Select(l => l.Split(' ')).ToList();
         Assert.Equal(total, lines.Count);
         Assert.Equal(ids.Order(StringComparer.Ordinal), lines.Select(l => l[0]).Order(StringComparer.Ordinal));
         var byNode = lines.GroupBy(l => l[1]).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(["serve-1", "worker-1", "worker-2"], byNode.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains(victim!, byNode.Keys);
+        Assert.True(byNode.Count >= 2, $"one node did all the work: {string.Join(", ", byNode.Keys)}");
         // Every run ended once, and succeeded (the taken-over ones by their real exit record or process).
         Assert.Equal((long)total, await ScalarAsync("SELECT count(*) FROM runs WHERE state = 'succeeded'"));
         Assert.Equal((long)total, await ScalarAsync(
@@ -155,13 +175,13 @@ public sealed class NodeProcessesTests : IAsyncLifetime
         // Taken over once its lease lapsed: the timeout, a heartbeat, and the claim of the takeover.
         Assert.True(takeover < LeaseTimeout + TimeSpan.FromSeconds(4), $"takeover took {takeover.TotalSeconds:0.0} s");
         TestContext.Current.SendDiagnosticMessage(
-            $"nodes: {total} runs, shares {string.Join(", ", byNode.Select(n => $"{n.Key} {n.Value}"))}, worker-1 SIGKILLed, taken over in {takeover.TotalSeconds:0.0} s, most running {most}");
+            $"nodes: {total} runs, shares {string.Join(", ", byNode.Select(n => $"{n.Key} {n.Value}"))}, {victim} SIGKILLed, taken over in {takeover.TotalSeconds:0.0} s, most running {most}");
 
         using var nodes = await http.GetAsync("/api/v1/admin/nodes", Ct);
         var list = (await nodes.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("nodes").EnumerateArray()
             .ToDictionary(n => n.GetProperty("name").GetString()!, n => n.GetProperty("state").GetString());
-        Assert.Equal("lost", list["worker-1"]);
-        Assert.Equal("active", list["worker-2"]);
+        Assert.Equal("lost", list[victim!]);
+        Assert.Equal("active", list[workers.Keys.Single(w => w != victim)]);
     }
 
     private async Task<RunwayProcess> StartAsync(string command, string node)
