@@ -131,6 +131,8 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         ResubmittedFrom = queued.ResubmittedFrom,
         ScheduleId = queued.ScheduleId,
         ScheduledFor = queued.ScheduledFor,
+        // Its notifications are due at once: it is born finished (NotificationOutbox.DueAsync).
+        Notify = queued.Notify,
         State = RunState.Succeeded,
         StartedAt = queued.SubmittedAt,
         FinishedAt = queued.SubmittedAt,
@@ -145,7 +147,7 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         $"reused the outputs of run {sourceId} (cache: same pipeline version, parameters and input files); nothing executed";
 
     /// <summary>
-    /// Stores a single submission's reused run, with both events and its audit entry in one transaction (a batch's go
+    /// Stores a single submission's reused run, with both events, its notifications and its audit entry in one transaction (a batch's go
     /// through RunInserts, which writes the same two events). Not through <see cref="IRunStore.TryTransitionAsync"/>: it
     /// never moves, it is born final, so no scheduler ever sees it queued. False when its idempotency key was taken
     /// meanwhile (the caller replays that run).
@@ -158,6 +160,11 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         db.Runs.Add(run);
         db.RunEvents.Add(new RunEvent { RunId = run.Id, From = null, To = RunState.Queued, Reason = "submitted", At = at });
         db.RunEvents.Add(new RunEvent { RunId = run.Id, From = RunState.Queued, To = RunState.Succeeded, At = at, Reason = ReusedReason(run.CachedFrom!) });
+        // The outbox rows of its notify, as RunInserts writes them for every other run: due at once, since it has ended.
+        db.Notifications.AddRange(run.Notify.Select(t => new Notification
+        {
+            Id = t.Id, RunId = run.Id, Owner = run.Owner, Kind = t.Kind, Target = t.Target, CreatedAt = at,
+        }));
         db.AuditEntries.Add(AuditEntry.From(audit));
         try
         {

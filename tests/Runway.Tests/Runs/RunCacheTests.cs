@@ -24,7 +24,8 @@ public sealed class RunCacheTests : IAsyncLifetime
         WritePipeline("count", "true", "1.0.0");
         WritePipeline("counts", "shared", "1.0.0");
         WritePipeline("fresh", "false", "1.0.0");
-        app = new RunwayApp(pipelines);
+        // Loopback webhooks allowed: the notification tests' receiver listens there.
+        app = new RunwayApp(pipelines, settings: new Dictionary<string, string> { ["Runway:Webhooks:AllowedHosts"] = "127.0.0.1" });
         await app.EnsureUserAsync("ana", groups: ["lab"]);
         await app.EnsureUserAsync("bob", groups: ["lab"]);
         await app.EnsureUserAsync("cyd", groups: ["other"]);
@@ -54,6 +55,24 @@ public sealed class RunCacheTests : IAsyncLifetime
         var shown = await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(again)}", Ct);
         Assert.Contains(shown.GetProperty("events").EnumerateArray(),
             e => e.GetProperty("to").GetString() == "succeeded" && e.GetProperty("reason").GetString()!.Contains(Id(first), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ReusedRun_IsNotifiedOnce_AsAnExecutedRunWouldBe()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var input = await UploadAsync(ana, "some words\n");
+        var first = await RunAsync(ana, "count", input);
+
+        var again = await RunwayApp.SubmitAsync(ana, new { pipeline = "count", @params = new { input, n = 2 }, notify = new { webhook = receiver.Url } });
+
+        Assert.Equal(Id(first), again.GetProperty("cached_from").GetString());
+        await Eventually.TrueAsync(() => !receiver.Requests.IsEmpty, TimeSpan.FromSeconds(20), "the webhook of the reused run");
+        await Eventually.TrueAsync(async () =>
+            (await ana.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{Id(again)}", Ct)).GetProperty("notifications")[0].GetProperty("state").GetString() == "delivered",
+            TimeSpan.FromSeconds(10), "the delivery to be recorded");
+        var data = JsonDocument.Parse(Assert.Single(receiver.Requests).Body).RootElement.GetProperty("data");
+        Assert.Equal((Id(again), "succeeded", 0), (data.GetProperty("id").GetString(), data.GetProperty("state").GetString(), data.GetProperty("exit_code").GetInt32()));
     }
 
     [Fact]
