@@ -16,7 +16,9 @@ public sealed class OrchestrationIds : Migration
             name: "orchestration_ids",
             columns: t => new
             {
-                id = t.Column<long>(type: "INTEGER", nullable: false),
+                // AUTOINCREMENT: without it SQLite gives the next row max(id) + 1, so the integer of the newest run, once its
+                // record is deleted (retention), would name the next run shown; a client that kept it would reach another run.
+                id = t.Column<long>(type: "INTEGER", nullable: false).Annotation("Sqlite:Autoincrement", true),
                 run_id = t.Column<string>(type: "TEXT", nullable: false),
             },
             constraints: t =>
