@@ -103,7 +103,7 @@ public sealed class UsageQuery(IDbContextFactory<RunwayDb> databases)
         var from = sqlite ? $"runs r INDEXED BY {index}" : "runs r";
         var owner = oneOwner ? " AND r.owner = @owner" : "";
         var states = string.Concat(Finals.Select(s => $", SUM(CASE WHEN r.state = '{s.ToWire()}' THEN 1 ELSE 0 END)"));
-        // FILTER: the aggregate never sees a null, so its argument is a plain long (a third less CPU per million runs
+        // FILTER: the aggregate never sees a null, so its argument is a plain long (about a fifth less CPU per million runs
         // than a nullable one, measured on this machine: 0.55 against 0.64–0.78 s for the whole statement).
         var percentiles = sqlite ? $"{Percentiles}(r.peak_memory_bytes) FILTER (WHERE r.peak_memory_bytes IS NOT NULL)"
             : "percentile_disc(0.5) WITHIN GROUP (ORDER BY r.peak_memory_bytes), percentile_disc(0.95) WITHIN GROUP (ORDER BY r.peak_memory_bytes)";
