@@ -163,7 +163,12 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         // The outbox rows of its notify, as RunInserts writes them for every other run: due at once, since it has ended.
         db.Notifications.AddRange(run.Notify.Select(t => new Notification
         {
-            Id = t.Id, RunId = run.Id, Owner = run.Owner, Kind = t.Kind, Target = t.Target, CreatedAt = at,
+            Id = t.Id,
+            RunId = run.Id,
+            Owner = run.Owner,
+            Kind = t.Kind,
+            Target = t.Target,
+            CreatedAt = at,
         }));
         db.AuditEntries.Add(AuditEntry.From(audit));
         try
