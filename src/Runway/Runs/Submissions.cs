@@ -294,7 +294,8 @@ public sealed class Submissions(
             PipelineVersion = prepared.Version,
             Name = submission.Name,
             ParamsJson = prepared.Params.ToJsonString(),
-            TagsJson = JsonSerializer.Serialize(submission.Tags ?? new Dictionary<string, string>()),
+            // Most submissions carry no tags: their "{}" is what the serializer writes for an empty map, without it.
+            TagsJson = submission.Tags is { Count: > 0 } tags ? JsonSerializer.Serialize(tags) : "{}",
             Priority = submission.Priority ?? 0,
             Owner = owner,
             State = RunState.Queued,
