@@ -150,6 +150,12 @@ public sealed record RunTransition(string RunId, IReadOnlyList<RunState> From, R
 
     /// <summary>Back to queued for another attempt (a lost node's run whose pipeline allows retries): attempt + 1.</summary>
     public bool Retry { get; init; }
+
+    /// <summary>
+    /// The native id of a run that ends here, stored with its final state where none is stored yet: a run that ends
+    /// within <see cref="RunLauncher.NativeIdGrace"/> of its start has its id written by its end's commit, not one of its own.
+    /// </summary>
+    public string? NativeId { get; init; }
 }
 
 /// <summary>A running run this node took over, and the node whose lease on it expired.</summary>

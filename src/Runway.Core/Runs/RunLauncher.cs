@@ -91,19 +91,46 @@ internal sealed class RunLauncher(
         {
             stopper.Stop(run); // Cancelled while it was starting.
         }
+        _ = RecordNativeIdAsync(run, stopping);
+        await WatchAsync(run);
+    }
+
+    /// <summary>How long a started run may go without its native id in the store; one that ends sooner has it written by its end.</summary>
+    internal static readonly TimeSpan NativeIdGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Writes the native id on its own (an unsynced commit) once the run has outlived <see cref="NativeIdGrace"/>; a run that
+    /// ends sooner, as most short ones do, carries it in its end's commit instead (<see cref="RunTransition.NativeId"/>), one
+    /// commit per run fewer. Nothing relies on the id being stored early: this write never waited for the disk, so a restart
+    /// or a takeover that finds no id asks the executor (the pid file, <see cref="IStartedRunFinder"/>), as it always did.
+    /// </summary>
+    private async Task RecordNativeIdAsync(ActiveRun run, CancellationToken stopping)
+    {
+        var handle = run.Handle!;
         try
         {
-            await store.SetNativeIdAsync(id, run.Handle!.NativeId, stopping);
+            await handle.Exited.WaitAsync(NativeIdGrace, clock, stopping);
+            return; // ended in time: its end's commit records the id
+        }
+        catch (TimeoutException)
+        {
+        }
+        catch (Exception) // stopping, or the watch failed: the end (or the next start) records what there is to record
+        {
+            return;
+        }
+        try
+        {
+            await store.SetNativeIdAsync(run.Run.Id, handle.NativeId, stopping);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The run goes on; a restart would find it by its pid file (IStartedRunFinder).
-            logger.LogError(e, "Could not record the native id of run {RunId}", id);
+            // The run goes on; its end records the id, and a restart would find it by its pid file (IStartedRunFinder).
+            logger.LogError(e, "Could not record the native id of run {RunId}", run.Run.Id);
         }
         catch (OperationCanceledException)
         {
         }
-        await WatchAsync(run);
     }
 
     /// <summary>
@@ -156,7 +183,10 @@ internal sealed class RunLauncher(
         {
             return; // Another node holds the run now: its end is that node's to record (RunScheduler.KeepLeasesAsync).
         }
-        var final = RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit);
+        var final = RunOutcome.Final(run.Run.Id, exit, run.Cause, run.Spec?.TimeLimit) with
+        {
+            NativeId = run.Handle!.NativeId is { Length: > 0 } nativeId ? nativeId : null, // AskLater ("") is no id
+        };
         if (run.LostNode is { } lost && exit.ExitCode is null && exit.Verdict is null && run.Cause == StopCause.None)
         {
             final = LostNodeOutcome(run, lost, exit);

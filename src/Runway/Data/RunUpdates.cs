@@ -84,6 +84,10 @@ internal static class RunUpdates
                 set.Add($"peak_memory_bytes = {Value(peak)}");
             }
         }
+        if (t.To.IsFinal() && t.NativeId is { } nativeId)
+        {
+            set.Add($"native_id = COALESCE(native_id, {Value(nativeId)})");
+        }
         if (t.To.IsFinal() && t.FilesBytes is { } filesBytes)
         {
             set.Add($"files_bytes = {Value(filesBytes)}");

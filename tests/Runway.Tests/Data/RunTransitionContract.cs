@@ -114,6 +114,24 @@ public abstract class RunTransitionContract(Func<TestDatabase> open) : StoreTest
     }
 
     [Fact]
+    public async Task Transition_StoresNativeIdWithTheEnd_OnlyWhereNoneIsStored()
+    {
+        var quick = await AddRunningAsync("n1");
+        var slow = await AddRunningAsync("n1");
+        await Store.SetNativeIdAsync(slow.Id, "4242", Ct);
+
+        var (recorded, _) = await Store.FinishManyAndClaimAsync(
+        [
+            new(quick.Id, [RunState.Running], RunState.Succeeded, "exited 0") { ExitCode = 0, NativeId = "77" },
+            new(slow.Id, [RunState.Running], RunState.Succeeded, "exited 0") { ExitCode = 0, NativeId = "99" },
+        ], "n1", 0, Ct);
+
+        Assert.Equal([true, true], recorded);
+        Assert.Equal("77", (await GetAsync(quick.Id)).NativeId);
+        Assert.Equal("4242", (await GetAsync(slow.Id)).NativeId);
+    }
+
+    [Fact]
     public async Task Transition_ClearsNodeAndStart_WhenHandedBackToQueued()
     {
         var run = await AddRunningAsync("n1");

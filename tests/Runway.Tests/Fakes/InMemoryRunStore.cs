@@ -149,6 +149,7 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
                 run.CpuSeconds = transition.Usage?.CpuSeconds ?? run.CpuSeconds;
                 run.PeakMemoryBytes = transition.Usage?.PeakMemoryBytes ?? run.PeakMemoryBytes;
                 run.FilesBytes = transition.FilesBytes ?? run.FilesBytes;
+                run.NativeId ??= transition.NativeId;
             }
             Append(run.Id, from, transition.To, transition.Reason, at);
             CountRunning();
@@ -168,10 +169,14 @@ public sealed class InMemoryRunStore(TimeProvider clock) : IRunStore
         }
     }
 
+    /// <summary>Native ids written on their own (<see cref="SetNativeIdAsync"/>), not with a run's end.</summary>
+    public int NativeIdWrites { get; private set; }
+
     public Task SetNativeIdAsync(string id, string nativeId, CancellationToken cancellationToken)
     {
         lock (gate)
         {
+            NativeIdWrites++;
             if (runs.TryGetValue(id, out var run) && run.State == RunState.Running)
             {
                 run.NativeId = nativeId;

@@ -30,6 +30,33 @@ public sealed class RunSchedulerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task NativeId_IsStoredWithTheEnd_WhenRunEndsWithinTheGrace()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("exit 0"));
+
+        var done = await harness.WaitForStateAsync(run.Id, RunState.Succeeded);
+        Assert.NotNull(done.NativeId);
+        Assert.Equal(0, harness.Store.NativeIdWrites); // one commit per run fewer: the end's commit carried it
+    }
+
+    [Fact]
+    public async Task NativeId_IsStoredOnItsOwn_WhenRunOutlivesTheGrace()
+    {
+        await harness.StartAsync();
+
+        var run = await harness.SubmitAsync(SchedulerHarness.Shell("sleep 300"));
+
+        // Still running once the grace is over: its id is written on its own, as a restart's adoption check reads it.
+        var running = await harness.WaitForStartAsync(run.Id);
+        Assert.Equal(1, harness.Store.NativeIdWrites);
+        Assert.Equal(RunState.Running, running.State);
+        await harness.Scheduler.CancelAsync(run.Id, Ct);
+        await harness.WaitForStateAsync(run.Id, RunState.Canceled);
+    }
+
+    [Fact]
     public async Task Run_Fails_WhenCommandExitsNonZero()
     {
         await harness.StartAsync();

@@ -497,8 +497,10 @@ public sealed class LocalExecutor(
     {
         try
         {
-            // Only with the leader's start time known: a bare number may be anyone's group by now.
-            if (leaderStarts.TryRemove(group, out var start) && start is not null && ProcessTable.IsGroupOf(group, start))
+            // Only with the leader's start time known: a bare number may be anyone's group by now. An empty group (most
+            // runs: the leader took its pid namespace down with it) is one kill(-group, 0) that finds nobody, not the
+            // reads of /proc and the TERM that a stop costs; nothing can join a group that has no members.
+            if (leaderStarts.TryRemove(group, out var start) && start is not null && Posix.Exists(-group) && ProcessTable.IsGroupOf(group, start))
             {
                 await stop.StopAsync(group, LeftoverGrace, CancellationToken.None);
             }
