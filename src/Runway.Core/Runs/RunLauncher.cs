@@ -99,25 +99,32 @@ internal sealed class RunLauncher(
     internal static readonly TimeSpan NativeIdGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Writes the native id on its own (an unsynced commit) once the run has outlived <see cref="NativeIdGrace"/>; a run that
+    /// Writes the native id on its own (an unsynced commit) once a local run has outlived <see cref="NativeIdGrace"/>; a run that
     /// ends sooner, as most short ones do, carries it in its end's commit instead (<see cref="RunTransition.NativeId"/>), one
     /// commit per run fewer. Nothing relies on the id being stored early: this write never waited for the disk, so a restart
     /// or a takeover that finds no id asks the executor (the pid file, <see cref="IStartedRunFinder"/>), as it always did.
     /// </summary>
+    /// <remarks>
+    /// Only local runs wait: a Slurm job id is what its user looks up in <c>squeue</c> and <c>sacct</c> at once, and its
+    /// sbatch costs far more than this write, so it is stored as soon as it is known.
+    /// </remarks>
     private async Task RecordNativeIdAsync(ActiveRun run, CancellationToken stopping)
     {
         var handle = run.Handle!;
-        try
+        if (run.Run.Executor == Execution.Local.LocalExecutor.ExecutorName)
         {
-            await handle.Exited.WaitAsync(NativeIdGrace, clock, stopping);
-            return; // ended in time: its end's commit records the id
-        }
-        catch (TimeoutException)
-        {
-        }
-        catch (Exception) // stopping, or the watch failed: the end (or the next start) records what there is to record
-        {
-            return;
+            try
+            {
+                await handle.Exited.WaitAsync(NativeIdGrace, clock, stopping);
+                return; // ended in time: its end's commit records the id
+            }
+            catch (TimeoutException)
+            {
+            }
+            catch (Exception) // stopping, or the watch failed: the end (or the next start) records what there is to record
+            {
+                return;
+            }
         }
         try
         {
