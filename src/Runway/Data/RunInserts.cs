@@ -176,7 +176,7 @@ internal sealed class RunInserts(DbConnection connection, bool sqlite) : IAsyncD
         [
             ("@run_id", run.Id), ("@from_state", null), ("@to_state", RunState.Queued.ToWire()), ("@reason", SubmittedReason(run)), ("@at", Time(run.SubmittedAt)),
         ]);
-        // A batch row that reused an earlier run's outputs is born succeeded, with the same two events as a single one (RunCache).
+        // A run that reused an earlier run's outputs (a single submission's or a batch row, RunCache) is born succeeded.
         if (run.CachedFrom is { } source)
         {
             yield return (EventSql,

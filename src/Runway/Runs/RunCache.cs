@@ -1,7 +1,9 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Runway.Auth;
 using Runway.Data;
 using Runway.Files;
@@ -147,36 +149,26 @@ public sealed class RunCache(IDbContextFactory<RunwayDb> databases, Accounts acc
         $"reused the outputs of run {sourceId} (cache: same pipeline version, parameters and input files); nothing executed";
 
     /// <summary>
-    /// Stores a single submission's reused run, with both events, its notifications and its audit entry in one transaction (a batch's go
-    /// through RunInserts, which writes the same two events). Not through <see cref="IRunStore.TryTransitionAsync"/>: it
-    /// never moves, it is born final, so no scheduler ever sees it queued. False when its idempotency key was taken
-    /// meanwhile (the caller replays that run).
+    /// Stores a single submission's reused run through <see cref="RunInserts"/>, the multi-row insert every other run
+    /// takes: the run, both events (queued, then succeeded from its source), its notifications' outbox rows and its
+    /// audit entry in one transaction. Not through the group commit or <see cref="IRunStore.TryTransitionAsync"/>: it is
+    /// born final, so no scheduler ever sees it queued. False when its idempotency key was taken meanwhile (the caller
+    /// replays that run).
     /// </summary>
     public async Task<bool> AddAsync(Run run, AuditRecord audit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(run);
         await using var db = await databases.CreateDbContextAsync(ct);
-        var at = run.SubmittedAt;
-        db.Runs.Add(run);
-        db.RunEvents.Add(new RunEvent { RunId = run.Id, From = null, To = RunState.Queued, Reason = "submitted", At = at });
-        db.RunEvents.Add(new RunEvent { RunId = run.Id, From = RunState.Queued, To = RunState.Succeeded, At = at, Reason = ReusedReason(run.CachedFrom!) });
-        // The outbox rows of its notify, as RunInserts writes them for every other run: due at once, since it has ended.
-        db.Notifications.AddRange(run.Notify.Select(t => new Notification
-        {
-            Id = t.Id,
-            RunId = run.Id,
-            Owner = run.Owner,
-            Kind = t.Kind,
-            Target = t.Target,
-            CreatedAt = at,
-        }));
-        db.AuditEntries.Add(AuditEntry.From(audit));
+        await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await db.SaveChangesAsync(ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            await using var inserts = new RunInserts(db.Database.GetDbConnection(), db.Database.IsSqlite());
+            await inserts.InsertAsync([(run, AuditEntry.From(audit))], tx.GetDbTransaction(), ct);
+            await tx.CommitAsync(ct);
             return true;
         }
-        catch (DbUpdateException) when (run.IdempotencyKey is not null)
+        catch (DbException e) when (run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
         {
             return false;
         }
