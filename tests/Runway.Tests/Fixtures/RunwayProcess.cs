@@ -164,6 +164,20 @@ public sealed class RunwayProcess : IAsyncDisposable
     {
         await KillAsync();
         process?.Dispose();
+        RemoveNodeCgroups();
+    }
+
+    /// <summary>
+    /// The cgroup folders of the killed server's node, which a stopped one removes itself: each one left is one more
+    /// group the kernel walks on every CPU-quota write of later runs on this machine. Runs still running keep theirs.
+    /// </summary>
+    private void RemoveNodeCgroups()
+    {
+        var id = Path.Combine(DataDirectory, Runway.NodeIdentity.IdFile);
+        if (File.Exists(id) && File.ReadAllText(id).Trim() is { Length: > 0 } node)
+        {
+            Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).RemoveNodeFolders();
+        }
     }
 }
 
