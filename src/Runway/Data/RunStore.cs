@@ -46,10 +46,16 @@ public sealed class RunStore(
         return (existing, false);
     }
 
+    private static readonly CompiledQuery<Func<RunwayDb, string, CancellationToken, Task<Run?>>> RunById =
+        new(() => EF.CompileAsyncQuery((RunwayDb db, string id, CancellationToken ct) => db.Runs.AsNoTracking().FirstOrDefault(r => r.Id == id)));
+
+    private static readonly CompiledQuery<Func<RunwayDb, string, IAsyncEnumerable<RunEvent>>> EventsOfRun =
+        new(() => EF.CompileAsyncQuery<RunwayDb, string, RunEvent>((db, id) => db.RunEvents.AsNoTracking().Where(e => e.RunId == id).OrderBy(e => e.Id)));
+
     public async Task<Run?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        return await RunById.For(db)(db, id, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Run>> ClaimAsync(string node, int max, CancellationToken cancellationToken)
@@ -269,8 +275,8 @@ public sealed class RunStore(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         // One fsync less per run: this commit is ordered before every later one, whose sync covers it.
         // SQLite: synchronous=NORMAL for this statement only (in WAL mode a crash loses, never corrupts,
-        // an unsynced commit; SqlitePragmas puts FULL back on every open anyway). PostgreSQL: the same
-        // by synchronous_commit = off, for this transaction only.
+        // an unsynced commit; the handle's next open runs SqlitePragmas again, so FULL is back even if the
+        // reset below fails). PostgreSQL: the same by synchronous_commit = off, for this transaction only.
         await db.Database.OpenConnectionAsync(cancellationToken);
         if (db.Database.IsNpgsql())
         {
@@ -280,6 +286,7 @@ public sealed class RunStore(
             await tx.CommitAsync(cancellationToken);
             return;
         }
+        SqlitePragmas.Forget(db.Database.GetDbConnection());
         await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = NORMAL", cancellationToken);
         try
         {
@@ -373,7 +380,7 @@ public sealed class RunStore(
     public async Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.RunEvents.AsNoTracking().Where(e => e.RunId == id).OrderBy(e => e.Id).ToListAsync(cancellationToken);
+        return await EventsOfRun.For(db)(db, id).ToListAsync(cancellationToken);
     }
 
     public ValueTask DisposeAsync() => inserts.DisposeAsync();

@@ -68,9 +68,12 @@ public sealed class NotificationOutbox(IDbContextFactory<RunwayDb> contexts, Tim
         return affected == 1;
     }
 
+    private static readonly CompiledQuery<Func<RunwayDb, string, IAsyncEnumerable<Notification>>> OfRun =
+        new(() => EF.CompileAsyncQuery<RunwayDb, string, Notification>((db, runId) => db.Notifications.AsNoTracking().Where(n => n.RunId == runId).OrderBy(n => n.Id)));
+
     public async Task<IReadOnlyList<Notification>> OfRunAsync(string runId, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Notifications.AsNoTracking().Where(n => n.RunId == runId).OrderBy(n => n.Id).ToListAsync(ct);
+        return await OfRun.For(db)(db, runId).ToListAsync(ct);
     }
 }
