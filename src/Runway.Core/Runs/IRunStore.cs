@@ -108,10 +108,10 @@ public interface IRunStore
     Task<IReadOnlyList<RunEvent>> ListEventsAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Bulk cancel: each queued run of <paramref name="ids"/> moves to canceled, each running one gets a cancel request
-    /// (<see cref="RequestCancelAsync"/>; its node stops it), each with an event whose reason is <paramref name="reason"/>
-    /// (who asked). Runs in other states are left alone. A store may do it in a few set-based statements; this default
-    /// does it one run at a time.
+    /// Bulk cancel: each queued run of <paramref name="ids"/> moves to canceled, each running one not yet asked to stop
+    /// gets a cancel request (<see cref="RequestCancelAsync"/>; its node stops it), each with an event whose reason is
+    /// <paramref name="reason"/> (who asked). Runs in other states, and running ones already asked to stop, are left
+    /// alone and not returned. A store may do it in a few set-based statements; this default does it one run at a time.
     /// </summary>
     async Task<(IReadOnlyList<string> Canceled, IReadOnlyList<string> Requested)> CancelManyAsync(
         IReadOnlyCollection<string> ids, string reason, CancellationToken cancellationToken)
@@ -125,7 +125,7 @@ public interface IRunStore
             {
                 canceled.Add(id);
             }
-            else if (await RequestCancelAsync(id, cancellationToken))
+            else if (await GetAsync(id, cancellationToken) is { State: RunState.Running, CancelRequestedAt: null } && await RequestCancelAsync(id, cancellationToken))
             {
                 requested.Add(id);
             }

@@ -21,11 +21,12 @@ internal static class RunCancelRows
             "queued", "canceled", reason, now, ct);
 
     /// <summary>
-    /// Running runs get a cancel request (kept once made, as <see cref="RunStore.RequestCancelAsync"/>) and an event that
-    /// says who asked; the node running each stops it and records its end.
+    /// Running runs not yet asked to stop get a cancel request and an event that says who asked; the node running each
+    /// stops it and records its end. One already asked (its stop under way) is left as it is: a second bulk cancel
+    /// neither counts it again nor records a second request.
     /// </summary>
     public static Task<List<string>> RequestRunningAsync(RunwayDb db, IReadOnlyCollection<string> ids, string reason, DateTimeOffset now, CancellationToken ct) =>
-        MoveAsync(db, ids, "UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, @now) WHERE state = 'running' AND id IN ({ids}) RETURNING id",
+        MoveAsync(db, ids, "UPDATE runs SET cancel_requested_at = @now WHERE state = 'running' AND cancel_requested_at IS NULL AND id IN ({ids}) RETURNING id",
             "running", "running", reason, now, ct);
 
     private static async Task<List<string>> MoveAsync(

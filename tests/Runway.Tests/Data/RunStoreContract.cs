@@ -324,6 +324,27 @@ public abstract class RunStoreContract(Func<TestDatabase> open) : StoreTest(open
     }
 
     [Fact]
+    public async Task CancelMany_CancelsAQueuedRunAtOnce_AndAsksARunningOneToStopOnlyOnce()
+    {
+        var running = await AddRunningAsync();
+        var queued = await AddAsync();
+        var firstAt = Clock.GetUtcNow();
+
+        var first = await Store.CancelManyAsync([running.Id, queued.Id], "canceled by ana", Ct);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        var second = await Store.CancelManyAsync([running.Id, queued.Id], "canceled by bob", Ct);
+
+        Assert.Equal([queued.Id], first.Canceled);
+        Assert.Equal([running.Id], first.Requested);
+        Assert.Empty(second.Canceled);
+        Assert.Empty(second.Requested); // its stop is under way: not counted, nor recorded, twice
+        Assert.Equal(firstAt, (await GetAsync(running.Id)).CancelRequestedAt);
+        Assert.Equal(RunState.Canceled, (await GetAsync(queued.Id)).State);
+        var events = await Store.ListEventsAsync(running.Id, Ct);
+        Assert.Single(events, e => e.Reason.Contains("canceled by", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ListRunning_ReturnsOnlyThisNodesRunningRuns()
     {
         var mine = await AddRunningAsync("n1");
