@@ -114,12 +114,6 @@ public static class RunwayServer
         }
 
         var app = builder.Build();
-        // The node's cgroup folders (runway/runs/<node> in each hierarchy) go with the node once it has stopped: each
-        // server of a machine made its own (tests and benchmarks start thousands), and every cgroup left behind is
-        // one more group that the kernel walks on each CPU-quota write of every later run (tg_set_bandwidth: 3 % of
-        // a burst's samples with 4,000 left; issue 10). A folder still holding a run that outlives the server stays.
-        app.Lifetime.ApplicationStopped.Register(() => (app.Services.GetService<IEnumerable<IExecutor>>() ?? [])
-            .OfType<LocalExecutor>().FirstOrDefault()?.RemoveNodeCgroups());
         await app.Services.MigrateRunwayDatabaseAsync(cancellationToken);
         await app.Services.RegisterNodeAsync(node.Name, paths.DataDirectory, worker ? NodeRoles.Worker : NodeRoles.Serve, shared, cancellationToken);
         if (worker)

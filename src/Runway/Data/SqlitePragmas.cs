@@ -24,7 +24,9 @@ public sealed class SqlitePragmas : DbConnectionInterceptor
 
     public static readonly SqlitePragmas Instance = new();
 
-    private static readonly ConditionalWeakTable<object, object> Set = [];
+    // The handles that have them (pooled handles live on; a closed one is collected with its entry).
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Set = [];
+    private static readonly object Done = new();
 
     /// <summary>The next open of this connection's handle runs the pragmas again (after a pragma was changed on it).</summary>
     public static void Forget(DbConnection connection)
@@ -71,7 +73,7 @@ public sealed class SqlitePragmas : DbConnectionInterceptor
     {
         if (connection is SqliteConnection { Handle: { } handle })
         {
-            Set.AddOrUpdate(handle, Set);
+            Set.AddOrUpdate(handle, Done);
         }
     }
 }

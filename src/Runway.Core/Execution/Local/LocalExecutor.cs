@@ -293,9 +293,6 @@ public sealed class LocalExecutor(
         return null;
     }
 
-    /// <summary>Removes this node's cgroup folders where no run is left in them (the server, once stopped).</summary>
-    public void RemoveNodeCgroups() => cgroups?.RemoveNodeFolders();
-
     public void Dispose()
     {
         watch.Dispose();

@@ -34,7 +34,7 @@ public enum CgroupLayout
 /// cgroup with controllers enabled for its children hold processes: the server keeps out of runway/.</item>
 /// </list>
 /// </remarks>
-public sealed class RunCgroups
+public sealed class RunCgroups : IDisposable
 {
     public const string Root = "/sys/fs/cgroup";
     private const string Runs = "runs";
@@ -174,7 +174,15 @@ public sealed class RunCgroups
         return new RunCgroup(Layout, [.. hierarchies.Select(h => new RunCgroup.Part(h.Kind, Path.Combine(h.Base, Runs, node, runId)))]);
     }
 
-    /// <summary>Removes this node's folders once no run is left in them (tests, which make a node each).</summary>
+    /// <summary>
+    /// The node's folders go with it (the server's container disposes this once the server has stopped): each server of a
+    /// machine makes its own (tests and benchmarks start thousands), and every cgroup left behind is one more group the
+    /// kernel walks on each CPU-quota write of every later run (tg_set_bandwidth: 3 % of a burst's samples with 4,000
+    /// left; issue 10). A folder still holding a run that outlives the server stays.
+    /// </summary>
+    public void Dispose() => RemoveNodeFolders();
+
+    /// <summary>Removes this node's folders once no run is left in them.</summary>
     internal void RemoveNodeFolders()
     {
         while (ended.TryDequeue(out var cgroup))
