@@ -32,22 +32,30 @@ public sealed class StorageUse(IDbContextFactory<RunwayDb> contexts)
         return new StoredBytes(row.Uploads, row.RunFiles);
     }
 
-    /// <summary>Every user who stores anything, by name.</summary>
+    /// <summary>
+    /// Every user who stores anything, by name: two grouped reads, each of an owner-first index in its order, merged
+    /// here. (One statement over their UNION ALL made SQLite sort every run with files: 0.33 s for a million runs,
+    /// against 0.07 s for the runs' read alone.)
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, StoredBytes>> PerUserAsync(CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var rows = await db.Database.SqlQuery<OwnerBytesRow>($"""
-            SELECT owner AS "Owner", CAST(SUM(uploads) AS BIGINT) AS "Uploads", CAST(SUM(run_files) AS BIGINT) AS "RunFiles" FROM (
-                SELECT DISTINCT owner, sha256, size AS uploads, 0 AS run_files FROM files
-                UNION ALL
-                SELECT owner, NULL AS sha256, 0 AS uploads, files_bytes AS run_files FROM runs WHERE files_bytes > 0
-            ) AS stored GROUP BY owner
+        var uploads = await db.Database.SqlQuery<OwnerSumRow>($"""
+            SELECT owner AS "Owner", CAST(SUM(size) AS BIGINT) AS "Bytes" FROM (SELECT DISTINCT owner, sha256, size FROM files) AS held GROUP BY owner
             """).ToListAsync(ct);
-        return rows.ToDictionary(r => r.Owner, r => new StoredBytes(r.Uploads, r.RunFiles), StringComparer.Ordinal);
+        var runFiles = await db.Database.SqlQuery<OwnerSumRow>($"""
+            SELECT owner AS "Owner", CAST(SUM(files_bytes) AS BIGINT) AS "Bytes" FROM runs WHERE files_bytes > 0 GROUP BY owner
+            """).ToListAsync(ct);
+        var stored = uploads.ToDictionary(r => r.Owner, r => new StoredBytes(r.Bytes, 0), StringComparer.Ordinal);
+        foreach (var row in runFiles)
+        {
+            stored[row.Owner] = new StoredBytes(stored.GetValueOrDefault(row.Owner)?.Uploads ?? 0, row.Bytes);
+        }
+        return stored;
     }
 
     // Rows of SqlQuery: EF binds the columns to these by name.
     internal sealed record StoredBytesRow(long Uploads, long RunFiles);
 
-    internal sealed record OwnerBytesRow(string Owner, long Uploads, long RunFiles);
+    internal sealed record OwnerSumRow(string Owner, long Bytes);
 }

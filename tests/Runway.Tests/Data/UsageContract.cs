@@ -64,6 +64,30 @@ public abstract class UsageContract(Func<TestDatabase> open) : StoreTest(open)
         Assert.Equal(("bob", 2L, 2.0), (mine.Key, mine.Runs, mine.WallHours));
     }
 
+    [Fact]
+    public async Task Usage_ByDay_HasARowPerUtcDayWithRuns_InDayOrder()
+    {
+        var (from, _) = await SeedAsync(); // five runs on 2026-11-24, two of them bob's
+        Clock.Advance(new DateTimeOffset(2026, 11, 24, 23, 59, 58, TimeSpan.Zero) - Clock.GetUtcNow());
+        await FinishAsync("ana", RunState.Succeeded, new RunUsage(60, 60, 10 * MiB)); // finishes a second later, on the 24th
+        Clock.Advance(TimeSpan.FromSeconds(1)); // the next finishes at midnight: the 25th
+        await FinishAsync("ana", RunState.Succeeded, new RunUsage(60, 60, 10 * MiB));
+        Clock.Advance(TimeSpan.FromDays(2)); // 2026-11-27: the 26th has no run
+        await FinishAsync("bob", RunState.Failed, new RunUsage(60, 60, 10 * MiB));
+        await FinishAsync("bob", RunState.Succeeded, new RunUsage(60, 60, 10 * MiB));
+        var to = Clock.GetUtcNow().AddSeconds(1);
+
+        (string?, long)[] Days(IReadOnlyList<UsageRow> rows) => [.. rows.Select(r => (r.Key, r.Runs))];
+        Assert.Equal([("2026-11-24", 6L), ("2026-11-25", 1L), ("2026-11-27", 2L)], Days(await QueryAsync(from, to, UsageGrouping.Day)));
+        Assert.Equal([("2026-11-24", 2L), ("2026-11-27", 2L)], Days(await QueryAsync(from, to, UsageGrouping.Day, owner: "bob")));
+        // A range that starts and ends inside days counts only what finished in it.
+        var lateOn24th = new DateTimeOffset(2026, 11, 24, 23, 0, 0, TimeSpan.Zero);
+        Assert.Equal([("2026-11-24", 1L), ("2026-11-25", 1L)], Days(await QueryAsync(lateOn24th, lateOn24th.AddDays(2), UsageGrouping.Day)));
+        Assert.Empty(await QueryAsync(to, to.AddDays(1), UsageGrouping.Day));
+        var users = await QueryAsync(from, to, UsageGrouping.User);
+        Assert.Equal([("ana", 5L), ("bob", 4L)], [.. users.Select(r => (r.Key!, r.Runs))]);
+    }
+
     private Task<IReadOnlyList<UsageRow>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping by, string? owner = null) =>
         new UsageQuery(Services.GetRequiredService<IDbContextFactory<RunwayDb>>()).RunAsync(from, to, by, owner, Ct);
 
