@@ -48,11 +48,11 @@ public sealed record DatabaseConnection(DatabaseProvider Provider, string Connec
         ArgumentNullException.ThrowIfNull(options);
         if (Provider == DatabaseProvider.Sqlite)
         {
-            options.UseSqlite(ConnectionString).AddInterceptors(SqlitePragmas.Instance);
+            options.UseSqlite(ConnectionString).AddInterceptors(SqlitePragmas.Instance).UseModel(CompiledModels.Sqlite.RunwayDbModel.Instance);
         }
         else
         {
-            options.UseNpgsql(ConnectionString);
+            options.UseNpgsql(ConnectionString).UseModel(CompiledModels.Postgres.RunwayDbModel.Instance);
         }
         options.ReplaceService<IMigrationsAssembly, ProviderMigrationsAssembly>();
         // One Information line per SQL statement would drown the store's one line per state change.
