@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Runway;
 
-/// <summary>The few libc calls .NET does not expose: real paths, signals to process groups, liveness.</summary>
+/// <summary>The few libc calls .NET does not expose: real paths, signals to process groups, liveness, heap trimming.</summary>
 public static partial class Posix
 {
     public const int SigTerm = 15;
@@ -37,6 +37,13 @@ public static partial class Posix
 
     /// <summary>Creates a hard link (a second name for the same inode); false when the file system refuses, e.g. across devices.</summary>
     public static bool Link(string existing, string newPath) => NativeLink(existing, newPath) == 0;
+
+    /// <summary>Returns glibc's free heap pages to the system (<c>malloc_trim(0)</c>): what freed native blocks still hold.</summary>
+    public static void TrimNativeHeap() => _ = MallocTrim(0);
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int MallocTrim(nuint pad);
 
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -99,6 +99,7 @@ public static class RunwayServer
         builder.Services.AddRunwaySchedules();
         builder.Services.AddRunwayExecution(options, node.Name, shared);
         builder.Services.AddHostedService<GpuDemand>();
+        builder.Services.AddHostedService<IdleMemoryTrim>();
         if (!worker)
         {
             builder.Services.AddWebUi();
