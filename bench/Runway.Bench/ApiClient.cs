@@ -87,6 +87,19 @@ internal sealed class ApiClient : IDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Cancels every queued or running run of the caller's (POST /api/v1/runs/cancel with {}), then waits until none is left.</summary>
+    public async Task CancelAllAsync(TimeSpan limit, CancellationToken ct)
+    {
+        using (var content = new ByteArrayContent("{}"u8.ToArray()))
+        {
+            content.Headers.ContentType = JsonType;
+            using var response = await http.PostAsync("/api/v1/runs/cancel", content, ct);
+            response.EnsureSuccessStatusCode();
+        }
+        await Load.UntilAsync(async () => (await ListAsync("state=queued,running&limit=1", ct)).Runs.Count == 0,
+            TimeSpan.FromMilliseconds(100), limit, "the canceled runs to stop", ct);
+    }
+
     public async Task<T> ReadAsync<T>(string path, CancellationToken ct)
     {
         using var response = await http.GetAsync(path, ct);

@@ -68,6 +68,12 @@ internal sealed class NodesRow(BenchOptions options, string runwayDll, string wo
                     await node.DisposeAsync();
                 }
                 await new Seeder(data, postgres).KillRunningAsync(CancellationToken.None);
+                // The worker killed for the takeover left its node's cgroup folders, which a stopped node removes
+                // itself; each one left is one more group the kernel walks on every later run's CPU-quota write.
+                for (var i = 1; i <= workers; i++)
+                {
+                    Execution.Local.RunCgroups.Probe(pidsLimit: 1, $"bench-worker-{i}").Dispose();
+                }
             }
         }
     }
