@@ -23,7 +23,8 @@ public sealed record UsageRow(
     long? PeakMemoryP50Bytes, long? PeakMemoryP95Bytes, long? PeakMemoryMaxBytes);
 
 /// <summary>
-/// Accounting over the runs table in ONE statement per request, read from a covering index (ix_runs_usage, or
+/// Accounting over the runs table in ONE command per request (one statement, and on SQLite by day the days' table
+/// filled first), read from a covering index (ix_runs_usage, or
 /// ix_runs_owner_usage for one owner): runs that finished in [from, to), grouped, counted by final state, their
 /// wall and CPU seconds summed, and their peak memory's p50, p95 (nearest rank: the smallest value with at least
 /// that share of runs at or below it) and max. One pass over the index and one grouping, no window: PostgreSQL
