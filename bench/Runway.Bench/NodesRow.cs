@@ -63,6 +63,16 @@ internal sealed class NodesRow(BenchOptions options, string runwayDll, string wo
             }
             finally
             {
+                // As a stage does (Stage.DisposeAsync): runs canceled while their nodes are up are stopped by them, and
+                // their cgroups removed; the kill below finds only those whose process group was recorded.
+                try
+                {
+                    await api.CancelAllAsync(TimeSpan.FromMinutes(1), CancellationToken.None);
+                }
+                catch (Exception e) when (e is HttpRequestException or TimeoutException or TaskCanceledException)
+                {
+                    Log($"nodes: could not cancel the runs before stopping the nodes: {e.Message}");
+                }
                 foreach (var node in nodes)
                 {
                     await node.DisposeAsync();
