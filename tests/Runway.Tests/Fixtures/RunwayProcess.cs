@@ -176,7 +176,7 @@ public sealed class RunwayProcess : IAsyncDisposable
         var id = Path.Combine(DataDirectory, Runway.NodeIdentity.IdFile);
         if (File.Exists(id) && File.ReadAllText(id).Trim() is { Length: > 0 } node)
         {
-            Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).RemoveNodeFolders();
+            Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).Dispose();
         }
     }
 }
