@@ -72,6 +72,9 @@ public sealed class RunSupervisorTests : IDisposable
             executor.KeepLeases([renewed.NativeId], TimeSpan.FromMilliseconds(300));
             await Task.Delay(150, TestContext.Current.CancellationToken); // renewing as a heartbeat does, not waiting for work
         }
+        // The renewed one stays renewed while the lapsed one's end is checked, however long that takes on a loaded machine
+        // (with 300 ms leases and no more renewals it lapsed too, once, in a fresh-clone CI run).
+        executor.KeepLeases([renewed.NativeId], TimeSpan.FromMinutes(5));
         var exit = await Poll.CompletesAsync(lapsing.Exited, TimeSpan.FromSeconds(10));
 
         Assert.Null(exit.ExitCode);
