@@ -35,7 +35,9 @@ public sealed record UsageRow(
 /// SQLite groups only by sorting, and sorting a million rows cost about 0.25 s of a 0.6 s statement, so its two
 /// groupings that an index can hand over already in order do not sort: by user, the owner index is read one owner
 /// at a time (the owners found by a loose index scan, a seek each); by day, a temporary table of the days that hold
-/// a finished run (found the same way), in its rowid order, drives a range read per day. The other groupings sort.
+/// a finished run (found the same way), in its rowid order, drives a range read per day. PostgreSQL by day does the
+/// same in one statement (a recursive scan of the days, a lateral aggregate per day). The other groupings sort or
+/// hash, except PostgreSQL by user, which reads the owner index in order.
 /// Days are whole UTC days: SQLite groups by the integer day number of its microsecond times, which is far cheaper
 /// than formatting a date per row, and the key is formatted here. A run whose owner is in several groups counts
 /// in each (group_by=group); one in none is left out there.
@@ -101,7 +103,7 @@ public sealed class UsageQuery(IDbContextFactory<RunwayDb> databases)
             UsageGrouping.Pipeline => "r.pipeline",
             UsageGrouping.Node => "r.node",
             UsageGrouping.Group => "g.name",
-            _ => sqlite ? "d.day" : "to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            _ => "d.day", // the days' table (SQLite; PostgreSQL by day is its own statement, below)
         };
         // Group names are checked at entry (letters, digits, . - _ @: Accounts.GroupsProblem), so a JSON array
         // made by joining them with "," is well formed.
@@ -125,6 +127,24 @@ public sealed class UsageQuery(IDbContextFactory<RunwayDb> databases)
         // than a nullable one, measured on this machine: 0.55 against 0.64–0.78 s for the whole statement).
         var percentiles = sqlite ? $"{Percentiles}(r.peak_memory_bytes) FILTER (WHERE r.peak_memory_bytes IS NOT NULL)"
             : "percentile_disc(0.5) WITHIN GROUP (ORDER BY r.peak_memory_bytes), percentile_disc(0.95) WITHIN GROUP (ORDER BY r.peak_memory_bytes)";
+        if (!sqlite && by == UsageGrouping.Day)
+        {
+            // PostgreSQL by day: the same loose scan of the days, and one aggregate per day over its range of
+            // ix_runs_usage (or the owner's index), so no run is sorted by day first (0.66–0.83 s against 0.27–0.32 s
+            // for a million runs in psql on this machine). Each day's key is formatted once, not once per run.
+            const string Next = "date_trunc('day', (SELECT MIN(finished_at) FROM runs WHERE finished_at IS NOT NULL AND finished_at >= {0} AND finished_at < @to{1}) AT TIME ZONE 'UTC')";
+            var mine = oneOwner ? " AND owner = @owner" : "";
+            return $"""
+                WITH RECURSIVE days(day) AS (
+                    SELECT {string.Format(CultureInfo.InvariantCulture, Next, "@from", mine)}
+                    UNION ALL SELECT {string.Format(CultureInfo.InvariantCulture, Next, "(days.day + interval '1 day') AT TIME ZONE 'UTC'", mine)} FROM days WHERE days.day IS NOT NULL)
+                SELECT to_char(d.day, 'YYYY-MM-DD') AS k, a.* FROM days d CROSS JOIN LATERAL (
+                    SELECT COUNT(*){states}, SUM(r.wall_seconds), SUM(r.cpu_seconds), MAX(r.peak_memory_bytes), {percentiles}
+                    FROM runs r
+                    WHERE r.finished_at IS NOT NULL AND r.finished_at >= GREATEST(@from, d.day AT TIME ZONE 'UTC') AND r.finished_at < LEAST(@to, (d.day + interval '1 day') AT TIME ZONE 'UTC'){owner}) a
+                WHERE d.day IS NOT NULL ORDER BY 1
+                """;
+        }
         return $"""
             {Prelude(by, sqlite)}SELECT {key} AS k, COUNT(*){states}, SUM(r.wall_seconds), SUM(r.cpu_seconds), MAX(r.peak_memory_bytes), {percentiles}
             FROM {from}{groups}

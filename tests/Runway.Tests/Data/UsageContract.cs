@@ -60,6 +60,9 @@ public abstract class UsageContract(Func<TestDatabase> open) : StoreTest(open)
         Assert.Equal(("n1", 5L), (node.Key, node.Runs));
         var day = Assert.Single(await QueryAsync(from, to, UsageGrouping.Day));
         Assert.Equal((from.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), 5L), (day.Key, day.Runs));
+        // Every figure of a day's row, as of the users' rows above: peaks 100, 200, 300, 1000 MiB.
+        Assert.Equal((2L, 1L, 1L, 1L, 3.5, 2.75), (day.RunsByState["succeeded"], day.RunsByState["failed"], day.RunsByState["timed_out"], day.RunsByState["canceled"], day.WallHours, day.CpuHours));
+        Assert.Equal((200 * MiB, 1000 * MiB, 1000 * MiB), (day.PeakMemoryP50Bytes, day.PeakMemoryP95Bytes, day.PeakMemoryMaxBytes));
         var mine = Assert.Single(await QueryAsync(from, to, UsageGrouping.User, owner: "bob"));
         Assert.Equal(("bob", 2L, 2.0), (mine.Key, mine.Runs, mine.WallHours));
     }
