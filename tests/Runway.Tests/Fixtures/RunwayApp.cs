@@ -5,8 +5,12 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Runway.Data;
+using Runway.Runs;
 
 namespace Runway.Tests.Fixtures;
 
@@ -122,8 +126,16 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         return run;
     }
 
+    private IHost? host;
+
+    protected override IHost CreateHost(IHostBuilder builder) => host = base.CreateHost(builder);
+
     public override async ValueTask DisposeAsync()
     {
+        if (host is not null && settings?.ContainsKey("Runway:DataDir") is not true)
+        {
+            await StopRunsAsync(host.Services);
+        }
         await base.DisposeAsync();
         try
         {
@@ -132,6 +144,47 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
         catch (IOException)
         {
             // A run process may still hold a file; the temp directory is reclaimed later.
+        }
+    }
+
+    /// <summary>
+    /// Stops what a test left running (a sleep it did not wait for) before its server stops. Runs outlive their
+    /// server by design, but this one's data directory is deleted next and no server comes back for them; once they
+    /// ended, nothing would remove their cgroup folders, which stay on the machine for good (a full suite left about
+    /// 200) and which the kernel walks on every later run's CPU-quota write. Not where the test gave its own data
+    /// directory: a later server there may be meant to find the runs.
+    /// </summary>
+    private static async Task StopRunsAsync(IServiceProvider services)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            var databases = services.GetRequiredService<IDbContextFactory<RunwayDb>>();
+            async Task<List<string>> ActiveAsync()
+            {
+                await using var db = await databases.CreateDbContextAsync(deadline.Token);
+                return await db.Runs.AsNoTracking().Where(r => r.State == RunState.Queued || r.State == RunState.Running)
+                    .Select(r => r.Id).ToListAsync(deadline.Token);
+            }
+            var active = await ActiveAsync();
+            if (active.Count == 0)
+            {
+                return;
+            }
+            var (_, running) = await services.GetRequiredService<IRunStore>().CancelManyAsync(active, "the test ended", deadline.Token);
+            var scheduler = services.GetRequiredService<RunScheduler>();
+            foreach (var id in running)
+            {
+                await scheduler.CancelAsync(id, deadline.Token);
+            }
+            while ((await ActiveAsync()).Count > 0)
+            {
+                await Task.Delay(50, deadline.Token);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            // Teardown only: a run that would not stop in time, or a server that was never started whole.
         }
     }
 }
