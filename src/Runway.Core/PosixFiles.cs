@@ -46,6 +46,9 @@ internal static partial class PosixFiles
     /// <summary>lstat relative to a directory handle: the entry itself, a link included, never what it points at.</summary>
     public static bool TryStat(int parent, string name, out FileStatus status) => Stat(parent, name, AtSymlinkNoFollow, out status);
 
+    /// <summary>stat of a path, its links followed: for /proc/PID/exe, the program the process runs, even once it was deleted or replaced.</summary>
+    public static bool TryStatFollowing(string path, out FileStatus status) => Stat(AtFdCwd, path, 0, out status);
+
     /// <summary>fstat: what an open handle refers to, whatever its name now is.</summary>
     public static bool TryStat(int handle, out FileStatus status) => Stat(handle, "", AtEmptyPath, out status);
 

@@ -75,7 +75,10 @@ public sealed class RunSupervisor : IDisposable
         try
         {
             supervisor.Connect(isolation);
-            detail = "runs are started by runway-supervisor, one process per node that is their parent";
+            detail = "runs are started by runway-supervisor, one process per node that is their parent"
+                + (supervisor.KeptOlder is var (pid, runs)
+                    ? $"; it is an older build's (pid {pid}), kept since it leads {runs} run(s): restart Runway once they ended to use this build's"
+                    : "");
             return supervisor;
         }
         catch (Exception e) when (e is IOException or SocketException or ExecutorStartException or InvalidDataException or UnauthorizedAccessException or TimeoutException)
@@ -182,28 +185,28 @@ public sealed class RunSupervisor : IDisposable
     }
 
     /// <summary>Under <see cref="gate"/> (or before anyone else has this object): connects, launching the supervisor if there is none, then probes when asked.</summary>
+    /// <summary>An older build's supervisor this one kept, since it still led runs when this server connected: its pid and those runs.</summary>
+    public (int Pid, int Runs)? KeptOlder { get; private set; }
+
     private void Connect(RunIsolation? probe)
     {
         var connected = TryConnect();
-        if (connected is null)
+        var found = connected is not null;
+        connected = Greeted(connected ?? Launch());
+        // Runway upgraded while its supervisor stayed (it outlives servers): one that leads no run is stopped and this
+        // build's started in its place; one that leads runs goes on leading them, and starting this node's runs, and
+        // the start-up log says so (Start's detail), since stopping it would leave its runs without a parent to reap them.
+        if (found && OlderBuild(connected) is { } older)
         {
-            launcher.Start(binary, [binary, socketPath, Path.Combine(dataDirectory, "supervisor.log")], new Dictionary<string, string>(), dataDirectory);
-            var deadline = TimeProvider.System.GetUtcNow() + ConnectLimit;
-            while ((connected = TryConnect()) is null)
+            if (live.IsEmpty)
             {
-                if (TimeProvider.System.GetUtcNow() > deadline)
-                {
-                    throw new TimeoutException($"{BinaryName} did not listen on {socketPath} within {ConnectLimit.TotalSeconds:0} s (see supervisor.log)");
-                }
-                Thread.Sleep(5);
+                Retire(connected, older);
+                connected = Greeted(Launch());
             }
-        }
-        connected.ReceiveTimeout = (int)ReplyLimit.TotalMilliseconds;
-        connected.SendTimeout = (int)ReplyLimit.TotalMilliseconds;
-        socket = connected;
-        if (!Dispatch(ReadFrame(connected), out var type) || type != Hello)
-        {
-            throw new InvalidDataException("the supervisor did not greet");
+            else
+            {
+                KeptOlder = (older, live.Count);
+            }
         }
         if (probe is not null)
         {
@@ -211,6 +214,94 @@ public sealed class RunSupervisor : IDisposable
         }
         connected.ReceiveTimeout = 0;
         new Thread(() => Read(connected)) { IsBackground = true, Name = "runway supervisor reader" }.Start();
+    }
+
+    private Socket Launch()
+    {
+        launcher.Start(binary, [binary, socketPath, Path.Combine(dataDirectory, "supervisor.log")], new Dictionary<string, string>(), dataDirectory);
+        var deadline = TimeProvider.System.GetUtcNow() + ConnectLimit;
+        Socket? connected;
+        while ((connected = TryConnect()) is null)
+        {
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"{BinaryName} did not listen on {socketPath} within {ConnectLimit.TotalSeconds:0} s (see supervisor.log)");
+            }
+            Thread.Sleep(5);
+        }
+        return connected;
+    }
+
+    /// <summary>The connection, once the supervisor's greeting (the runs it leads now) is read.</summary>
+    private Socket Greeted(Socket connected)
+    {
+        connected.ReceiveTimeout = (int)ReplyLimit.TotalMilliseconds;
+        connected.SendTimeout = (int)ReplyLimit.TotalMilliseconds;
+        socket = connected;
+        if (!Dispatch(ReadFrame(connected), out var type) || type != Hello)
+        {
+            throw new InvalidDataException("the supervisor did not greet");
+        }
+        return connected;
+    }
+
+    /// <summary>
+    /// The pid of the supervisor at the other end when it runs another runway-supervisor file than this build's
+    /// (its /proc/PID/exe is not the file <see cref="binary"/> names: an upgrade replaced it); null when it is this
+    /// build's, is not a runway-supervisor at all, or when that cannot be told.
+    /// </summary>
+    private int? OlderBuild(Socket connected)
+    {
+        const int SolSocket = 1, SoPeerCred = 17; // struct ucred: pid, uid, gid
+        Span<byte> credentials = stackalloc byte[12];
+        try
+        {
+            if (connected.GetRawSocketOption(SolSocket, SoPeerCred, credentials) < sizeof(int))
+            {
+                return null;
+            }
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        var pid = BinaryPrimitives.ReadInt32LittleEndian(credentials);
+        var exe = $"/proc/{pid}/exe";
+        string? program;
+        try
+        {
+            program = pid > 0 && pid != Environment.ProcessId ? new FileInfo(exe).LinkTarget : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        // Only a runway-supervisor is ever stopped, whatever else listens there ("… (deleted)": its file was replaced).
+        const string Deleted = " (deleted)";
+        if (program is null || Path.GetFileName(program.EndsWith(Deleted, StringComparison.Ordinal) ? program[..^Deleted.Length] : program) != BinaryName)
+        {
+            return null;
+        }
+        return PosixFiles.TryStatFollowing(exe, out var running) && PosixFiles.TryStatFollowing(binary, out var current)
+            && (running.Device, running.Inode) != (current.Device, current.Inode) ? pid : null;
+    }
+
+    /// <summary>Stops an older build's supervisor that leads no run (SIGTERM: it removes its socket and exits) and waits until it stopped listening.</summary>
+    private void Retire(Socket connected, int pid)
+    {
+        socket = null;
+        connected.Dispose();
+        Posix.Signal(pid, Posix.SigTerm);
+        var deadline = TimeProvider.System.GetUtcNow() + ConnectLimit;
+        while (TryConnect() is { } still)
+        {
+            still.Dispose();
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"the older {BinaryName} (pid {pid}) did not stop within {ConnectLimit.TotalSeconds:0} s");
+            }
+            Thread.Sleep(5);
+        }
     }
 
     private Socket? TryConnect()

@@ -222,6 +222,33 @@ public sealed class RunSupervisorTests : IDisposable
         return buffer;
     }
 
+    [Fact]
+    public async Task AnOlderBuildsSupervisor_ThatLeadsNoRun_IsStopped_AndThisBuildsStartedInItsPlace()
+    {
+        // Runway upgraded while its supervisor stayed: a copy of the program file, another file, stands for the older build.
+        var current = Path.Combine(AppContext.BaseDirectory, RunSupervisor.BinaryName);
+        if (!File.Exists(current))
+        {
+            Requires.Skip($"{RunSupervisor.BinaryName} was not built (no C compiler)");
+        }
+        using var elsewhere = new TempDirectory();
+        var older = elsewhere.Combine(RunSupervisor.BinaryName);
+        File.Copy(current, older);
+        var socketPath = temp.Combine("supervisor.sock");
+        using var olderProcess = System.Diagnostics.Process.Start(
+            new System.Diagnostics.ProcessStartInfo(older, [socketPath, temp.Combine("supervisor.log")]) { UseShellExecute = false })!;
+        await Poll.UntilAsync(() => File.Exists(socketPath), "the older supervisor to listen");
+
+        var (executor, supervisor) = Connect();
+
+        Assert.True(olderProcess.WaitForExit(TimeSpan.FromSeconds(15)), "the older build's supervisor was kept");
+        Assert.Null(supervisor.KeptOlder);
+        var launch = Launch("/bin/sh", "-c", "exit 4");
+        var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
+        Assert.Equal(4, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
+        Assert.Equal("4\n", Read(launch, "exit_code"));
+    }
+
     private (LocalExecutor Executor, RunSupervisor Supervisor) Connect()
     {
         var supervisor = RunSupervisor.Start(temp.Path, Unisolated, out var detail);
