@@ -37,6 +37,12 @@ public static class RunArchive
         using var tree = RunTree.Open(runDirectory);
         if (tree is null)
         {
+            // No directory (yet, or any more: a queued run, or a cached row whose source run's files were purged): the record alone.
+            if (record is not null)
+            {
+                using var alone = new MemoryStream(record);
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, $"{id}/{RecordName}") { DataStream = alone }, cancellationToken);
+            }
             return;
         }
         var listing = rule.Archive(tree);

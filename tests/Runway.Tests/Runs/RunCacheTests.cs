@@ -211,6 +211,21 @@ public sealed class RunCacheTests : IAsyncLifetime
         }
         var entries = PlantedRuns.Entries(tar.ToArray());
         Assert.Equal("4\n", Encoding.UTF8.GetString(Assert.Single(entries, e => e.Name == $"{Id(runs[0])}/count.txt").Data));
+
+        // Once the run it reused is purged, the cached row keeps its folder in the archive, with its record alone.
+        using (var purge = await ana.DeleteAsync($"/api/v1/runs/{Id(first)}/files", Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, purge.StatusCode);
+        }
+        var after = await ana.GetByteArrayAsync($"/api/v1/batches/{Id(batch)}/archive", Ct);
+        using var afterTar = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(new MemoryStream(after), System.IO.Compression.CompressionMode.Decompress))
+        {
+            await gzip.CopyToAsync(afterTar, Ct);
+        }
+        var kept = PlantedRuns.Entries(afterTar.ToArray()).Where(e => e.Name.StartsWith(Id(runs[0]) + "/", StringComparison.Ordinal)).ToList();
+        Assert.Equal([$"{Id(runs[0])}/run.json"], kept.Select(e => e.Name));
+        Assert.Equal(Id(runs[0]), JsonDocument.Parse(kept[0].Data).RootElement.GetProperty("id").GetString());
     }
 
     [Fact]
