@@ -19,11 +19,14 @@ public sealed class LimitsWorld : IDisposable
     private readonly TempDirectory temp = new();
     private readonly List<int> groups = [];
     private RunSupervisor? supervisor;
+    private readonly string node = "limits-tests-" + Guid.NewGuid().ToString("N");
+    private readonly int? pids;
 
     /// <param name="confine">False: the executor gets no cgroups (the node's are still probed, and needed), so only the supervisor's rusage measures a run.</param>
     public LimitsWorld(string mode, int? pids = 4096, bool confine = true)
     {
-        Cgroups = RunCgroups.Probe(pids, "limits-tests-" + Guid.NewGuid().ToString("N"));
+        this.pids = pids;
+        Cgroups = RunCgroups.Probe(pids, node);
         if (Cgroups.Layout == CgroupLayout.None)
         {
             Requires.Skip($"no writable cgroups here (run the tests as root, or delegate a cgroup): {Cgroups.Detail}");
@@ -56,7 +59,15 @@ public sealed class LimitsWorld : IDisposable
         }
         Executor.Dispose();
         supervisor?.Dispose();
+        // A run killed here was never settled, so its cgroup is not among the ended ones the node's folders wait
+        // for: once its processes are gone, a probe under the node's name removes it, and its disposal the folders.
+        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(10);
+        while (groups.Any(g => Posix.Exists(-g)) && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            Thread.Sleep(20);
+        }
         Cgroups.RemoveNodeFolders();
+        RunCgroups.Probe(pids, node).Dispose();
         temp.Dispose();
     }
 
