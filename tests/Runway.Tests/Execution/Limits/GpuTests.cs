@@ -82,7 +82,7 @@ public sealed class GpuTests
         var cpu = (await RunwayApp.SubmitAsync(client, new { pipeline = "plot" })).GetProperty("id").GetString()!;
 
         // The CPU run, submitted last, starts while the second GPU run waits for the one GPU.
-        await Poll.UntilAsync(() => File.Exists(Seen(workspace, first)) && File.Exists(Seen(workspace, cpu)), "the first GPU run and the CPU run to start");
+        await Poll.UntilAsync(() => Said(workspace, first) && Said(workspace, cpu), "the first GPU run and the CPU run to start");
         Assert.Equal("queued", await StateAsync(client, second));
         using var admin = app.CreateAdminClient();
         var ready = await admin.GetFromJsonAsync<JsonElement>("/readyz", Ct);
@@ -92,7 +92,7 @@ public sealed class GpuTests
 
         Release(workspace, first);
         Assert.Equal("succeeded", (await RunwayApp.WaitFinalAsync(client, first)).GetProperty("state").GetString());
-        await Poll.UntilAsync(() => File.Exists(Seen(workspace, second)), "the second GPU run to start");
+        await Poll.UntilAsync(() => Said(workspace, second), "the second GPU run to start");
         Assert.Equal("[0]\n", File.ReadAllText(Seen(workspace, second)));
 
         Release(workspace, second);
@@ -178,6 +178,10 @@ public sealed class GpuTests
     }
 
     private static string Seen(RunWorkspace workspace, string id) => Path.Combine(workspace.RunDirectory(id), "seen");
+
+    /// <summary>Whether the run has written its line: the shell makes the file (its redirection) before echo writes to it.</summary>
+    private static bool Said(RunWorkspace workspace, string id) =>
+        File.Exists(Seen(workspace, id)) && File.ReadAllText(Seen(workspace, id)).EndsWith('\n');
 
     private static void Release(RunWorkspace workspace, string id) => File.WriteAllText(Path.Combine(workspace.RunDirectory(id), "release"), "");
 
