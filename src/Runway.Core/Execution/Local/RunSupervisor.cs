@@ -190,13 +190,13 @@ public sealed class RunSupervisor : IDisposable
 
     private void Connect(RunIsolation? probe)
     {
-        var connected = TryConnect();
-        var found = connected is not null;
-        connected = Greeted(connected ?? Launch());
+        var connected = Greeted(TryConnect() ?? Launch());
         // Runway upgraded while its supervisor stayed (it outlives servers): one that leads no run is stopped and this
         // build's started in its place; one that leads runs goes on leading them, and starting this node's runs, and
         // the start-up log says so (Start's detail), since stopping it would leave its runs without a parent to reap them.
-        if (found && OlderBuild(connected) is { } older)
+        // Checked after a launch too: one that was starting already (its socket made, not yet listening) holds the
+        // lock, so the launched one gives way and the connection reaches that one.
+        if (OlderBuild(connected) is { } older)
         {
             if (live.IsEmpty)
             {
@@ -286,21 +286,42 @@ public sealed class RunSupervisor : IDisposable
             && (running.Device, running.Inode) != (current.Device, current.Inode) ? pid : null;
     }
 
-    /// <summary>Stops an older build's supervisor that leads no run (SIGTERM: it removes its socket and exits) and waits until it stopped listening.</summary>
+    /// <summary>
+    /// Stops an older build's supervisor that leads no run (SIGTERM: it removes its socket and exits) and waits until
+    /// it let go of its lock (<c>supervisor.sock.lock</c>, which it holds until it exits): a supervisor launched before
+    /// that would find the lock held and give way.
+    /// </summary>
     private void Retire(Socket connected, int pid)
     {
         socket = null;
         connected.Dispose();
         Posix.Signal(pid, Posix.SigTerm);
         var deadline = TimeProvider.System.GetUtcNow() + ConnectLimit;
-        while (TryConnect() is { } still)
+        while (!LockFree(socketPath + ".lock"))
         {
-            still.Dispose();
             if (TimeProvider.System.GetUtcNow() > deadline)
             {
                 throw new TimeoutException($"the older {BinaryName} (pid {pid}) did not stop within {ConnectLimit.TotalSeconds:0} s");
             }
             Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>Whether no process holds the supervisor's lock: .NET takes flock(LOCK_EX | LOCK_NB) for FileShare.None, as the supervisor does.</summary>
+    private static bool LockFree(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 
