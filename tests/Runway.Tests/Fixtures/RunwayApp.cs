@@ -171,9 +171,9 @@ public sealed class RunwayApp(string? pipelinesDirectory = null, int concurrency
             {
                 return;
             }
-            var (_, running) = await services.GetRequiredService<IRunStore>().CancelManyAsync(active, "the test ended", deadline.Token);
+            // The one cancel path: a queued run ends canceled, a running one is stopped.
             var scheduler = services.GetRequiredService<RunScheduler>();
-            foreach (var id in running)
+            foreach (var id in active)
             {
                 await scheduler.CancelAsync(id, deadline.Token);
             }

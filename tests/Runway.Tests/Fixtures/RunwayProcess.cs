@@ -173,8 +173,10 @@ public sealed class RunwayProcess : IAsyncDisposable
     /// </summary>
     private void RemoveNodeCgroups()
     {
+        // The node's name: --node when the test gave one (several nodes share a data directory), else its node-id file.
+        var given = Arguments.IndexOf("--node") is var at and >= 0 && at + 1 < Arguments.Count ? Arguments[at + 1] : null;
         var id = Path.Combine(DataDirectory, Runway.NodeIdentity.IdFile);
-        if (File.Exists(id) && File.ReadAllText(id).Trim() is { Length: > 0 } node)
+        if ((given ?? (File.Exists(id) ? File.ReadAllText(id).Trim() : null)) is { Length: > 0 } node)
         {
             Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).Dispose();
         }

@@ -56,12 +56,6 @@ public sealed class NodeProcessesTests : IAsyncLifetime
         {
             await process.DisposeAsync();
         }
-        // The killed worker's runs left their cgroups in its folder (no node of its name starts again), as the
-        // benchmark's nodes row does: a probe under each name removes the ended runs' cgroups, its disposal the folders.
-        foreach (var node in (string[])["serve-1", "worker-1", "worker-2"])
-        {
-            Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).Dispose();
-        }
         if (database is not null)
         {
             PostgresServer.Shared.DropDatabase(database);

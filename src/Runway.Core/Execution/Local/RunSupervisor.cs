@@ -184,10 +184,10 @@ public sealed class RunSupervisor : IDisposable
         launcher.Dispose();
     }
 
-    /// <summary>Under <see cref="gate"/> (or before anyone else has this object): connects, launching the supervisor if there is none, then probes when asked.</summary>
     /// <summary>An older build's supervisor this one kept, since it still led runs when this server connected: its pid and those runs.</summary>
     public (int Pid, int Runs)? KeptOlder { get; private set; }
 
+    /// <summary>Under <see cref="gate"/> (or before anyone else has this object): connects, launching the supervisor if there is none, then probes when asked.</summary>
     private void Connect(RunIsolation? probe)
     {
         var connected = Greeted(TryConnect() ?? Launch());

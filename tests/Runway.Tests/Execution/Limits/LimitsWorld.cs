@@ -60,13 +60,13 @@ public sealed class LimitsWorld : IDisposable
         Executor.Dispose();
         supervisor?.Dispose();
         // A run killed here was never settled, so its cgroup is not among the ended ones the node's folders wait
-        // for: once its processes are gone, a probe under the node's name removes it, and its disposal the folders.
+        // for: once its processes are gone, a probe under the node's name removes every empty run cgroup of the
+        // node (the ended ones too), and its disposal the folders.
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(10);
         while (groups.Any(g => Posix.Exists(-g)) && TimeProvider.System.GetUtcNow() < deadline)
         {
             Thread.Sleep(20);
         }
-        Cgroups.RemoveNodeFolders();
         RunCgroups.Probe(pids, node).Dispose();
         temp.Dispose();
     }
