@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -65,6 +66,29 @@ internal sealed class ApiClient : IDisposable
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
         using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
         return document.RootElement.GetProperty("id").GetString() ?? throw new HttpRequestException("no id in the answer");
+    }
+
+    /// <summary>
+    /// The seconds the server's runtime has spent compiling methods since it started (System.Runtime's
+    /// <c>dotnet.jit.compilation.time</c> on <c>GET /metrics</c>), or null where metrics are off.
+    /// </summary>
+    public async Task<double?> JitSecondsAsync(CancellationToken ct)
+    {
+        using var response = await http.GetAsync("/metrics", ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+        const string name = "dotnet_jit_compilation_time_seconds_total";
+        foreach (var line in (await response.Content.ReadAsStringAsync(ct)).Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal)
+                && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            {
+                return seconds;
+            }
+        }
+        return null;
     }
 
     public Task<RunView> GetAsync(string id, CancellationToken ct) => ReadAsync<RunView>($"/api/v1/runs/{id}", ct);
