@@ -41,6 +41,33 @@ internal static class ProcFs
         return total;
     }
 
+    /// <summary>
+    /// utime + stime of the run supervisor the server started (its live child <c>runway-supervisor</c>), without the
+    /// runs it reaped; zero where runs start without one.
+    /// </summary>
+    public static TimeSpan SupervisorCpuTime(int serverPid)
+    {
+        var total = TimeSpan.Zero;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{serverPid}/task"))
+            {
+                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
+                    if (Path.GetFileName(Image(childPid)) == "runway-supervisor")
+                    {
+                        total += Ticks(childPid, 11, 12);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return total;
+    }
+
     private static TimeSpan Ticks(int pid, params int[] fieldIndexes)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
