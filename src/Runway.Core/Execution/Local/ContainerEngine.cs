@@ -19,20 +19,35 @@ public sealed record ContainerEngine(string Name, string Path)
     /// <summary>The engines installed here, in the order a pipeline without <c>engine:</c> prefers them.</summary>
     public static IReadOnlyList<ContainerEngine> Installed { get; } =
         [.. Pipelines.ContainerParser.Engines.Select(name => Directories.Select(d => System.IO.Path.Combine(d, name)).FirstOrDefault(File.Exists) is { } path
-            ? new ContainerEngine(name, path) : null).OfType<ContainerEngine>()];
+            ? new ContainerEngine(name, path) { Unusable = name == "podman" ? PodmanInit.MissingHere() : null } : null).OfType<ContainerEngine>()];
 
-    /// <summary>The engine a container spec asks for, or the node's first; throws <see cref="ExecutorStartException"/> when it has none.</summary>
-    public static ContainerEngine For(ContainerSpec container) =>
-        Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine)
-            ?? throw new ExecutorStartException(container.Engine is { } engine
-                ? $"the container engine {engine} is not installed on this node"
-                : "no container engine (podman, docker or apptainer) is installed on this node");
+    /// <summary>Why this installed engine cannot run a container here (podman without the init its --init runs), or null.</summary>
+    public string? Unusable { get; init; }
 
-    /// <summary>Why a pipeline's container cannot run on this node (its engine is missing), or null.</summary>
-    public static string? Missing(ContainerSpec container) =>
-        Installed.Any(e => container.Engine is null || e.Name == container.Engine) ? null
+    /// <summary>The engine a container spec asks for, or the node's first usable one; throws <see cref="ExecutorStartException"/> when it has none.</summary>
+    public static ContainerEngine For(ContainerSpec container) => For(container, Installed);
+
+    internal static ContainerEngine For(ContainerSpec container, IReadOnlyList<ContainerEngine> installed) =>
+        installed.FirstOrDefault(e => Serves(e, container) && e.Unusable is null)
+            ?? throw new ExecutorStartException(installed.FirstOrDefault(e => Serves(e, container))?.Unusable
+                ?? (container.Engine is { } engine
+                    ? $"the container engine {engine} is not installed on this node"
+                    : "no container engine (podman, docker or apptainer) is installed on this node"));
+
+    /// <summary>Why a pipeline's container cannot run on this node (its engine is missing or unusable), or null.</summary>
+    public static string? Missing(ContainerSpec container) => Missing(container, Installed);
+
+    internal static string? Missing(ContainerSpec container, IReadOnlyList<ContainerEngine> installed) =>
+        installed.Any(e => Serves(e, container) && e.Unusable is null) ? null
+            : installed.FirstOrDefault(e => Serves(e, container))?.Unusable is { } unusable ? $"container{(container.Engine is null ? "" : ".engine")}: {unusable}"
             : container.Engine is { } engine ? $"container.engine: {engine} is not installed on this node"
             : "container: no container engine (podman, docker or apptainer) is installed on this node";
+
+    /// <summary>The engine a run of the spec was started with: the first usable one serving it, else the first serving it.</summary>
+    public static ContainerEngine? Started(ContainerSpec container) =>
+        Installed.Where(e => Serves(e, container)).OrderBy(e => e.Unusable is not null).FirstOrDefault();
+
+    private static bool Serves(ContainerEngine engine, ContainerSpec container) => container.Engine is null || engine.Name == container.Engine;
 
     /// <summary>
     /// The file podman's conmon writes into the client's working directory (the run directory) when the OOM killer

@@ -219,7 +219,7 @@ public sealed class LocalExecutor(
         var startTime = RunDirectoryFiles.ReadLong(directory, RunDirectoryFiles.PidStart);
         leaderStarts[pid] = startTime;
         Confine(pid, cgroups?.Find(launch.RunId), launch);
-        if (launch.Spec.Container is { } container && ContainerEngine.Installed.FirstOrDefault(e => container.Engine is null || e.Name == container.Engine) is { } engine)
+        if (launch.Spec.Container is { } container && ContainerEngine.Started(container) is { } engine)
         {
             engines[pid] = new ContainerRun(engine, launch.RunId, directory, launch.Spec.Resources.MemoryMb);
         }
