@@ -116,10 +116,15 @@ public sealed class TesOutputCollector(IDbContextFactory<RunwayDb> databases, Te
         record?.OutputsJson is { } json ? JsonSerializer.Deserialize<List<TesOutputFileLog>>(json, TesJson.Options) ?? [] : [];
 }
 
-/// <summary>Every node collects what is due, every <see cref="Interval"/>; a pass that fails is logged and the loop goes on.</summary>
-public sealed class TesOutputWorker(TesOutputCollector collector, TimeProvider clock, ILogger<TesOutputWorker> logger) : BackgroundService
+/// <summary>
+/// Every node collects what is due, every <see cref="Interval"/>, or every <see cref="OffInterval"/> where TES is off: then
+/// nobody can read a task, only those that ended before TES was turned off are left to collect, and an idle server need
+/// not ask its database each second. A pass that fails is logged and the loop goes on.
+/// </summary>
+public sealed class TesOutputWorker(TesOutputCollector collector, TesOptions options, TimeProvider clock, ILogger<TesOutputWorker> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan OffInterval = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -142,7 +147,7 @@ public sealed class TesOutputWorker(TesOutputCollector collector, TimeProvider c
             }
             try
             {
-                await Task.Delay(Interval, clock, stoppingToken);
+                await Task.Delay(options.Enabled ? Interval : OffInterval, clock, stoppingToken);
             }
             catch (OperationCanceledException)
             {
