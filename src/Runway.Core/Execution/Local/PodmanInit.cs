@@ -60,11 +60,21 @@ internal static partial class PodmanInit
         var texts = new List<string>();
         try
         {
-            // A file that cannot be read is one podman cannot read either.
-            texts.AddRange(ConfigFiles().Where(File.Exists).Select(File.ReadAllText));
+            foreach (var file in ConfigFiles().Where(File.Exists))
+            {
+                try
+                {
+                    texts.Add(File.ReadAllText(file));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // One podman cannot read either: it sets nothing.
+                }
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // The drop-in directory could not be listed: the files read so far decide.
         }
         return Missing(File.Exists, ConfiguredPath(texts), Environment.GetEnvironmentVariable("PATH"));
     }
