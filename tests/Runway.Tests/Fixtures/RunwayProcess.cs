@@ -179,6 +179,7 @@ public sealed class RunwayProcess : IAsyncDisposable
         if ((given ?? (File.Exists(id) ? File.ReadAllText(id).Trim() : null)) is { Length: > 0 } node)
         {
             Runway.Execution.Local.RunCgroups.Probe(pidsLimit: 1, node).Dispose();
+            LeftCgroups.Remember(node);
         }
     }
 }
