@@ -26,13 +26,9 @@ internal static class ProcFs
         var total = TimeSpan.Zero;
         try
         {
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            foreach (var child in Children(pid))
             {
-                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
-                    total += Ticks(childPid, 11, 12, 13, 14) + LiveDescendantsCpuTime(childPid);
-                }
+                total += Ticks(child, 11, 12, 13, 14) + LiveDescendantsCpuTime(child);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -50,15 +46,11 @@ internal static class ProcFs
         var total = TimeSpan.Zero;
         try
         {
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{serverPid}/task"))
+            foreach (var child in Children(serverPid))
             {
-                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                if (Path.GetFileName(Image(child)) == "runway-supervisor")
                 {
-                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
-                    if (Path.GetFileName(Image(childPid)) == "runway-supervisor")
-                    {
-                        total += Ticks(childPid, 11, 12);
-                    }
+                    total += Ticks(child, 11, 12);
                 }
             }
         }
@@ -67,6 +59,12 @@ internal static class ProcFs
         }
         return total;
     }
+
+    /// <summary>The process's live children, from each thread's list (any thread may have spawned one); read lazily.</summary>
+    private static IEnumerable<int> Children(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task")
+            .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(child => int.Parse(child, CultureInfo.InvariantCulture));
 
     private static TimeSpan Ticks(int pid, params int[] fieldIndexes)
     {
@@ -108,15 +106,11 @@ internal static class ProcFs
         try
         {
             var total = Status(pid, "VmRSS:");
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            foreach (var child in Children(pid))
             {
-                foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                if (Image(child) != rootImage)
                 {
-                    var childPid = int.Parse(child, CultureInfo.InvariantCulture);
-                    if (Image(childPid) != rootImage)
-                    {
-                        total += TreeRssBytes(childPid, rootImage);
-                    }
+                    total += TreeRssBytes(child, rootImage);
                 }
             }
             return total;
