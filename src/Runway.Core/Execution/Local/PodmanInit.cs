@@ -13,6 +13,8 @@ internal static partial class PodmanInit
 {
     public const string DefaultPath = "/usr/libexec/podman/catatonit";
 
+    private const long MaxConfigBytes = 1 << 20;
+
     private static readonly string[] HelperDirectories = ["/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman"];
 
     /// <summary>The containers.conf files a root podman reads, in order (a later one's setting wins); CONTAINERS_CONF replaces them.</summary>
@@ -60,7 +62,8 @@ internal static partial class PodmanInit
         var texts = new List<string>();
         try
         {
-            foreach (var file in ConfigFiles().Where(File.Exists))
+            // Regular files of a sane size only: a FIFO or a device in the drop-in directory would hang the start.
+            foreach (var file in ConfigFiles().Where(f => PosixFiles.TryStatFollowing(f, out var status) && status.IsRegular && status.Size <= MaxConfigBytes))
             {
                 try
                 {

@@ -1,6 +1,7 @@
 using Runway.Execution;
 using Runway.Execution.Local;
 using Runway.Runs;
+using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Execution.Limits;
 
@@ -84,7 +85,7 @@ public sealed class PodmanInitTests
     {
         if (!File.Exists("/usr/bin/podman") || !File.Exists(PodmanInit.DefaultPath))
         {
-            Assert.Skip("podman with catatonit is not installed here");
+            Requires.Skip("podman with catatonit is not installed here (apt-get install podman catatonit)");
         }
 
         Assert.Null(PodmanInit.MissingHere());
