@@ -154,11 +154,7 @@ public sealed class RunCgroup
     private string Of(Kind kind) => parts.First(p => (p.Kind & kind) != 0).Directory;
 
     /// <summary>One open and one write (a control file takes its value in one write; no buffering, no locking).</summary>
-    private static void Write(string directory, string file, string value)
-    {
-        using var handle = File.OpenHandle(Path.Combine(directory, file), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        RandomAccess.Write(handle, System.Text.Encoding.ASCII.GetBytes(value), 0);
-    }
+    private static void Write(string directory, string file, string value) => ControlFiles.Write(Path.Combine(directory, file), value);
 
     private static bool WriteIfPresent(string directory, string file, string value)
     {
@@ -190,15 +186,5 @@ public sealed class RunCgroup
     private static long? ReadLong(string directory, string file) =>
         long.TryParse(ReadText(directory, file)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    private static string? ReadText(string directory, string file)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(directory, file));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static string? ReadText(string directory, string file) => ControlFiles.Read(Path.Combine(directory, file));
 }
