@@ -25,6 +25,7 @@ internal static partial class PosixFiles
     private const int WriteOnly = 0x1;
     private const int Create = 0x40;
     private const int Truncate = 0x200;
+    private const int Exclusive = 0x80;
     private const int NoCtty = 0x100;
     private const int CloseOnExec = 0x80000;
 
@@ -39,6 +40,42 @@ internal static partial class PosixFiles
 
     /// <summary>Creates or truncates a file for writing, refusing a link in its last component (0644); -1 on failure.</summary>
     public static int OpenWriteNoFollow(int parent, string name) => OpenAt(parent, name, WriteOnly | Create | Truncate | NoFollow | NonBlock | NoCtty | CloseOnExec, 0b110_100_100);
+
+    /// <summary>
+    /// Creates a file that must not exist (O_EXCL, which never follows a link, even a dangling one), 0666 less the umask,
+    /// and writes <paramref name="bytes"/> to it: 0, or the errno when it could not (17, EEXIST: something is there).
+    /// </summary>
+    public static int CreateNew(string path, ReadOnlySpan<byte> bytes, UnixFileMode? mode)
+    {
+        var handle = OpenAt(AtFdCwd, path, WriteOnly | Create | Exclusive | NoFollow | NoCtty | CloseOnExec, 0b110_110_110);
+        if (handle < 0)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+        var error = 0;
+        while (bytes.Length > 0 && error == 0)
+        {
+            var written = NativeWrite(handle, ref MemoryMarshal.GetReference(bytes), bytes.Length);
+            if (written > 0)
+            {
+                bytes = bytes[(int)written..];
+            }
+            else if (written == 0 || Marshal.GetLastPInvokeError() != 4) // EINTR: again
+            {
+                error = written == 0 ? 5 : Marshal.GetLastPInvokeError(); // EIO when the disk took nothing
+            }
+        }
+        if (error == 0 && mode is { } permissions && FchMod(handle, (uint)permissions) != 0)
+        {
+            error = Marshal.GetLastPInvokeError();
+        }
+        _ = NativeClose(handle);
+        if (error != 0)
+        {
+            _ = UnlinkAt(AtFdCwd, path, 0); // made here, half written: not left behind
+        }
+        return error;
+    }
 
     /// <summary>mkdirat (0755): true when made or already there (the caller opens it without following a link).</summary>
     public static bool MakeDirectory(int parent, string name) => MkdirAt(parent, name, 0b111_101_101) == 0 || Marshal.GetLastPInvokeError() == 17;
@@ -225,6 +262,10 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "close")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int NativeClose(int handle);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial nint NativeWrite(int handle, ref byte buffer, nint count);
 }
 
 /// <summary>What statx says of one entry; the type is in the high bits of <see cref="Mode"/>, as in st_mode.</summary>

@@ -85,18 +85,25 @@ internal static class RunDirectoryFiles
         // Not name.tmp: the wrapper uses that, and the two may write the pid file at the same time.
         // CreateNew (O_CREAT|O_EXCL) never follows a link: one the run planted at the temporary name is
         // deleted, and one planted again in between makes this throw rather than write where it points.
+        // The bare calls (PosixFiles.CreateNew): a FileStream adds an fstat, an fstatfs, an lseek and a flock and its undo,
+        // and the delete beforehand is needed only when something is in the way (once per run, for resource_use).
         var temporary = Path.Combine(runDirectory, name + ".runway-tmp");
-        File.Delete(temporary);
-        using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var error = PosixFiles.CreateNew(temporary, bytes, mode);
+        if (error == AlreadyThere)
         {
-            file.Write(Encoding.UTF8.GetBytes(text));
-            if (mode is { } permissions && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(file.SafeFileHandle, permissions);
-            }
+            File.Delete(temporary);
+            error = PosixFiles.CreateNew(temporary, bytes, mode);
+        }
+        if (error != 0)
+        {
+            throw error == 2 ? new DirectoryNotFoundException($"Could not find a part of the path '{temporary}'.")
+                : new IOException($"{temporary}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}", error);
         }
         File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
     }
+
+    private const int AlreadyThere = 17; // EEXIST
 
     /// <summary>
     /// The run may have put a link, a FIFO or an endless file (a link to /dev/zero) where these were: read
