@@ -84,6 +84,9 @@ public static class RunUsageFiles
         return Checked(user + system, kib * 1024);
     }
 
+    /// <summary>A cgroup's figures as <c>resource_use</c> holds them, held to the same bounds as when read back.</summary>
+    public static RunUsage FromCgroup(long? cpuMicroseconds, long? peakBytes) => Checked(cpuMicroseconds, peakBytes);
+
     private static RunUsage Checked(long? cpuMicroseconds, long? peakBytes)
     {
         var cpu = cpuMicroseconds / 1_000_000.0;

@@ -182,7 +182,7 @@ public sealed class LocalExecutor(
             leaderStarts[group] = leaderStart;
             Confine(group, cgroup, launch);
             logger.LogInformation("Run {RunId} started by the supervisor as process group {Pid}", launch.RunId, group);
-            return new RunHandle(launch.RunId, NativeId(group), SupervisedExitAsync(group, leaderStart, ended, directory));
+            return new RunHandle(launch.RunId, NativeId(group), SupervisedExitAsync(group, leaderStart, ended, directory, live: true));
         }
         // Atomically, as a leftover of an earlier attempt may have put a link where the script goes.
         RunDirectoryFiles.WriteAtomically(directory, RunDirectoryFiles.Script, RunDirectoryFiles.ScriptText, ScriptMode);
@@ -224,7 +224,7 @@ public sealed class LocalExecutor(
             engines[pid] = new ContainerRun(engine, launch.RunId, directory, launch.Spec.Resources.MemoryMb);
         }
         var recorded = RunDirectoryFiles.ReadInt(directory, RunDirectoryFiles.ExitCode) is not null;
-        var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory)
+        var exited = !recorded && supervisor?.Watch(pid, startTime) is { } supervised ? SupervisedExitAsync(pid, startTime, supervised, directory, live: false)
             : !recorded && ProcessTable.IsAlive(pid, startTime) ? WatchAsync(pid, startTime, directory)
             : EndedAsync(pid, directory);
         logger.LogInformation("Run {RunId} taken back as process group {Pid}", launch.RunId, pid);
@@ -385,7 +385,12 @@ public sealed class LocalExecutor(
     /// The supervisor reports the end once exit_code is written. Without it (it went away) the run goes on as an
     /// orphan, watched through /proc; nobody records its code then, so it ends without one.
     /// </summary>
-    private async Task<RunExit> SupervisedExitAsync(int pid, long? startTime, Task<int?> ended, string directory)
+    /// <param name="live">
+    /// Started by this server: the code the supervisor reports is the one it just wrote to exit_code, and the run ended
+    /// the moment it did, so the file is not read back. A run taken back after a restart may have ended before this
+    /// server watched it: its file says when.
+    /// </param>
+    private async Task<RunExit> SupervisedExitAsync(int pid, long? startTime, Task<int?> ended, string directory, bool live)
     {
         var code = await ended;
         supervisor?.Forget(pid);
@@ -395,6 +400,7 @@ public sealed class LocalExecutor(
         }
         var exit = code == SupervisorFrames.LeaseLapsed
             ? new RunExit(null, "its supervisor stopped it because its lease lapsed (this node stopped renewing it, cut off from the database or stopped)")
+            : live && code is { } reported ? new RunExit(reported, EndedAt: clock.GetUtcNow())
             : RunDirectoryFiles.ReadExit(directory) is { } recorded ? new RunExit(recorded.Code, EndedAt: recorded.At)
             : code is { } known ? new RunExit(known)
             : new RunExit(null, "the run supervisor was killed while the run ran, so its exit code was not recorded");
@@ -445,11 +451,14 @@ public sealed class LocalExecutor(
     /// </summary>
     private async Task<RunExit> SettleAsync(int group, RunExit exit, string directory)
     {
-        var settled = await SettleCgroupAsync(group, exit);
-        return RunUsageFiles.Read(directory) is { IsEmpty: false } usage ? settled with { Usage = usage } : settled;
+        var (settled, measured) = await SettleCgroupAsync(group, exit);
+        // Both figures just read from the cgroup are what resource_use now holds, and rusage would add nothing: not read back.
+        var usage = measured is { CpuSeconds: not null, PeakMemoryBytes: not null } ? measured : RunUsageFiles.Read(directory);
+        return usage is { IsEmpty: false } ? settled with { Usage = usage } : settled;
     }
 
-    private async Task<RunExit> SettleCgroupAsync(int group, RunExit exit)
+    /// <returns>The exit, and what the run used as its cgroup said (null without one).</returns>
+    private async Task<(RunExit Exit, RunUsage? Measured)> SettleCgroupAsync(int group, RunExit exit)
     {
         await StopLeftoversAsync(group);
         if (engines.TryRemove(group, out var container))
@@ -465,11 +474,11 @@ public sealed class LocalExecutor(
         }
         if (container is not null && container.Engine.OutOfMemory(container.Directory, exit))
         {
-            return OutOfMemory(exit, container.MemoryMb);
+            return (OutOfMemory(exit, container.MemoryMb), null);
         }
         if (!confined.TryRemove(group, out var run))
         {
-            return exit;
+            return (exit, null);
         }
         try
         {
@@ -479,16 +488,18 @@ public sealed class LocalExecutor(
             RunDirectoryFiles.WriteAtomically(run.Directory, RunDirectoryFiles.ResourceUse,
                 string.Create(CultureInfo.InvariantCulture, $"cpu_usec {cpu?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\npeak_memory_bytes {peak?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}\noom_kill {(oom ? 1 : 0)}\n"));
             cgroups!.RemoveLater(run.Cgroup);
+            var measured = RunUsageFiles.FromCgroup(cpu, peak);
             if (oom && exit.Error is null && exit.ExitCode is not 0)
             {
-                return OutOfMemory(exit, run.MemoryMb);
+                return (OutOfMemory(exit, run.MemoryMb), measured);
             }
+            return (exit, measured);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger.LogWarning(e, "Could not settle the cgroup of process group {Pid}", group);
         }
-        return exit;
+        return (exit, null);
     }
 
     private sealed record Confined(RunCgroup Cgroup, long? MemoryMb, string Directory);
