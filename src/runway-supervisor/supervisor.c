@@ -656,6 +656,49 @@ static void reply_failed(struct client *c, uint64_t id, const char *message)
     send_frame(c, &o);
 }
 
+/*
+ * The cgroup.kill of a run's v2 cgroup, from the cgroup.procs files it joins; NULL when none has one. Whether one
+ * does is the hierarchy's and the kernel's doing, the same for every run under one folder (the node's), so a folder
+ * found to have it is remembered: probing each run's cgroups by path cost four access(2) walks through sysfs, a
+ * tenth of this process's CPU per run. A folder without it is not remembered (a failed probe may be passing).
+ */
+static char *kill_file_of(char **cgroups)
+{
+    static char *known[8]; /* folders whose runs' cgroups have cgroup.kill */
+    char kill_file[4096];
+    for (char **g = cgroups; g && *g; g++) {
+        const char *slash = strrchr(*g, '/');
+        const char *run = slash ? slash : *g;
+        while (run > *g && run[-1] != '/')
+            run--;
+        size_t folder = run > *g ? (size_t)(run - 1 - *g) : 0;
+        for (size_t k = 0; slash && folder > 0 && k < sizeof known / sizeof *known && known[k]; k++)
+            if (strlen(known[k]) == folder && memcmp(known[k], *g, folder) == 0
+                && snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) < (int)sizeof kill_file)
+                return strdup(kill_file);
+    }
+    for (char **g = cgroups; g && *g; g++) {
+        const char *slash = strrchr(*g, '/');
+        if (!slash || snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) >= (int)sizeof kill_file
+            || access(kill_file, W_OK) != 0)
+            continue;
+        const char *run = slash;
+        while (run > *g && run[-1] != '/')
+            run--;
+        size_t folder = run > *g ? (size_t)(run - 1 - *g) : 0;
+        for (size_t k = 0; folder > 0 && k < sizeof known / sizeof *known; k++) {
+            if (!known[k]) {
+                known[k] = strndup(*g, folder);
+                break;
+            }
+            if (strlen(known[k]) == folder && memcmp(known[k], *g, folder) == 0)
+                break;
+        }
+        return strdup(kill_file);
+    }
+    return NULL;
+}
+
 static void start_run(struct client *c, struct request *q)
 {
     char message[600];
@@ -759,13 +802,7 @@ static void start_run(struct client *c, struct request *q)
     r->pid = pid;
     r->start = started;
     r->dir = dir;
-    for (char **g = q->cgroups; g && *g && !r->kill_file; g++) {
-        const char *slash = strrchr(*g, '/');
-        char kill_file[4096];
-        if (slash && snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) < (int)sizeof kill_file
-            && access(kill_file, W_OK) == 0)
-            r->kill_file = strdup(kill_file);
-    }
+    r->kill_file = kill_file_of(q->cgroups);
     r->next = runs;
     runs = r;
     run_count++;

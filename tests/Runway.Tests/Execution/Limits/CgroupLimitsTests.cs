@@ -1,4 +1,5 @@
 using Runway.Execution;
+using Runway.Execution.Local;
 using Runway.Runs;
 using Runway.Tests.Fakes;
 
@@ -130,5 +131,40 @@ public sealed class CgroupLimitsTests
         Assert.Equal(0, LimitsWorld.Sleeping(marker));
         // Removed shortly after the end, off the path that records it (RunCgroups.RemoveLater).
         await Poll.UntilAsync(() => world.Cgroups.Find(run.RunId) is null, "the run's cgroups to be removed");
+    }
+
+    /// <summary>
+    /// A node cut off from the database stops renewing its runs' leases, and its supervisor, alone with them, kills each
+    /// whole through its cgroup.kill once its lease lapses. The supervisor finds that file once per node folder and then
+    /// knows it for every later run: the second run's daemon, which left its group, dies as the first one's does. Talked
+    /// to without an executor, which would settle each run (killing its cgroup itself) once the supervisor reported it.
+    /// </summary>
+    [Fact]
+    public async Task LapsedLease_KillsWhatLeftTheGroup_OfEveryRun_WithTheServerGone()
+    {
+        using var world = new LimitsWorld("supervisor-unisolated");
+        var supervisor = world.Supervisor!;
+        var markers = new[] { LimitsWorld.Marker(), LimitsWorld.Marker() };
+        var leases = new List<(int Pid, long Start)>();
+        foreach (var marker in markers)
+        {
+            var launch = world.Launch("/bin/sh", "-c", $"(setsid sleep {marker} &); sleep 300");
+            var cgroup = world.Cgroups.Create(launch.RunId, new PipelineResources())!;
+            var (group, start, _) = await supervisor.StartAsync(
+                RunIsolation.None("not isolated (a test)"), launch.RunDirectory, "/bin/sh", launch.Spec.Argv,
+                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, new RunConfinement(false, cgroup.ProcsFiles),
+                TestContext.Current.CancellationToken);
+            world.Track(group);
+            leases.Add((group, start));
+            await Poll.UntilAsync(() => LimitsWorld.Sleeping(marker) == 1, "the daemon to start");
+        }
+
+        supervisor.KeepLeases(TimeSpan.FromMilliseconds(200), leases);
+        world.Leave();
+
+        foreach (var marker in markers)
+        {
+            await Poll.UntilAsync(() => LimitsWorld.Sleeping(marker) == 0, $"daemon {marker} to be killed with its run");
+        }
     }
 }

@@ -11,7 +11,8 @@ namespace Runway.Tests.Execution.Limits;
 /// <summary>
 /// A local executor with this machine's cgroups, started one of three ways: no isolation through the chain
 /// (so only the cgroup can reach a process that left the run's group), namespaces through the chain
-/// (unshare, whose exit status hides a signal), and namespaces through runway-supervisor. The temp directory
+/// (unshare, whose exit status hides a signal), and namespaces through runway-supervisor (or, "supervisor-unisolated",
+/// no namespaces through it: no pid namespace takes a run's daemons down with its leader). The temp directory
 /// stands for the data directory. Needs root (or delegated cgroups): skipped, or failed under CI, without.
 /// </summary>
 public sealed class LimitsWorld : IDisposable
@@ -31,8 +32,8 @@ public sealed class LimitsWorld : IDisposable
         {
             Requires.Skip($"no writable cgroups here (run the tests as root, or delegate a cgroup): {Cgroups.Detail}");
         }
-        var isolation = mode == "none" ? RunIsolation.None("not isolated (a test)") : Namespaces();
-        if (mode == "supervisor")
+        var isolation = mode is "none" or "supervisor-unisolated" ? RunIsolation.None("not isolated (a test)") : Namespaces();
+        if (mode is "supervisor" or "supervisor-unisolated")
         {
             supervisor = RunSupervisor.Start(temp.Path, isolation, out var detail);
             if (supervisor is null)
@@ -49,7 +50,21 @@ public sealed class LimitsWorld : IDisposable
 
     public RunCgroups Cgroups { get; }
 
+    /// <summary>The supervisor in the supervisor modes, for a test that talks to it without an executor.</summary>
+    public RunSupervisor? Supervisor => supervisor;
+
+    /// <summary>A process group a test started without <see cref="StartAsync"/>, killed at the end all the same.</summary>
+    public void Track(int group) => groups.Add(group);
+
     public LocalExecutor Executor { get; }
+
+    /// <summary>The server goes away (its executor and its connection to the supervisor), leaving the runs to the supervisor.</summary>
+    public void Leave()
+    {
+        Executor.Dispose();
+        supervisor?.Dispose();
+        supervisor = null;
+    }
 
     public void Dispose()
     {
