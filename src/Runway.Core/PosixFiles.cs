@@ -110,6 +110,12 @@ internal static partial class PosixFiles
     /// <summary>renameat within one file system: moves the entry itself, a link included, never following one.</summary>
     public static bool Move(int parent, string name, int newParent, string newName) => RenameAt(parent, name, newParent, newName) == 0;
 
+    /// <summary>unlink(2) of a path: 0, or the errno (2, ENOENT: nothing there). File.Delete adds a stat of the folder when nothing is there.</summary>
+    public static int Unlink(string path) => UnlinkAt(AtFdCwd, path, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>rename(2) of one path over another: 0, or the errno. File.Move adds an lstat of the source.</summary>
+    public static int Rename(string path, string newPath) => RenameAt(AtFdCwd, path, AtFdCwd, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     /// <summary>fchmod on an open handle: whatever its name now is, never through a link.</summary>
     public static bool ChangeMode(int handle, UnixFileMode mode) => FchMod(handle, (uint)mode) == 0;
 

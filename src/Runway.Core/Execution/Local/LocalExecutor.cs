@@ -72,10 +72,10 @@ public sealed class LocalExecutor(
             ?? throw new ExecutorStartException($"executable not found: {launch.Spec.Argv[0]}");
 
         // Leftovers of an attempt that never got as far as running would confuse Attach.
-        File.Delete(Path.Combine(directory, RunDirectoryFiles.ExitCode));
-        File.Delete(Path.Combine(directory, RunDirectoryFiles.Pid));
-        File.Delete(Path.Combine(directory, RunDirectoryFiles.WrapperPid));
-        File.Delete(Path.Combine(directory, ContainerEngine.OomMarker));
+        foreach (var leftover in (string[])[RunDirectoryFiles.ExitCode, RunDirectoryFiles.Pid, RunDirectoryFiles.WrapperPid, ContainerEngine.OomMarker])
+        {
+            RunDirectoryFiles.DeleteLeftover(directory, leftover);
+        }
         GiveGpus(launch, environment);
         // In a container the engine isolates and limits the run (as root, which podman and docker need); the
         // client is the run's command, its cgroup would hold only the client.

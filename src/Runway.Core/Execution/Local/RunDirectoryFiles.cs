@@ -95,13 +95,35 @@ internal static class RunDirectoryFiles
             File.Delete(temporary);
             error = PosixFiles.CreateNew(temporary, bytes, mode);
         }
+        if (error == 0 && PosixFiles.Rename(temporary, Path.Combine(runDirectory, name)) is var moved && moved != 0)
+        {
+            PosixFiles.Unlink(temporary);
+            error = moved;
+        }
         if (error != 0)
         {
-            throw error == 2 ? new DirectoryNotFoundException($"Could not find a part of the path '{temporary}'.")
-                : new IOException($"{temporary}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}", error);
+            throw Failure(error, temporary);
         }
-        File.Move(temporary, Path.Combine(runDirectory, name), overwrite: true);
     }
+
+    /// <summary>
+    /// Deletes what an earlier attempt of the run left at <paramref name="name"/>; nothing there (every first attempt) is
+    /// one unlink(2) that finds nothing.
+    /// </summary>
+    public static void DeleteLeftover(string runDirectory, string name)
+    {
+        var path = Path.Combine(runDirectory, name);
+        if (PosixFiles.Unlink(path) is var error and not (0 or NothingThere))
+        {
+            throw Failure(error, path);
+        }
+    }
+
+    private const int NothingThere = 2; // ENOENT
+
+    private static IOException Failure(int error, string path) => error == NothingThere
+        ? new DirectoryNotFoundException($"Could not find a part of the path '{path}'.")
+        : new IOException($"{path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}", error);
 
     private const int AlreadyThere = 17; // EEXIST
 
