@@ -46,7 +46,7 @@ internal static class Figures
         new(RawParallel, "raw Process.Start /bin/true, N at a time", "/s", "", null),
         new(TrivialParallel, "trivial runs completed/s, concurrency N", "/s", "", null),
         new(RatioParallel, "trivial runs vs raw, N at a time", "%", "≥ 50", v => v >= 50),
-        new(CpuPerRun, "Runway's own CPU per trivial run", "ms", "≤ 2", v => v <= 2),
+        new(CpuPerRun, "Runway's own CPU per trivial run (server and supervisor)", "ms", "≤ 2", v => v <= 2),
         new(QueueP50, "queue → running, idle server, p50", "ms", "≤ 5", v => v <= 5),
         new(QueueP99, "queue → running, idle server, p99", "ms", "≤ 20", v => v <= 20),
         new(ListP99, "seeded DB: GET /runs filtered page of 50, p99", "ms", "≤ 10", v => v <= 10),
