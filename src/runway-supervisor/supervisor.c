@@ -202,8 +202,11 @@ static int write_file(int dir, const char *name, const char *text, int durable)
 {
     char temporary[64];
     snprintf(temporary, sizeof temporary, "%s.runway-tmp", name);
-    unlinkat(dir, temporary, 0);
+    /* O_EXCL follows no link; whatever is in the way (the run's, or a crash's leftover) is deleted, then tried once more.
+     * Deleting first on every write was an unlink that found nothing, four times per run. */
     int fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlinkat(dir, temporary, 0) == 0)
+        fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     int failed = write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0);

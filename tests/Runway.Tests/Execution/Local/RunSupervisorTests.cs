@@ -55,6 +55,31 @@ public sealed class RunSupervisorTests : IDisposable
         Assert.False(File.Exists(Path.Combine(launch.RunDirectory, "run.sh")));
     }
 
+    /// <summary>
+    /// Each record is written to a temporary name and renamed: a link an earlier attempt of the run left at a temporary
+    /// name is deleted, not written through, and the record is still written.
+    /// </summary>
+    [Fact]
+    public async Task Records_AreWritten_PastLinksLeftAtTheirTemporaryNames()
+    {
+        var (executor, _) = Connect();
+        var launch = Launch("/bin/sh", "-c", "exit 4");
+        var victim = Path.Combine(launch.RunDirectory, "..", "victim-" + Path.GetFileName(launch.RunDirectory));
+        File.WriteAllText(victim, "untouched");
+        foreach (var name in (string[])["pid", "pid_start", "rusage", "exit_code"])
+        {
+            File.CreateSymbolicLink(Path.Combine(launch.RunDirectory, name + ".runway-tmp"), victim);
+        }
+
+        var exit = await Poll.CompletesAsync((await executor.StartAsync(launch, TestContext.Current.CancellationToken)).Exited);
+
+        Assert.Equal(4, exit.ExitCode);
+        Assert.Equal("4\n", Read(launch, "exit_code"));
+        Assert.Equal(3, Read(launch, "rusage").Split(' ').Length);
+        Assert.Equal("untouched", File.ReadAllText(victim));
+        Assert.Empty(Directory.GetFileSystemEntries(launch.RunDirectory, "*.runway-tmp"));
+    }
+
     [Fact]
     public async Task LapsedLease_KillsTheRun_AndRecordsNoOutcome_WhileARenewedOneGoesOn()
     {
