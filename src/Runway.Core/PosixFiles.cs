@@ -28,6 +28,7 @@ internal static partial class PosixFiles
     private const int Exclusive = 0x80;
     private const int NoCtty = 0x100;
     private const int CloseOnExec = 0x80000;
+    private const int Interrupted = 4; // EINTR
 
     /// <summary>Opens a directory, refusing a link in its last component; -1 when absent, not a directory, or a link.</summary>
     public static int OpenDirectory(int parent, string name) => OpenAt(parent, name, Directory | NoFollow | CloseOnExec, 0);
@@ -52,19 +53,7 @@ internal static partial class PosixFiles
         {
             return Marshal.GetLastPInvokeError();
         }
-        var error = 0;
-        while (bytes.Length > 0 && error == 0)
-        {
-            var written = NativeWrite(handle, ref MemoryMarshal.GetReference(bytes), bytes.Length);
-            if (written > 0)
-            {
-                bytes = bytes[(int)written..];
-            }
-            else if (written == 0 || Marshal.GetLastPInvokeError() != 4) // EINTR: again
-            {
-                error = written == 0 ? 5 : Marshal.GetLastPInvokeError(); // EIO when the disk took nothing
-            }
-        }
+        var error = WriteAll(handle, bytes);
         if (error == 0 && mode is { } permissions && FchMod(handle, (uint)permissions) != 0)
         {
             error = Marshal.GetLastPInvokeError();
@@ -76,6 +65,55 @@ internal static partial class PosixFiles
         }
         return error;
     }
+
+    /// <summary>
+    /// Opens a kernel control file (a cgroup's, /proc's) by path, following links as the kernel's own trees have them:
+    /// never for a tree someone else controls. -1 with the errno on failure.
+    /// </summary>
+    public static int OpenControl(string path, bool write) => OpenAt(AtFdCwd, path, (write ? WriteOnly : 0) | CloseOnExec, 0);
+
+    /// <summary>read(2) into <paramref name="into"/>, again on EINTR: the count, 0 at the end, or -1 with the errno.</summary>
+    public static int Read(int handle, Span<byte> into)
+    {
+        nint read;
+        do
+        {
+            read = NativeRead(handle, ref MemoryMarshal.GetReference(into), into.Length);
+        }
+        while (read < 0 && Marshal.GetLastPInvokeError() == Interrupted);
+        return (int)read;
+    }
+
+    /// <summary>write(2) of all of <paramref name="bytes"/>, again on EINTR: 0, or the errno (EIO when the disk took nothing).</summary>
+    public static int WriteAll(int handle, ReadOnlySpan<byte> bytes)
+    {
+        while (bytes.Length > 0)
+        {
+            var written = NativeWrite(handle, ref MemoryMarshal.GetReference(bytes), bytes.Length);
+            if (written > 0)
+            {
+                bytes = bytes[(int)written..];
+            }
+            else if (written == 0)
+            {
+                return 5; // EIO
+            }
+            else if (Marshal.GetLastPInvokeError() is var error and not Interrupted)
+            {
+                return error;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>The exception File's methods throw for <paramref name="errno"/> on <paramref name="path"/>.</summary>
+    public static IOException Failure(int errno, string path) => errno switch
+    {
+        // As File.Open tells them apart: a folder gone (a removed cgroup, a run directory) is not a missing file.
+        2 when !System.IO.Directory.Exists(Path.GetDirectoryName(path)) => new DirectoryNotFoundException($"Could not find a part of the path '{path}'."),
+        2 => new FileNotFoundException($"Could not find file '{path}'.", path),
+        _ => new IOException($"{path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno),
+    };
 
     /// <summary>mkdirat (0755): true when made or already there (the caller opens it without following a link).</summary>
     public static bool MakeDirectory(int parent, string name) => MkdirAt(parent, name, 0b111_101_101) == 0 || Marshal.GetLastPInvokeError() == 17;
@@ -111,10 +149,10 @@ internal static partial class PosixFiles
     public static bool Move(int parent, string name, int newParent, string newName) => RenameAt(parent, name, newParent, newName) == 0;
 
     /// <summary>unlink(2) of a path: 0, or the errno (2, ENOENT: nothing there). File.Delete adds a stat of the folder when nothing is there.</summary>
-    public static int Unlink(string path) => UnlinkAt(AtFdCwd, path, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Unlink(string path) => Remove(AtFdCwd, path, directory: false) ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>rename(2) of one path over another: 0, or the errno. File.Move adds an lstat of the source.</summary>
-    public static int Rename(string path, string newPath) => RenameAt(AtFdCwd, path, AtFdCwd, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static int Rename(string path, string newPath) => Move(AtFdCwd, path, AtFdCwd, newPath) ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>fchmod on an open handle: whatever its name now is, never through a link.</summary>
     public static bool ChangeMode(int handle, UnixFileMode mode) => FchMod(handle, (uint)mode) == 0;
@@ -268,6 +306,10 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "close")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int NativeClose(int handle);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial nint NativeRead(int handle, ref byte buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

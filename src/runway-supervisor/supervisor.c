@@ -669,35 +669,25 @@ static char *kill_file_of(char **cgroups)
 {
     static char *known[8]; /* folders whose runs' cgroups have cgroup.kill */
     char kill_file[4096];
-    for (char **g = cgroups; g && *g; g++) {
-        const char *slash = strrchr(*g, '/');
-        const char *run = slash ? slash : *g;
-        while (run > *g && run[-1] != '/')
-            run--;
-        size_t folder = run > *g ? (size_t)(run - 1 - *g) : 0;
-        for (size_t k = 0; slash && folder > 0 && k < sizeof known / sizeof *known && known[k]; k++)
-            if (strlen(known[k]) == folder && memcmp(known[k], *g, folder) == 0
-                && snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) < (int)sizeof kill_file)
-                return strdup(kill_file);
-    }
-    for (char **g = cgroups; g && *g; g++) {
-        const char *slash = strrchr(*g, '/');
-        if (!slash || snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) >= (int)sizeof kill_file
-            || access(kill_file, W_OK) != 0)
-            continue;
-        const char *run = slash;
-        while (run > *g && run[-1] != '/')
-            run--;
-        size_t folder = run > *g ? (size_t)(run - 1 - *g) : 0;
-        for (size_t k = 0; folder > 0 && k < sizeof known / sizeof *known; k++) {
-            if (!known[k]) {
+    for (int probe = 0; probe < 2; probe++) { /* first the folders already known, then a probe of each */
+        for (char **g = cgroups; g && *g; g++) {
+            /* .../FOLDER/RUN/cgroup.procs: the run's cgroup ends at the last slash, its folder at the one before. */
+            const char *slash = strrchr(*g, '/'), *run = slash;
+            while (run && run > *g && run[-1] != '/')
+                run--;
+            size_t folder = run && run > *g ? (size_t)(run - 1 - *g) : 0;
+            if (!folder || snprintf(kill_file, sizeof kill_file, "%.*s/cgroup.kill", (int)(slash - *g), *g) >= (int)sizeof kill_file)
+                continue;
+            size_t k = 0;
+            while (k < sizeof known / sizeof *known && known[k] && !(strlen(known[k]) == folder && memcmp(known[k], *g, folder) == 0))
+                k++;
+            int is_known = k < sizeof known / sizeof *known && known[k];
+            if (!probe ? !is_known : access(kill_file, W_OK) != 0)
+                continue;
+            if (probe && k < sizeof known / sizeof *known && !known[k])
                 known[k] = strndup(*g, folder);
-                break;
-            }
-            if (strlen(known[k]) == folder && memcmp(known[k], *g, folder) == 0)
-                break;
+            return strdup(kill_file);
         }
-        return strdup(kill_file);
     }
     return NULL;
 }

@@ -102,7 +102,7 @@ internal static class RunDirectoryFiles
         }
         if (error != 0)
         {
-            throw Failure(error, temporary);
+            throw PosixFiles.Failure(error, temporary);
         }
     }
 
@@ -115,15 +115,11 @@ internal static class RunDirectoryFiles
         var path = Path.Combine(runDirectory, name);
         if (PosixFiles.Unlink(path) is var error and not (0 or NothingThere))
         {
-            throw Failure(error, path);
+            throw PosixFiles.Failure(error, path);
         }
     }
 
     private const int NothingThere = 2; // ENOENT
-
-    private static IOException Failure(int error, string path) => error == NothingThere
-        ? new DirectoryNotFoundException($"Could not find a part of the path '{path}'.")
-        : new IOException($"{path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}", error);
 
     private const int AlreadyThere = 17; // EEXIST
 
