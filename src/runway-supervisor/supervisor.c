@@ -14,7 +14,7 @@
  * stdout and stderr, execve of the argument vector. No shell parses anything.
  *
  * It is the child subreaper and writes what the sh wrapper wrote: `pid` and `pid_start` before the
- * command runs, `rusage` and `exit_code` (write, fsync, rename) once the run's leader is reaped, then
+ * command runs, `rusage` and `exit_code` (write, rename, then fsync) once the run's leader is reaped, then
  * tells the connected server. The exit records are written by a thread of their own (the record writer),
  * so that an fsync never holds up the loop that starts and reaps runs; runs that end while it syncs are
  * written together next. The word 'X' still goes out only once the record is durable. A run in namespaces is led by a small init (a fork of this program, pid 1
@@ -197,7 +197,11 @@ static long long start_time(pid_t pid)
 }
 
 /* Writes NAME in the run directory through a temporary name and a rename, so a reader sees all or nothing;
- * never follows a link the run planted (O_EXCL, and rename replaces the entry itself). */
+ * never follows a link the run planted (O_EXCL, and rename replaces the entry itself). DURABLE: the fsync comes
+ * after the rename, so it is NAME that is on disk when it returns, not the temporary name: ext4 then syncs the new
+ * entry's directory with the file (its parent, without a journal; the transaction holding the rename, with one),
+ * and XFS forces its log past the rename. Synced before the rename, a crash could leave only the temporary name,
+ * and the run no exit record. */
 static int write_file(int dir, const char *name, const char *text, int durable)
 {
     char temporary[64];
@@ -209,13 +213,14 @@ static int write_file(int dir, const char *name, const char *text, int durable)
         fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    int failed = write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0);
-    close(fd);
-    if (failed || renameat(dir, temporary, dir, name) < 0) {
+    if (write_all(fd, text, strlen(text)) < 0 || renameat(dir, temporary, dir, name) < 0) {
+        close(fd);
         unlinkat(dir, temporary, 0);
         return -1;
     }
-    return 0;
+    int failed = durable && fsync(fd) < 0;
+    close(fd);
+    return failed ? -1 : 0;
 }
 
 /* ---- frames ---- */
