@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Runway;
 
-/// <summary>The few libc calls .NET does not expose: real paths, signals to process groups, liveness, heap trimming.</summary>
+/// <summary>The few libc calls .NET does not expose: real paths, signals to process groups, liveness, heap trimming, syncing a directory.</summary>
 public static partial class Posix
 {
     public const int SigTerm = 15;
@@ -37,6 +37,9 @@ public static partial class Posix
 
     /// <summary>Creates a hard link (a second name for the same inode); false when the file system refuses, e.g. across devices.</summary>
     public static bool Link(string existing, string newPath) => NativeLink(existing, newPath) == 0;
+
+    /// <summary>fsync(2) of a directory, so the names made in it so far are on disk (a file's own fsync does not promise its name).</summary>
+    public static void SyncDirectory(string path) => PosixFiles.SyncDirectory(path);
 
     /// <summary>Returns glibc's free heap pages to the system (<c>malloc_trim(0)</c>): what freed native blocks still hold.</summary>
     public static void TrimNativeHeap() => _ = MallocTrim(0);

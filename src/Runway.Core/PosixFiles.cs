@@ -115,6 +115,30 @@ internal static partial class PosixFiles
         _ => new IOException($"{path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno),
     };
 
+    /// <summary>
+    /// fsync(2) of a directory: the entries made, linked or renamed in it so far are on disk when it returns, which a
+    /// file's own fsync does not promise for its name. Throws <see cref="IOException"/>.
+    /// </summary>
+    public static void SyncDirectory(string path)
+    {
+        var handle = OpenAt(AtFdCwd, path, Directory | CloseOnExec, 0);
+        if (handle < 0)
+        {
+            throw Failure(Marshal.GetLastPInvokeError(), path);
+        }
+        try
+        {
+            if (NativeFsync(handle) != 0)
+            {
+                throw Failure(Marshal.GetLastPInvokeError(), path);
+            }
+        }
+        finally
+        {
+            _ = NativeClose(handle);
+        }
+    }
+
     /// <summary>mkdirat (0755): true when made or already there (the caller opens it without following a link).</summary>
     public static bool MakeDirectory(int parent, string name) => MkdirAt(parent, name, 0b111_101_101) == 0 || Marshal.GetLastPInvokeError() == 17;
 
@@ -306,6 +330,10 @@ internal static partial class PosixFiles
     [LibraryImport("libc", EntryPoint = "close")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static partial int NativeClose(int handle);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static partial int NativeFsync(int handle);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

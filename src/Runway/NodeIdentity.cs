@@ -89,6 +89,8 @@ public sealed class NodeIdentity : IDisposable
         try
         {
             File.Move(temp, path, overwrite: false);
+            // The name on disk too: a crash that kept only the temporary name would give this node a new id at its next start.
+            Posix.SyncDirectory(dataDirectory);
             return id;
         }
         catch (IOException) when (Read(path) is { } other)

@@ -74,13 +74,16 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
     public void Place(ReceivedFile received)
     {
         var blob = paths.BlobPath(received.File.Sha256);
-        Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+        var shard = Path.GetDirectoryName(blob)!;
+        var made = !Directory.Exists(shard);
+        Directory.CreateDirectory(shard);
         if (!Posix.Link(received.TempPath, blob) && !File.Exists(blob))
         {
             // No hard links here (not a POSIX file system): a rename that refuses to replace.
             try
             {
                 File.Move(received.TempPath, blob, overwrite: false);
+                SyncNames(shard, made);
                 return;
             }
             catch (IOException) when (File.Exists(blob))
@@ -89,6 +92,22 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             }
         }
         File.Delete(received.TempPath);
+        SyncNames(shard, made);
+    }
+
+    /// <summary>
+    /// The blob's name on disk before the upload is answered. Its bytes were synced under the temporary name, but the
+    /// link (or rename) is an entry of the shard's directory, and a new shard an entry of blobs/: only a sync of those
+    /// directories makes them durable. Without it, a crash after the 201 could leave the file's row with no blob
+    /// (ext4 without a journal, btrfs). A blob placed meanwhile by the same bytes is synced here too.
+    /// </summary>
+    private void SyncNames(string shard, bool made)
+    {
+        PosixFiles.SyncDirectory(shard);
+        if (made)
+        {
+            PosixFiles.SyncDirectory(paths.BlobsDirectory);
+        }
     }
 
     public static void Discard(ReceivedFile received) => File.Delete(received.TempPath);

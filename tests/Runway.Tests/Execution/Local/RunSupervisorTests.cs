@@ -89,48 +89,24 @@ public sealed class RunSupervisorTests : IDisposable
     [Fact]
     public async Task ExitRecord_IsSynced_AfterItsRename()
     {
-        const string strace = "/usr/bin/strace";
-        if (!File.Exists(strace))
-        {
-            Requires.Skip($"strace not available: no {strace} (apt-get install strace)");
-        }
         var (executor, _) = Connect();
         var launch = Gated(5);
         var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
         groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
         var supervisor = ParentOf(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
         Assert.True(IsSupervisor(supervisor));
-        var trace = temp.Combine("supervisor.strace");
-        using var tracer = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(strace)
+
+        string[] lines;
+        await using (var trace = await Strace.AttachAsync(supervisor, "rename,renameat,renameat2,fsync,fdatasync", temp.Combine("supervisor.strace")))
         {
-            ArgumentList = { "-f", "-e", "trace=rename,renameat,renameat2,fsync,fdatasync", "-o", trace, "-p", supervisor.ToString(CultureInfo.InvariantCulture) },
-            RedirectStandardError = true,
-        })!;
-        var attachError = tracer.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        try
-        {
-            // Attached once every thread of the supervisor (its loop and its record writer) has strace as its tracer.
-            await Eventually.TrueAsync(
-                () => tracer.HasExited || Directory.GetDirectories($"/proc/{supervisor}/task").All(t => TracerOf(t) == tracer.Id),
-                TimeSpan.FromSeconds(10), "strace to attach to the supervisor");
-            if (tracer.HasExited)
-            {
-                Requires.Skip($"strace could not attach to the supervisor: {(await attachError).Trim()}");
-            }
             Release(launch);
             Assert.Equal(5, (await Poll.CompletesAsync(handle.Exited)).ExitCode);
-        }
-        finally
-        {
-            Posix.Signal(tracer.Id, 2); // SIGINT: strace detaches and writes the rest of its output
-            await tracer.WaitForExitAsync(TestContext.Current.CancellationToken);
+            lines = await trace.StopAsync();
         }
 
-        var lines = File.ReadAllLines(trace);
         var rename = Array.FindIndex(lines, l => l.Contains("\"exit_code.runway-tmp\"", StringComparison.Ordinal) && l.Contains("\"exit_code\") = 0", StringComparison.Ordinal));
         Assert.True(rename >= 0, "no rename of exit_code in the supervisor's trace:\n" + string.Join('\n', lines));
-        var writer = lines[rename].Split(' ', 2)[0]; // strace -f: each line starts with the thread's id
-        Assert.Contains(lines.Skip(rename + 1), l => l.StartsWith(writer + " ", StringComparison.Ordinal) && l.Contains("fsync(", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+        Assert.Contains(lines.Skip(rename + 1), l => l.Contains("fsync(", StringComparison.Ordinal) && l.Contains("/exit_code>)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
         Assert.Equal("5\n", Read(launch, "exit_code"));
     }
 
@@ -361,20 +337,6 @@ public sealed class RunSupervisorTests : IDisposable
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    /// <summary>The TracerPid of a thread (/proc/PID/task/TID), 0 when none traces it or it is gone.</summary>
-    private static int TracerOf(string task)
-    {
-        try
-        {
-            var line = File.ReadLines(Path.Combine(task, "status")).FirstOrDefault(l => l.StartsWith("TracerPid:", StringComparison.Ordinal));
-            return line is null ? 0 : int.Parse(line["TracerPid:".Length..].Trim(), CultureInfo.InvariantCulture);
         }
         catch (IOException)
         {

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Runway.Tests.Fakes;
+using Runway.Tests.Fixtures;
+
+namespace Runway.Tests.Files;
+
+/// <summary>
+/// An upload's blob is on disk under its name before the upload is answered: its bytes are synced under the temporary
+/// name, and its name, a link in the blob's shard directory, by a sync of that directory. A crash cannot be staged
+/// here, so the server's own process is traced (strace) for the order of the calls.
+/// </summary>
+public sealed class BlobDurabilityTests : IAsyncDisposable
+{
+    private readonly TempDirectory data = new();
+    private readonly TempDirectory pipelines = new();
+
+    public ValueTask DisposeAsync()
+    {
+        data.Dispose();
+        pipelines.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Upload_SyncsTheShardDirectory_AfterLinkingTheBlob()
+    {
+        await using var server = new RunwayProcess(data.Path, pipelines.Path);
+        await server.StartAsync();
+        using var http = server.CreateClient();
+        var bytes = RandomNumberGenerator.GetBytes(4096);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        string[] lines;
+        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", Path.Combine(pipelines.Path, "server.strace")))
+        {
+            using var content = new MultipartFormDataContent();
+            var part = new ByteArrayContent(bytes);
+            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Add(part, "file", "sample.bin");
+            using var response = await http.PostAsync("/api/v1/files", content, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            lines = await trace.StopAsync();
+        }
+
+        var shard = Path.Combine(Path.GetFullPath(data.Path), "blobs", sha256[..2]);
+        var placed = Array.FindIndex(lines, l => l.Contains($"{shard}/{sha256}\"", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+        Assert.True(placed >= 0, $"no link of the blob {sha256} in the server's trace:\n" + string.Join('\n', lines));
+        Assert.Contains(lines.Skip(placed + 1), l => l.Contains($"fsync(", StringComparison.Ordinal) && l.Contains($"<{shard}>)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(shard, sha256)));
+    }
+}
