@@ -53,9 +53,16 @@ public static class FilesApi
         {
             return Problems.NotFound($"no file with id '{id}'");
         }
+        var path = store.PathOf(file);
+        if (!File.Exists(path))
+        {
+            // The row without its bytes: a crash between the two at upload, or a data directory restored from an older copy.
+            return TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "The file's bytes are gone",
+                detail: $"file '{id}' is listed but its bytes are no longer on this server; delete it and upload it again");
+        }
         await audit.RecordAsync(http, "file.download", id, cancellationToken);
         var contentType = ContentTypes.TryGetContentType(file.Name, out var type) ? type : "application/octet-stream";
-        return TypedResults.PhysicalFile(store.PathOf(file), contentType, file.Name, enableRangeProcessing: true);
+        return TypedResults.PhysicalFile(path, contentType, file.Name, enableRangeProcessing: true);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(

@@ -56,6 +56,25 @@ public sealed class FilesApiTests : IAsyncLifetime
         Assert.All(Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "files")), f => Assert.StartsWith("f_", Path.GetFileName(f), StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A file whose bytes are gone from the data directory (a crash between its row and its blob, a disk restored from an
+    /// older backup) is answered with a problem that says so, not a 500 from the missing file.
+    /// </summary>
+    [Fact]
+    public async Task Download_Answers410_WhenTheFilesBytesAreGone()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(64);
+        var id = (await UploadAsync(bytes, "lost.bin")).GetProperty("id").GetString()!;
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        File.Delete(Path.Combine(app.DataDirectory, "blobs", sha256[..2], sha256));
+
+        using var response = await client.GetAsync($"/api/v1/files/{id}", Ct);
+
+        Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(id, (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Upload_Answers413_AndKeepsNothing_WhenOverTheLimit()
     {
