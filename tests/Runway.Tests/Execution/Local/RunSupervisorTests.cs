@@ -90,10 +90,7 @@ public sealed class RunSupervisorTests : IDisposable
     public async Task ExitRecord_IsSynced_AfterItsRename()
     {
         var (executor, _) = Connect();
-        var launch = Gated(5);
-        var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
-        groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
-        var supervisor = ParentOf(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
+        var (launch, handle, supervisor) = await StartGatedAsync(executor, 5);
         Assert.True(IsSupervisor(supervisor));
 
         string[] lines;
@@ -144,10 +141,7 @@ public sealed class RunSupervisorTests : IDisposable
     public async Task Attach_GetsExitCodeFromTheSupervisor_WhenTheServerCameBack()
     {
         var (executor, supervisor) = Connect();
-        var launch = Gated(7);
-        var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
-        groups.Add(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
-        var supervisorPid = ParentOf(int.Parse(handle.NativeId, CultureInfo.InvariantCulture));
+        var (launch, handle, supervisorPid) = await StartGatedAsync(executor, 7);
         // The server goes: the supervisor stays for the run it leads, and the next server connects to it.
         executor.Dispose();
         supervisor.Dispose();
@@ -326,6 +320,16 @@ public sealed class RunSupervisorTests : IDisposable
     }
 
     private RunLaunch Gated(int code) => Launch("/bin/sh", "-c", $"while [ ! -e release ]; do sleep 0.05; done; exit {code}");
+
+    /// <summary>A gated run started (its group killed at the end of the test), and the pid of the supervisor that leads it.</summary>
+    private async Task<(RunLaunch Launch, RunHandle Handle, int Supervisor)> StartGatedAsync(LocalExecutor executor, int code)
+    {
+        var launch = Gated(code);
+        var handle = await executor.StartAsync(launch, TestContext.Current.CancellationToken);
+        var group = int.Parse(handle.NativeId, CultureInfo.InvariantCulture);
+        groups.Add(group);
+        return (launch, handle, ParentOf(group));
+    }
 
     private static void Release(RunLaunch launch) => File.WriteAllText(Path.Combine(launch.RunDirectory, "release"), "");
 
