@@ -185,6 +185,11 @@ public static class BatchesApi
         {
             return Problems.NotFound($"no batch with id '{id}'");
         }
+        // The state and counts before the runs page: a run's state only moves forward, so the page is then at least as
+        // new as the state. Read the other way round, a run could end between the two reads, and a partly_failed
+        // batch be answered with its failed run still running in the page.
+        var counts = await BatchQuery.CountsAsync(db, [id], cancellationToken);
+        var response = await BatchQuery.ResponseAsync(db, batch, counts[id], cancellationToken);
         var errors = new Dictionary<string, string[]>();
         // The batch's runs page as GET /api/v1/runs?batch_id= does: the same filter, cursor and limits.
         var page = await RunQuery.PageAsync(db, user, new RunFilter(BatchId: id), cursor, limit, errors, cancellationToken);
@@ -192,8 +197,6 @@ public static class BatchesApi
         {
             return Problems.Invalid(errors);
         }
-        var counts = await BatchQuery.CountsAsync(db, [id], cancellationToken);
-        var response = await BatchQuery.ResponseAsync(db, batch, counts[id], cancellationToken);
         return TypedResults.Ok(response with { Runs = [.. page.Runs.Select(r => RunResponse.From(r, clock))], NextCursor = page.NextCursor });
     }
 
