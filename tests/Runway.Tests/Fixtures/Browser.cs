@@ -105,8 +105,31 @@ public sealed class Browser : IAsyncLifetime
         await page.Page.GetByLabel("User name").FillAsync(username);
         await page.Page.GetByLabel("Password").FillAsync(RunwayApp.PasswordOf(username));
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.Page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
+        await SignedInToAsync(page.Page, u => !u.Contains("/login", StringComparison.Ordinal));
         return page;
+    }
+
+    /// <summary>
+    /// Waits for a sign-in to reach a URL <paramref name="arrived"/> accepts, its document parsed (DOMContentLoaded: the
+    /// callers' next steps are locators, which wait for what they need). Playwright's default also waits for the load
+    /// event, every image and style sheet: two CI runs of 2026-12-05 timed out there, on the page the sign-in had already
+    /// reached. On a timeout the test fails with what the page showed (its URL, state, title and alerts) and the end of
+    /// the server's log, rather than with Playwright's timeout alone.
+    /// </summary>
+    public async Task SignedInToAsync(IPage page, Func<string, bool> arrived)
+    {
+        try
+        {
+            await page.WaitForURLAsync(arrived, new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+        }
+        catch (TimeoutException e)
+        {
+            var alerts = await page.GetByRole(AriaRole.Alert).AllInnerTextsAsync();
+            var state = await page.EvaluateAsync<string>("document.readyState");
+            var log = Server.Output.ToString();
+            Assert.Fail($"the sign-in stayed at {page.Url} ({state}, \"{await page.TitleAsync()}\", alerts: {string.Join(" | ", alerts)}): {e.Message}\n"
+                + $"the server's log ends:\n{log[Math.Max(0, log.Length - 6000)..]}");
+        }
     }
 
     /// <summary>Saves the page as it is now at laptop and phone width, light and dark: <c>{name}-{laptop|phone}-{light|dark}.png</c>.</summary>

@@ -28,7 +28,7 @@ public sealed class SignInBrowserTests(Browser browser) : IAsyncLifetime
         await page.GetByLabel("Password").FillAsync(RunwayApp.PasswordOf(user));
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
 
-        await page.WaitForURLAsync(u => u == browser.Url + "/?state=running");
+        await browser.SignedInToAsync(page, u => u == browser.Url + "/?state=running");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Runs" })).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await page.WaitForURLAsync(u => u.Contains("/login", StringComparison.Ordinal));
