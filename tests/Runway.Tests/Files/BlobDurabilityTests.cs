@@ -15,11 +15,13 @@ public sealed class BlobDurabilityTests : IAsyncDisposable
 {
     private readonly TempDirectory data = new();
     private readonly TempDirectory pipelines = new();
+    private readonly TempDirectory traces = new(); // not the server's pipelines directory, which it reads
 
     public ValueTask DisposeAsync()
     {
         data.Dispose();
         pipelines.Dispose();
+        traces.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -33,7 +35,7 @@ public sealed class BlobDurabilityTests : IAsyncDisposable
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
         string[] lines;
-        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", Path.Combine(pipelines.Path, "server.strace")))
+        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", traces.Combine("server.strace")))
         {
             using var content = new MultipartFormDataContent();
             var part = new ByteArrayContent(bytes);

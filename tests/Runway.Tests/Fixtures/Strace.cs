@@ -60,10 +60,21 @@ public sealed class Strace : IAsyncDisposable
 
     private async Task DetachAsync()
     {
-        if (!tracer.HasExited)
+        if (tracer.HasExited)
         {
-            Posix.Signal(tracer.Id, 2); // SIGINT: strace detaches and writes the rest of its output
+            return;
+        }
+        Posix.Signal(tracer.Id, 2); // SIGINT: strace detaches and writes the rest of its output
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await tracer.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            tracer.Kill(); // a tracee stays stopped only while its tracer lives: killing strace frees it
             await tracer.WaitForExitAsync(CancellationToken.None);
+            Assert.Fail("strace did not detach within 10 s of SIGINT");
         }
     }
 
