@@ -7,12 +7,19 @@ using Runway.Runs;
 namespace Runway.Data;
 
 /// <summary>
-/// Group commit for new runs: concurrent submissions wait in a channel while the one transaction before
-/// them commits, then are inserted together in the next one. A durable commit (synchronous=FULL) costs
-/// the same for one row or a hundred, so under load each caller pays a fraction of it; an idle server
-/// commits a lone submission at once, with no batching delay. Each caller's task completes only after
-/// the transaction holding its run has committed.
+/// Group commit for new runs, and on SQLite for the runs' moves too: concurrent submissions, and the ends and claims
+/// of runs (<see cref="WriteAsync{T}"/>), wait in a channel while the one transaction before them commits, then are
+/// written together in the next one. A durable commit (synchronous=FULL) costs the same for one row or a hundred, so
+/// under load each caller pays a fraction of it; an idle server commits a lone submission at once, with no batching
+/// delay. Each caller's task completes only after the transaction holding its write has committed.
 /// </summary>
+/// <remarks>
+/// SQLite has one write lock. When submissions and the runs' moves each committed on their own connection, a writer
+/// that found the lock taken slept in SQLite's busy handler (1, 2, 5, 10, 15… ms between tries) and woke long after
+/// it was free: in issue 10's burst the group commit waited 8, 18, 33 and 53 ms at its BEGIN, every client's
+/// submission with it, and that was the burst's submission p99 (README, "Performance"). One writer for both has
+/// nothing to wait for, and one fsync where there were two.
+/// </remarks>
 internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger logger) : IAsyncDisposable
 {
     // Bounds one transaction, so a huge backlog still commits (and answers) in steps.
@@ -32,13 +39,40 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
     /// </summary>
     public Task<bool> AddAsync(Run run, Auth.AuditEntry? audit)
     {
-        var pending = new Pending(run, audit, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!queue.Writer.TryWrite(pending), this);
+        var pending = new Insert(run, audit);
+        Enqueue(pending);
+        return pending.Done.Task;
+    }
+
+    /// <summary>
+    /// <paramref name="write"/> run in the writer's next transaction, on its context, after that transaction's new
+    /// runs (so a claim there may take them): its result once that transaction has committed. It may run twice: a
+    /// transaction that fails is rolled back and each of its writes tried again alone, so only the one at fault fails.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<RunwayDb, Task<T>> write)
+    {
+        var pending = new Write<T>(write);
+        Enqueue(pending);
+        return pending.Done.Task;
+    }
+
+    /// <summary>Writes waiting for the writer's next transaction (tests).</summary>
+    internal int Waiting => Volatile.Read(ref waiting);
+
+    private int waiting;
+
+    private void Enqueue(Pending pending)
+    {
+        Interlocked.Increment(ref waiting);
+        if (!queue.Writer.TryWrite(pending))
+        {
+            Interlocked.Decrement(ref waiting);
+            throw new ObjectDisposedException(nameof(GroupCommit));
+        }
         lock (gate)
         {
             writer ??= Task.Run(WriteAsync);
         }
-        return pending.Done.Task;
     }
 
     private async Task WriteAsync()
@@ -49,40 +83,46 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var next))
             {
                 batch.Add(next);
+                Interlocked.Decrement(ref waiting);
             }
             try
             {
-                await InsertAsync(batch);
+                await CommitAsync(batch);
                 foreach (var pending in batch)
                 {
-                    pending.Done.TrySetResult(true);
+                    pending.Committed();
                 }
             }
-            catch (DbException)
+            catch (Exception) when (batch.Count > 1)
             {
                 // One of them (an idempotency conflict, most likely) failed the whole transaction: commit
                 // each on its own, so only that one learns of it.
-                await InsertOneByOneAsync(batch);
+                await OneByOneAsync(batch);
             }
             catch (Exception e)
             {
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(e);
-                }
+                Fail(batch[0], e);
             }
             batch.Clear();
         }
     }
 
-    private async Task InsertAsync(IReadOnlyList<Pending> batch)
+    private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
         var (db, inserts) = await WriterAsync();
         try
         {
             // One transaction: all rows or none.
             await using var tx = await db.Database.BeginTransactionAsync();
-            await inserts.InsertAsync([.. batch.Select(p => (p.Run, p.Audit))], tx.GetDbTransaction(), CancellationToken.None);
+            var rows = batch.OfType<Insert>().Select(p => (p.Run, p.Audit)).ToList();
+            if (rows.Count > 0)
+            {
+                await inserts.InsertAsync(rows, tx.GetDbTransaction(), CancellationToken.None);
+            }
+            foreach (var write in batch)
+            {
+                await write.RunAsync(db);
+            }
             await tx.CommitAsync();
         }
         catch
@@ -122,26 +162,35 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         }
     }
 
-    private async Task InsertOneByOneAsync(IReadOnlyList<Pending> batch)
+    private async Task OneByOneAsync(IReadOnlyList<Pending> batch)
     {
         foreach (var pending in batch)
         {
             try
             {
-                await InsertAsync([pending]);
-                pending.Done.TrySetResult(true);
-            }
-            catch (DbException e) when ((pending.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(e))
-                || (pending.Run.ScheduleId is not null && StoreErrors.IsScheduleFireConflict(e)))
-            {
-                pending.Done.TrySetResult(false);
+                await CommitAsync([pending]);
+                pending.Committed();
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Could not store run {RunId}", pending.Run.Id);
-                pending.Done.TrySetException(e);
+                Fail(pending, e);
             }
         }
+    }
+
+    private void Fail(Pending pending, Exception e)
+    {
+        if (pending is Insert insert)
+        {
+            if (e is DbException db && ((insert.Run.IdempotencyKey is not null && StoreErrors.IsIdempotencyConflict(db))
+                || (insert.Run.ScheduleId is not null && StoreErrors.IsScheduleFireConflict(db))))
+            {
+                insert.Done.TrySetResult(false);
+                return;
+            }
+            logger.LogWarning(e, "Could not store run {RunId}", insert.Run.Id);
+        }
+        pending.Failed(e);
     }
 
     public async ValueTask DisposeAsync()
@@ -159,5 +208,39 @@ internal sealed class GroupCommit(IDbContextFactory<RunwayDb> contexts, ILogger 
         await CloseWriterAsync();
     }
 
-    private sealed record Pending(Run Run, Auth.AuditEntry? Audit, TaskCompletionSource<bool> Done);
+    private abstract class Pending
+    {
+        /// <summary>The write's statements, in the writer's transaction (nothing for an insert: those go in together).</summary>
+        public virtual Task RunAsync(RunwayDb db) => Task.CompletedTask;
+
+        public abstract void Committed();
+
+        public abstract void Failed(Exception e);
+    }
+
+    private sealed class Insert(Run run, Auth.AuditEntry? audit) : Pending
+    {
+        public Run Run { get; } = run;
+
+        public Auth.AuditEntry? Audit { get; } = audit;
+
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Committed() => Done.TrySetResult(true);
+
+        public override void Failed(Exception e) => Done.TrySetException(e);
+    }
+
+    private sealed class Write<T>(Func<RunwayDb, Task<T>> write) : Pending
+    {
+        private T? result;
+
+        public TaskCompletionSource<T> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async Task RunAsync(RunwayDb db) => result = await write(db);
+
+        public override void Committed() => Done.TrySetResult(result!);
+
+        public override void Failed(Exception e) => Done.TrySetException(e);
+    }
 }

@@ -21,7 +21,10 @@ public sealed class RunStore(
     IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null,
     NodeLease? lease = null, UserRunLimits? limits = null) : IRunStore, IAsyncDisposable
 {
-    private readonly GroupCommit inserts = new(contexts, logger);
+    private readonly GroupCommit commits = new(contexts, logger);
+
+    /// <summary>Submissions and moves waiting for the group commit's next transaction (tests).</summary>
+    internal int WaitingWrites => commits.Waiting;
 
     public Task<(Run Run, bool Created)> AddAsync(Run run, CancellationToken cancellationToken) => AddAsync(run, null, cancellationToken);
 
@@ -33,7 +36,7 @@ public sealed class RunStore(
             throw new ArgumentException($"A new run must be queued, not {run.State.ToWire()}.", nameof(run));
         }
         // Group commit: concurrent submissions share one durable transaction (GroupCommit).
-        if (await inserts.AddAsync(run, audit is null ? null : AuditEntry.From(audit)).WaitAsync(cancellationToken))
+        if (await commits.AddAsync(run, audit is null ? null : AuditEntry.From(audit)).WaitAsync(cancellationToken))
         {
             logger.LogInformation("Run {RunId} submitted by {Owner} for {Pipeline}", run.Id, run.Owner, run.Pipeline);
             return (run, true);
@@ -66,15 +69,24 @@ public sealed class RunStore(
             return [];
         }
         var now = clock.GetUtcNow();
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var claimed = await ClaimInAsync(db, Scope(node, max, now), cancellationToken);
-        if (claimed.Count == 0)
+        List<Run> claimed;
+        if (await OnWriterAsync(cancellationToken))
         {
-            return [];
+            // Not abandoned once asked: runs claimed for nobody would stay running until the next start takes them back.
+            claimed = await commits.WriteAsync(db => ClaimInAsync(db, Scope(node, max, now), CancellationToken.None));
         }
-        await tx.CommitAsync(cancellationToken);
-        return Claimed(claimed, node);
+        else
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+            claimed = await ClaimInAsync(db, Scope(node, max, now), cancellationToken);
+            if (claimed.Count == 0)
+            {
+                return [];
+            }
+            await tx.CommitAsync(cancellationToken);
+        }
+        return claimed.Count == 0 ? [] : Claimed(claimed, node);
     }
 
     /// <summary>The end of one run and the claim of the next in one transaction: one durable commit, not two.</summary>
@@ -82,30 +94,15 @@ public sealed class RunStore(
         RunTransition final, string node, int max, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(final);
-        ArgumentException.ThrowIfNullOrEmpty(node);
-        var allowed = Allowed(final);
-        var now = clock.GetUtcNow();
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var from = allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken);
-        var claimed = max > 0 ? await ClaimInAsync(db, Scope(node, max, now), cancellationToken) : [];
-        if (from is not null && db.Database.IsNpgsql())
-        {
-            // A slot is free: nodes waiting on a user's cap may now claim (RunNotifications).
-            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
-        }
-        await tx.CommitAsync(cancellationToken);
-        if (from is { } moved)
-        {
-            LogMove(final.RunId, moved, final.To, final.Reason);
-        }
-        return (from is not null, Claimed(claimed, node));
+        var (moved, claimed) = await FinishManyAndClaimAsync([final], node, max, cancellationToken);
+        return (moved[0], claimed);
     }
 
     /// <summary>
     /// The ends of several runs and the claim of what takes their slots in one transaction: one durable commit for
     /// runs that ended together (RunFinisher batches them as GroupCommit batches submissions). Each end is the same
-    /// compare-and-set as alone, fenced by this node's lease.
+    /// compare-and-set as alone, fenced by this node's lease. On SQLite that transaction is the group commit's, shared
+    /// with the submissions and other moves waiting then.
     /// </summary>
     public async Task<(IReadOnlyList<bool> Transitioned, IReadOnlyList<Run> Claimed)> FinishManyAndClaimAsync(
         IReadOnlyList<RunTransition> finals, string node, int max, CancellationToken cancellationToken)
@@ -113,20 +110,24 @@ public sealed class RunStore(
         ArgumentNullException.ThrowIfNull(finals);
         ArgumentException.ThrowIfNullOrEmpty(node);
         var now = clock.GetUtcNow();
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        var moves = new List<RunState?>(finals.Count);
-        foreach (var final in finals)
+        List<RunState?> moves;
+        List<Run> claimed;
+        if (await OnWriterAsync(cancellationToken))
         {
-            var allowed = Allowed(final);
-            moves.Add(allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, cancellationToken));
+            (moves, claimed) = await commits.WriteAsync(db => EndAndClaimAsync(db, CancellationToken.None));
         }
-        var claimed = max > 0 ? await ClaimInAsync(db, Scope(node, max, now), cancellationToken) : [];
-        if (moves.Any(m => m is not null) && db.Database.IsNpgsql())
+        else
         {
-            await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+            (moves, claimed) = await EndAndClaimAsync(db, cancellationToken);
+            if (moves.Any(m => m is not null) && db.Database.IsNpgsql())
+            {
+                // A slot is free: nodes waiting on a user's cap may now claim (RunNotifications).
+                await db.Database.ExecuteSqlRawAsync(RunNotifications.NotifySql, cancellationToken);
+            }
+            await tx.CommitAsync(cancellationToken);
         }
-        await tx.CommitAsync(cancellationToken);
         for (var i = 0; i < finals.Count; i++)
         {
             if (moves[i] is { } moved)
@@ -135,6 +136,34 @@ public sealed class RunStore(
             }
         }
         return ([.. moves.Select(m => m is not null)], Claimed(claimed, node));
+
+        async Task<(List<RunState?> Moves, List<Run> Claimed)> EndAndClaimAsync(RunwayDb db, CancellationToken ct)
+        {
+            var ended = new List<RunState?>(finals.Count);
+            foreach (var final in finals)
+            {
+                var allowed = Allowed(final);
+                ended.Add(allowed.Length == 0 ? null : await TransitionInAsync(db, final, allowed, now, ct));
+            }
+            return (ended, max > 0 ? await ClaimInAsync(db, Scope(node, max, now), ct) : []);
+        }
+    }
+
+    // Whether the runs' moves go through the group commit's writer: on SQLite, whose one write lock they would
+    // otherwise take in turn with it (GroupCommit). PostgreSQL locks rows: its claims and ends commit on their own.
+    // 0 until known, then 1 (SQLite) or 2.
+    private int onWriter;
+
+    private async ValueTask<bool> OnWriterAsync(CancellationToken ct)
+    {
+        if (Volatile.Read(ref onWriter) is not 0 and var known)
+        {
+            return known == 1;
+        }
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var sqlite = db.Database.IsSqlite();
+        Volatile.Write(ref onWriter, sqlite ? 1 : 2);
+        return sqlite;
     }
 
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
@@ -383,7 +412,7 @@ public sealed class RunStore(
         return await EventsOfRun.For(db)(db, id).ToListAsync(cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => inserts.DisposeAsync();
+    public ValueTask DisposeAsync() => commits.DisposeAsync();
 
     private void LogMove(string runId, RunState from, RunState to, string reason) =>
         logger.LogInformation("Run {RunId} {From} -> {To}: {Reason}", runId, from.ToWire(), to.ToWire(), reason);

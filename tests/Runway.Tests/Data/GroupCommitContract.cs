@@ -1,5 +1,11 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Runway.Data;
 using Runway.Runs;
+using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Data;
 
@@ -83,5 +89,105 @@ public abstract class GroupCommitContract(Func<TestDatabase> open) : StoreTest(o
         Assert.Equal((run.Id, (RunState?)null, RunState.Queued, "submitted", at), (e.RunId, e.From, e.To, e.Reason, e.At));
         var audit = await db.AuditEntries.AsNoTracking().SingleAsync(Ct);
         Assert.Equal((at, "bo", "run.submit", run.Id, "10.0.0.1"), (audit.At, audit.Actor, audit.Action, audit.Target, audit.Address));
+    }
+}
+
+/// <summary>On SQLite the runs' ends and claims go through the group commit's writer: one holder of the write lock.</summary>
+public sealed class SharedWriterSqliteTests() : StoreTest(TestDatabase.Sqlite)
+{
+    [Fact]
+    public async Task EndsAndClaims_CommitWithTheSubmissionsWaiting_InOneTransaction()
+    {
+        var running = new List<Run>();
+        for (var i = 0; i < 3; i++)
+        {
+            running.Add(await AddRunningAsync());
+        }
+        var store = (RunStore)Store;
+        var commits = 0;
+        var file = Services.GetRequiredService<DatabaseConnection>().ConnectionString;
+        using var counting = new CommitCounter(new SqliteConnectionStringBuilder(file).DataSource, () => Interlocked.Increment(ref commits));
+
+        // Another process holds SQLite's write lock: the writer's first transaction waits at its BEGIN.
+        await using var other = new SqliteConnection(file);
+        await other.OpenAsync(Ct);
+        await using var hold = other.BeginTransaction(deferred: false);
+        var plug = Store.AddAsync(NewRun(), Ct);
+        await Eventually.TrueAsync(() => store.WaitingWrites == 0, TimeSpan.FromSeconds(4), "the writer to take the first submission");
+
+        var submitted = Enumerable.Range(0, 4).Select(_ => Store.AddAsync(NewRun(), Ct)).ToList();
+        var ended = running.Select(r => Store.FinishAndClaimAsync(
+            new RunTransition(r.Id, [RunState.Running], RunState.Succeeded, "exited with code 0") { ExitCode = 0 }, "n1", 1, Ct)).ToList();
+        // The ends wait with the submissions, not at a BEGIN of their own.
+        await Eventually.TrueAsync(() => store.WaitingWrites == 7, TimeSpan.FromSeconds(4), "the ends and submissions to wait for the writer together");
+        await hold.RollbackAsync(Ct);
+
+        Assert.True((await plug).Created);
+        Assert.All(await Task.WhenAll(submitted), r => Assert.True(r.Created));
+        var results = await Task.WhenAll(ended);
+        Assert.All(results, r => Assert.True(r.Transitioned));
+        // Each end claimed one of the five queued runs, none twice.
+        var claimed = results.SelectMany(r => r.Claimed).Select(r => r.Id).ToList();
+        Assert.Equal(3, claimed.Distinct().Count());
+        Assert.Equal(2, commits);
+        foreach (var run in running)
+        {
+            Assert.Equal((RunState.Succeeded, 0), ((await GetAsync(run.Id)).State, (await GetAsync(run.Id)).ExitCode));
+        }
+        await using var db = await OpenDbAsync();
+        Assert.Equal(3, await db.Runs.CountAsync(r => r.State == RunState.Running, Ct));
+        Assert.Equal(2, await db.Runs.CountAsync(r => r.State == RunState.Queued, Ct));
+    }
+
+    /// <summary>EF Core's committed transactions on one SQLite file, from its DiagnosticListener (the process's: other tests' files are left out).</summary>
+    private sealed class CommitCounter : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
+    {
+        private readonly string file;
+        private readonly Action counted;
+        private readonly List<IDisposable> subscriptions = [];
+
+        public CommitCounter(string file, Action counted)
+        {
+            this.file = file;
+            this.counted = counted;
+            subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
+        }
+
+        public void OnNext(DiagnosticListener value)
+        {
+            if (value.Name == DbLoggerCategory.Name)
+            {
+                lock (subscriptions)
+                {
+                    subscriptions.Add(value.Subscribe(this));
+                }
+            }
+        }
+
+        public void OnNext(KeyValuePair<string, object?> value)
+        {
+            if (value.Key == RelationalEventId.TransactionCommitted.Name
+                && value.Value is TransactionEndEventData { Context: { } context }
+                && context.Database.GetDbConnection() is SqliteConnection connection && connection.DataSource == file)
+            {
+                counted();
+            }
+        }
+
+        public void OnCompleted()
+        {
+        }
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void Dispose()
+        {
+            lock (subscriptions)
+            {
+                subscriptions.ForEach(s => s.Dispose());
+            }
+        }
     }
 }
