@@ -13,6 +13,9 @@ namespace Runway.Files;
 /// </summary>
 public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
 {
+    // The shards whose entry in blobs/ this process has synced.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> durableShards = new(StringComparer.Ordinal);
+
     private const int BufferSize = 128 * 1024;
 
     /// <summary>Streams <paramref name="content"/> into a temporary file, hashing it; the caller places or discards it.</summary>
@@ -75,7 +78,6 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
     {
         var blob = paths.BlobPath(received.File.Sha256);
         var shard = Path.GetDirectoryName(blob)!;
-        var made = !Directory.Exists(shard);
         Directory.CreateDirectory(shard);
         if (!Posix.Link(received.TempPath, blob) && !File.Exists(blob))
         {
@@ -83,7 +85,7 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             try
             {
                 File.Move(received.TempPath, blob, overwrite: false);
-                SyncNames(shard, made);
+                SyncNames(shard);
                 return;
             }
             catch (IOException) when (File.Exists(blob))
@@ -92,21 +94,28 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
             }
         }
         File.Delete(received.TempPath);
-        SyncNames(shard, made);
+        SyncNames(shard);
     }
 
     /// <summary>
     /// The blob's name on disk before the upload is answered. Its bytes were synced under the temporary name, but the
-    /// link (or rename) is an entry of the shard's directory, and a new shard an entry of blobs/: only a sync of those
+    /// link (or rename) is an entry of the shard's directory, and the shard an entry of blobs/: only a sync of those
     /// directories makes them durable. Without it, a crash after the 201 could leave the file's row with no blob
     /// (ext4 without a journal, btrfs). A blob placed meanwhile by the same bytes is synced here too.
     /// </summary>
-    private void SyncNames(string shard, bool made)
+    /// <remarks>
+    /// blobs/ is synced until this process has synced it once with the shard in it, not only by the upload that made
+    /// the shard: an upload that finds the shard made by another still in flight, or by a process that crashed before
+    /// its sync, must not answer before the shard's own name is durable. At most one more fsync per shard (256) and
+    /// process.
+    /// </remarks>
+    private void SyncNames(string shard)
     {
         PosixFiles.SyncDirectory(shard);
-        if (made)
+        if (!durableShards.ContainsKey(shard))
         {
             PosixFiles.SyncDirectory(paths.BlobsDirectory);
+            durableShards.TryAdd(shard, 0);
         }
     }
 

@@ -53,4 +53,33 @@ public sealed class BlobDurabilityTests : IAsyncDisposable
         Assert.Contains(lines.Skip(placed + 1), l => l.Contains("fsync(", StringComparison.Ordinal) && l.Contains($"{shard}>)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(data.Path, "blobs", sha256[..2], sha256)));
     }
+
+    [Fact]
+    public async Task Upload_SyncsBlobs_WhenItsShardWasMadeByAnotherProcess()
+    {
+        // The shard's directory is there from an earlier process (one that may have crashed before syncing blobs/, or
+        // an upload still in flight): this process has not made its name durable, so the first upload into it must.
+        var bytes = RandomNumberGenerator.GetBytes(4096);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        Directory.CreateDirectory(Path.Combine(data.Path, "blobs", sha256[..2]));
+        await using var server = new RunwayProcess(data.Path, pipelines.Path);
+        await server.StartAsync();
+        using var http = server.CreateClient();
+
+        string[] lines;
+        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", traces.Combine("server.strace")))
+        {
+            using var content = new MultipartFormDataContent();
+            var part = new ByteArrayContent(bytes);
+            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Add(part, "file", "sample.bin");
+            using var response = await http.PostAsync("/api/v1/files", content, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            lines = await trace.StopAsync();
+        }
+
+        var placed = Array.FindIndex(lines, l => l.Contains($"/blobs/{sha256[..2]}/{sha256}\"", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+        Assert.True(placed >= 0, $"no link of the blob {sha256} in the server's trace:\n" + string.Join('\n', lines));
+        Assert.Contains(lines.Skip(placed + 1), l => l.Contains("fsync(", StringComparison.Ordinal) && l.Contains("/blobs>)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+    }
 }
