@@ -45,6 +45,31 @@ public sealed class Strace : IAsyncDisposable
         return new Strace(tracer, output);
     }
 
+    /// <summary>
+    /// Runs <paramref name="command"/> under strace from its first call (every process it starts too, <c>-f</c>), in
+    /// <paramref name="workingDirectory"/>, to its end: the calls traced, each line led by its process's id.
+    /// </summary>
+    public static async Task<string[]> RunAsync(string calls, string output, string workingDirectory, params string[] command)
+    {
+        if (!File.Exists(Program))
+        {
+            Requires.Skip($"strace not available: no {Program} (apt-get install strace)");
+        }
+        var start = new ProcessStartInfo(Program) { WorkingDirectory = workingDirectory, RedirectStandardError = true };
+        foreach (var argument in (string[])["-f", "-y", "-e", "trace=" + calls, "-o", output, "--", .. command])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var tracer = Process.Start(start)!;
+        var errors = tracer.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await tracer.WaitForExitAsync(TestContext.Current.CancellationToken);
+        if (!File.Exists(output))
+        {
+            Requires.Skip($"strace could not run {command[0]}: {(await errors).Trim()}");
+        }
+        return File.ReadAllLines(output);
+    }
+
     /// <summary>Detaches, and returns the calls traced, each line led by its thread's id.</summary>
     public async Task<string[]> StopAsync()
     {

@@ -38,6 +38,10 @@ internal static class RunDirectoryFiles
     //    the start, and is written before the command runs, so a run without either never ran its command.
     // 4. Started isolated (RunIsolation), this shell is the init of a pid namespace, where $$ is 1: the
     //    isolate step passes the group's pid as the server knows it, which is no business of the command's.
+    // 5. The exit record is durable before the run counts as ended, as the supervisor's is: coreutils' sync
+    //    fsyncs the file and the directory holding its name (without them a crash could lose the code, and a
+    //    restart then fail a run that ended well). The one program besides the command, after it has ended:
+    //    this wrapper is the fallback for a build without a C compiler (README, "Performance").
     public const string ScriptText =
         """
         # Runway run wrapper: records this run's pid and exit status in its directory.
@@ -54,6 +58,7 @@ internal static class RunDirectoryFiles
             code=$?
         fi
         echo $code >exit_code
+        /bin/sync exit_code . 2>/dev/null
         exit $code
 
         """;

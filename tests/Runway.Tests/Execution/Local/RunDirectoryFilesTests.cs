@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Runway.Execution.Local;
 using Runway.Tests.Fakes;
+using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Execution.Local;
 
@@ -20,6 +21,24 @@ public sealed class RunDirectoryFilesTests : IDisposable
         }
         run.Dispose();
         outside.Dispose();
+    }
+
+    [Fact]
+    public async Task Wrapper_SyncsTheExitRecord_AfterWritingIt()
+    {
+        // The fallback wrapper (no supervisor built) run as the executor runs it: sh, the script, the command's argv.
+        var script = Path.Combine(run.Path, RunDirectoryFiles.Script);
+        await File.WriteAllTextAsync(script, RunDirectoryFiles.ScriptText, TestContext.Current.CancellationToken);
+
+        var lines = await Strace.RunAsync("openat,write,fsync,fdatasync", outside.Combine("wrapper.strace"), run.Path,
+            "/bin/sh", script, "/bin/sh", "-c", "exit 3");
+
+        Assert.Equal(3, RunDirectoryFiles.ReadInt(run.Path, RunDirectoryFiles.ExitCode));
+        var written = Array.FindLastIndex(lines, l => l.Contains("write(", StringComparison.Ordinal) && l.Contains($"/{RunDirectoryFiles.ExitCode}>, \"3\\n\"", StringComparison.Ordinal));
+        Assert.True(written >= 0, "no write of the exit record in the trace:\n" + string.Join('\n', lines));
+        var after = lines.Skip(written + 1).Where(l => l.Contains("fsync(", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal)).ToList();
+        Assert.Contains(after, l => l.Contains($"{run.Path}/{RunDirectoryFiles.ExitCode}>)", StringComparison.Ordinal));
+        Assert.Contains(after, l => l.Contains($"{run.Path}>)", StringComparison.Ordinal));
     }
 
     [Fact]
