@@ -28,23 +28,10 @@ public sealed class BlobDurabilityTests : IAsyncDisposable
     [Fact]
     public async Task Upload_SyncsTheShardDirectory_AfterLinkingTheBlob()
     {
-        await using var server = new RunwayProcess(data.Path, pipelines.Path);
-        await server.StartAsync();
-        using var http = server.CreateClient();
         var bytes = RandomNumberGenerator.GetBytes(4096);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-        string[] lines;
-        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", traces.Combine("server.strace")))
-        {
-            using var content = new MultipartFormDataContent();
-            var part = new ByteArrayContent(bytes);
-            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            content.Add(part, "file", "sample.bin");
-            using var response = await http.PostAsync("/api/v1/files", content, TestContext.Current.CancellationToken);
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            lines = await trace.StopAsync();
-        }
+        var lines = await UploadTracedAsync(bytes);
 
         // The link names the path as the server built it; strace -y names a descriptor by its resolved path.
         var shard = $"/blobs/{sha256[..2]}";
@@ -62,24 +49,27 @@ public sealed class BlobDurabilityTests : IAsyncDisposable
         var bytes = RandomNumberGenerator.GetBytes(4096);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         Directory.CreateDirectory(Path.Combine(data.Path, "blobs", sha256[..2]));
-        await using var server = new RunwayProcess(data.Path, pipelines.Path);
-        await server.StartAsync();
-        using var http = server.CreateClient();
 
-        string[] lines;
-        await using (var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", traces.Combine("server.strace")))
-        {
-            using var content = new MultipartFormDataContent();
-            var part = new ByteArrayContent(bytes);
-            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            content.Add(part, "file", "sample.bin");
-            using var response = await http.PostAsync("/api/v1/files", content, TestContext.Current.CancellationToken);
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            lines = await trace.StopAsync();
-        }
+        var lines = await UploadTracedAsync(bytes);
 
         var placed = Array.FindIndex(lines, l => l.Contains($"/blobs/{sha256[..2]}/{sha256}\"", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
         Assert.True(placed >= 0, $"no link of the blob {sha256} in the server's trace:\n" + string.Join('\n', lines));
         Assert.Contains(lines.Skip(placed + 1), l => l.Contains("fsync(", StringComparison.Ordinal) && l.Contains("/blobs>)", StringComparison.Ordinal) && l.EndsWith("= 0", StringComparison.Ordinal));
+    }
+
+    /// <summary>Starts a server on the test's data directory and uploads <paramref name="bytes"/> with strace attached: its calls.</summary>
+    private async Task<string[]> UploadTracedAsync(byte[] bytes)
+    {
+        await using var server = new RunwayProcess(data.Path, pipelines.Path);
+        await server.StartAsync();
+        using var http = server.CreateClient();
+        await using var trace = await Strace.AttachAsync(server.ProcessId!.Value, "link,linkat,rename,renameat,renameat2,fsync,fdatasync", traces.Combine("server.strace"));
+        using var content = new MultipartFormDataContent();
+        var part = new ByteArrayContent(bytes);
+        part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Add(part, "file", "sample.bin");
+        using var response = await http.PostAsync("/api/v1/files", content, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return await trace.StopAsync();
     }
 }
