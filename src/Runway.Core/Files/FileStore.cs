@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Runway.Runs;
 
@@ -14,7 +15,7 @@ namespace Runway.Files;
 public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
 {
     // The shards whose entry in blobs/ this process has synced.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> durableShards = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> durableShards = new(StringComparer.Ordinal);
 
     private const int BufferSize = 128 * 1024;
 

@@ -18,10 +18,14 @@ namespace Runway.Data;
 /// rescued the run, this one cannot end it, hand it back or note anything on it.
 /// </remarks>
 public sealed class RunStore(
-    IDbContextFactory<RunwayDb> contexts, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null,
+    IDbContextFactory<RunwayDb> contexts, DatabaseConnection database, TimeProvider clock, ILogger<RunStore> logger, ClaimableExecutors? executors = null,
     NodeLease? lease = null, UserRunLimits? limits = null) : IRunStore, IAsyncDisposable
 {
     private readonly GroupCommit commits = new(contexts, logger);
+
+    // Whether the runs' moves go through the group commit's writer: on SQLite, whose one write lock they would
+    // otherwise take in turn with it (GroupCommit). PostgreSQL locks rows: its claims and ends commit on their own.
+    private readonly bool onWriter = database.Provider == DatabaseProvider.Sqlite;
 
     /// <summary>Submissions and moves waiting for the group commit's next transaction (tests).</summary>
     internal int WaitingWrites => commits.Waiting;
@@ -70,7 +74,7 @@ public sealed class RunStore(
         }
         var now = clock.GetUtcNow();
         List<Run> claimed;
-        if (await OnWriterAsync(cancellationToken))
+        if (onWriter)
         {
             // Not abandoned once asked: runs claimed for nobody would stay running until the next start takes them back.
             claimed = await commits.WriteAsync(db => ClaimInAsync(db, Scope(node, max, now), CancellationToken.None));
@@ -86,7 +90,7 @@ public sealed class RunStore(
             }
             await tx.CommitAsync(cancellationToken);
         }
-        return claimed.Count == 0 ? [] : Claimed(claimed, node);
+        return Claimed(claimed, node);
     }
 
     /// <summary>The end of one run and the claim of the next in one transaction: one durable commit, not two.</summary>
@@ -112,7 +116,7 @@ public sealed class RunStore(
         var now = clock.GetUtcNow();
         List<RunState?> moves;
         List<Run> claimed;
-        if (await OnWriterAsync(cancellationToken))
+        if (onWriter)
         {
             (moves, claimed) = await commits.WriteAsync(db => EndAndClaimAsync(db, CancellationToken.None));
         }
@@ -147,23 +151,6 @@ public sealed class RunStore(
             }
             return (ended, max > 0 ? await ClaimInAsync(db, Scope(node, max, now), ct) : []);
         }
-    }
-
-    // Whether the runs' moves go through the group commit's writer: on SQLite, whose one write lock they would
-    // otherwise take in turn with it (GroupCommit). PostgreSQL locks rows: its claims and ends commit on their own.
-    // 0 until known, then 1 (SQLite) or 2.
-    private int onWriter;
-
-    private async ValueTask<bool> OnWriterAsync(CancellationToken ct)
-    {
-        if (Volatile.Read(ref onWriter) is not 0 and var known)
-        {
-            return known == 1;
-        }
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var sqlite = db.Database.IsSqlite();
-        Volatile.Write(ref onWriter, sqlite ? 1 : 2);
-        return sqlite;
     }
 
     /// <summary>Claims inside the caller's transaction: the runs' UPDATE, and their events.</summary>
