@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Runway.Runs;
@@ -128,21 +129,54 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
     /// <summary>Removes a file stored before blobs (its bytes are its own); nothing when it has none.</summary>
     public void DeleteLegacy(string id) => File.Delete(paths.FilePath(id));
 
-    /// <summary>The hashes of the blobs on disk (a blob set aside, <c>&lt;sha256&gt;.gone-…</c>, is not one), read lazily.</summary>
-    public IEnumerable<string> BlobHashes() =>
-        Directory.Exists(paths.BlobsDirectory)
-            ? Directory.EnumerateFiles(paths.BlobsDirectory, "*", SearchOption.AllDirectories)
-                .Select(Path.GetFileName).OfType<string>().Where(name => name.Length == 64 && name.All(char.IsAsciiHexDigitLower))
-            : [];
+    /// <summary>
+    /// What blobs/ holds, read lazily, one walk: each blob by its hash, and each blob set aside
+    /// (<c>&lt;sha256&gt;.gone-&lt;unix seconds&gt;-&lt;guid&gt;</c>) with the path it was set aside to and when.
+    /// An aside from before the time was in its name is dated <see cref="DateTimeOffset.MinValue"/>.
+    /// </summary>
+    public IEnumerable<BlobEntry> BlobEntries()
+    {
+        if (!Directory.Exists(paths.BlobsDirectory))
+        {
+            yield break;
+        }
+        foreach (var path in Directory.EnumerateFiles(paths.BlobsDirectory, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(path);
+            if (name.Length < 64 || name.AsSpan(0, 64).ContainsAnyExcept(HexLower))
+            {
+                continue;
+            }
+            var sha256 = name[..64];
+            if (name.Length == 64)
+            {
+                yield return new BlobEntry(sha256, null, default);
+            }
+            else if (name.AsSpan(64).StartsWith(AsideMark, StringComparison.Ordinal))
+            {
+                yield return new BlobEntry(sha256, path, SetAsideAt(name.AsSpan(64 + AsideMark.Length)));
+            }
+        }
+    }
+
+    private const string AsideMark = ".gone-";
+
+    private static readonly SearchValues<char> HexLower = SearchValues.Create("0123456789abcdef");
+
+    private static DateTimeOffset SetAsideAt(ReadOnlySpan<char> rest) =>
+        rest.IndexOf('-') is > 0 and var dash && long.TryParse(rest[..dash], out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : DateTimeOffset.MinValue;
 
     /// <summary>
     /// Step one of removing a blob: renames it aside (atomically), so that from here an upload of the same bytes
-    /// places a new blob. Null when there is none.
+    /// places a new blob. The name says when, so that one a stopped node left aside can be told from one in the middle
+    /// of its removal (<see cref="BlobEntries"/>). Null when there is none.
     /// </summary>
     public string? SetAside(string sha256)
     {
         var blob = paths.BlobPath(sha256);
-        var aside = $"{blob}.gone-{Guid.NewGuid():N}";
+        var aside = $"{blob}{AsideMark}{clock.GetUtcNow().ToUnixTimeSeconds()}-{Guid.NewGuid():N}";
         try
         {
             File.Move(blob, aside, overwrite: false);
@@ -165,6 +199,9 @@ public sealed class FileStore(RunwayPaths paths, TimeProvider clock)
         File.Delete(aside);
     }
 }
+
+/// <summary>A file of blobs/: a blob (<paramref name="Aside"/> null), or one set aside to <paramref name="Aside"/> at <paramref name="SetAsideAt"/>.</summary>
+public readonly record struct BlobEntry(string Sha256, string? Aside, DateTimeOffset SetAsideAt);
 
 /// <summary>An upload hashed into a temporary file, not yet placed under its hash.</summary>
 public sealed record ReceivedFile(StoredFile File, string TempPath);

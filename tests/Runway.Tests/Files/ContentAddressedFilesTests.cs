@@ -147,6 +147,58 @@ public sealed class ContentAddressedFilesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sweep_PutsBackABlobAStoppedNodeLeftAside_WhenAFileStillHasIt()
+    {
+        var bytes = "stored again meanwhile\n"u8.ToArray();
+        var file = Id(await UploadAsync(ana, bytes, "again.txt"));
+        // A node set the blob aside to remove it; meanwhile an upload of the same bytes stored its row and, finding the
+        // blob still in place, kept no bytes of its own; the node stopped before it looked for rows again.
+        var blob = Assert.Single(Blobs()).FullName;
+        File.Move(blob, Aside(blob, TimeProvider.System.GetUtcNow() - Runway.Files.Blobs.LeftAside - TimeSpan.FromMinutes(1)));
+        using (var lost = await ana.GetAsync($"/api/v1/files/{file}", Ct))
+        {
+            Assert.Equal(HttpStatusCode.Gone, lost.StatusCode);
+        }
+
+        await SweepAsync();
+
+        Assert.Equal(Sha(bytes), Assert.Single(Blobs()).Name);
+        Assert.Equal(bytes, await ana.GetByteArrayAsync($"/api/v1/files/{file}", Ct));
+    }
+
+    [Fact]
+    public async Task Sweep_RemovesWhatAStoppedNodeLeftAside_ButNotARemovalInProgress()
+    {
+        var old = TimeProvider.System.GetUtcNow() - Runway.Files.Blobs.LeftAside - TimeSpan.FromMinutes(1);
+        var left = PlaceAside("left by a stopped node\n"u8.ToArray(), sha => Aside(sha, old));
+        var before = PlaceAside("left by a version without the time\n"u8.ToArray(), sha => $"{sha}.gone-{Guid.NewGuid():N}");
+        var inProgress = PlaceAside("another node is removing it\n"u8.ToArray(), sha => Aside(sha, TimeProvider.System.GetUtcNow()));
+
+        await SweepAsync();
+
+        Assert.False(File.Exists(left.Path));
+        Assert.False(File.Exists(before.Path));
+        Assert.True(File.Exists(inProgress.Path));
+        using var admin = app.CreateAdminClient();
+        var audit = await admin.GetStringAsync("/api/v1/admin/audit?limit=50", Ct);
+        Assert.Contains(left.Sha256, audit, StringComparison.Ordinal);
+        Assert.Contains(before.Sha256, audit, StringComparison.Ordinal);
+        Assert.DoesNotContain(inProgress.Sha256, audit, StringComparison.Ordinal);
+    }
+
+    private static string Aside(string blob, DateTimeOffset at) => $"{blob}.gone-{at.ToUnixTimeSeconds()}-{Guid.NewGuid():N}";
+
+    /// <summary>Bytes no file row holds, set aside under the name <paramref name="aside"/> makes of the blob's path.</summary>
+    private (string Sha256, string Path) PlaceAside(byte[] bytes, Func<string, string> aside)
+    {
+        var sha256 = Sha(bytes);
+        var shard = Directory.CreateDirectory(Path.Combine(app.DataDirectory, "blobs", sha256[..2])).FullName;
+        var path = aside(Path.Combine(shard, sha256));
+        File.WriteAllBytes(path, bytes);
+        return (sha256, path);
+    }
+
+    [Fact]
     public async Task ListBySha256_FindsMyFileOnly()
     {
         var bytes = Encoding.UTF8.GetBytes("find me\n");
