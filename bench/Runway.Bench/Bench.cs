@@ -82,7 +82,7 @@ internal sealed class Bench(BenchOptions options, string runwayDll, string work,
         }
         if (Runs("slurm"))
         {
-            // Once, not per repetition: a thousand jobs in the queue is a measurement of its own.
+            // Once, not per repetition: a thousand jobs in the queue is a measurement of its own (the rate is three pairs).
             if (await SlurmRow.UnavailableAsync() is { } why)
             {
                 Log($"Slurm row not measured: {why} (sudo scripts/slurm-single-node.sh up)");
