@@ -39,7 +39,10 @@ finally
 }
 
 var machine = Machine.Describe();
-var command = "dotnet run -c Release --project bench/Runway.Bench --" + string.Concat(args.Select(a => " " + a));
+// Printed and kept in the JSON, so a connection string's password is not.
+var command = System.Text.RegularExpressions.Regex.Replace(
+    "dotnet run -c Release --project bench/Runway.Bench --" + string.Concat(args.Select(a => " " + a)),
+    "(?i)(password|pwd)=[^;\\s]*", "$1=…");
 Console.WriteLine();
 Console.WriteLine($"Runway benchmark, {started:yyyy-MM-dd HH:mm} UTC, {options.Repetitions} repetition(s), N = {options.Parallelism}, " +
     $"{(options.Postgres is null ? "SQLite" : "PostgreSQL")}{(options.Quick ? ", quick sizes" : "")}");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Npgsql;
 using Runway.Tests.Fixtures;
 
 namespace Runway.Tests.Bench;
@@ -21,7 +22,11 @@ public sealed class BenchmarkTests : IDisposable
 
         // The nodes row runs a serve and two workers on PostgreSQL: a database of the suite's own server, when there is one.
         var postgres = PostgresServer.Shared.Unavailable is null ? PostgresServer.Shared.CreateDatabase() : null;
-        string[] nodes = postgres is null ? [] : ["--nodes-postgres", postgres];
+        // With a password (the suite's own server trusts its local connections and ignores this one), which the benchmark
+        // must not print or keep in its JSON.
+        var connection = new NpgsqlConnectionStringBuilder(postgres ?? "");
+        connection.Password ??= "not-for-the-results";
+        string[] nodes = postgres is null ? [] : ["--nodes-postgres", connection.ConnectionString];
         var (exitCode, log) = await RunAsync("dotnet", [bench, "--quick", "--out", json, "--runway", Path.Combine(AppContext.BaseDirectory, "runway.dll"), .. nodes], ct);
         if (postgres is not null)
         {
@@ -43,6 +48,8 @@ public sealed class BenchmarkTests : IDisposable
         });
         Assert.Contains("| durable submissions/s", log, StringComparison.Ordinal);
         Assert.Contains("| burst: submissions/s while runs execute", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(connection.Password, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(connection.Password, await File.ReadAllTextAsync(json, ct), StringComparison.Ordinal);
     }
 
     /// <summary>The benchmark built with the solution, in this test's configuration; built here if it is missing.</summary>
