@@ -56,7 +56,7 @@ internal sealed class SlurmRow(BenchOptions options, string runwayDll, string wo
     {
         var (wrappers, log) = WriteWrappers();
         var pipelines = WritePipelines();
-        // In pairs, their order alternated: on one node the plain loop's own rate moved from 10.9 to 15.7 jobs/s between
+        // In pairs, their order alternated: on one node the plain loop's own rate moved from 9.3 to 15.7 jobs/s between
         // runs (Slurm's scheduling; 2026-12-05), so one pair says little, and the row is the median of the pairs' ratios.
         for (var pair = 0; pair < Pairs; pair++)
         {
